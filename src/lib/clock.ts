@@ -1,0 +1,52 @@
+/** Injected time. Production code takes a Clock; tests pass a FakeClock and advance it. */
+export interface Clock {
+  now(): number; // epoch milliseconds
+  setTimeout(fn: () => void, ms: number): Timer;
+  clearTimeout(t: Timer): void;
+}
+export interface Timer { readonly id: number }
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const h = setTimeout(fn, ms);
+    h.unref?.();
+    return { id: Number(h[Symbol.toPrimitive]()), h } as unknown as Timer;
+  },
+  clearTimeout(t) {
+    clearTimeout((t as unknown as { h: NodeJS.Timeout }).h);
+  },
+};
+
+/** Deterministic clock: timers fire only when `advance` moves time past them, in order. */
+export class FakeClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  constructor(start = Date.parse('2026-01-01T00:00:00Z')) { this.t = start; }
+  now(): number { return this.t; }
+  setTimeout(fn: () => void, ms: number): Timer {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return { id };
+  }
+  clearTimeout(t: Timer): void { this.timers.delete(t.id); }
+  /** Moves time forward by `ms`, firing due timers in time order (timers set by timers fire too). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at || (e[1].at === next[1].at && e[0] < next[0]))) next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+  }
+  pending(): number { return this.timers.size; }
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
