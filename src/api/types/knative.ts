@@ -1,0 +1,82 @@
+/** serving.knative.dev/v1 types, with Knative's field names. */
+import type { Condition, KubeObject, ObjectMeta } from '../meta.ts';
+import type { Container } from './core.ts';
+
+export interface RevisionSpec {
+  containers: Container[];
+  containerConcurrency?: number; // default 0 (unlimited)
+  timeoutSeconds?: number; // default 300
+  responseStartTimeoutSeconds?: number;
+  idleTimeoutSeconds?: number;
+  serviceAccountName?: string;
+  volumes?: unknown[];
+  enableServiceLinks?: boolean;
+}
+export interface RevisionTemplateSpec { metadata?: ObjectMeta; spec: RevisionSpec }
+
+export interface TrafficTarget {
+  tag?: string;
+  revisionName?: string;
+  configurationName?: string;
+  latestRevision?: boolean;
+  percent?: number;
+  url?: string; // status only
+}
+
+export interface Status {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  annotations?: Record<string, string>;
+}
+
+export interface ConfigurationSpec { template: RevisionTemplateSpec }
+export interface ConfigurationStatus extends Status {
+  latestCreatedRevisionName?: string;
+  latestReadyRevisionName?: string;
+}
+
+export interface RouteSpec { traffic?: TrafficTarget[] }
+export interface RouteStatus extends Status {
+  url?: string;
+  address?: { url?: string };
+  traffic?: TrafficTarget[];
+}
+
+export interface ServiceSpec extends ConfigurationSpec, RouteSpec {}
+export interface ServiceStatus extends ConfigurationStatus, RouteStatus {}
+
+export interface RevisionStatus extends Status {
+  logUrl?: string;
+  containerStatuses?: { name: string; imageDigest?: string }[];
+  actualReplicas?: number;
+  desiredReplicas?: number;
+}
+
+export type KService = KubeObject<ServiceSpec, ServiceStatus>;
+export type Configuration = KubeObject<ConfigurationSpec, ConfigurationStatus>;
+export type Revision = KubeObject<RevisionSpec, RevisionStatus>;
+export type Route = KubeObject<RouteSpec, RouteStatus>;
+
+/** Well-known labels and annotations. */
+export const Labels = {
+  service: 'serving.knative.dev/service',
+  configuration: 'serving.knative.dev/configuration',
+  configurationGeneration: 'serving.knative.dev/configurationGeneration',
+  revision: 'serving.knative.dev/revision',
+  route: 'serving.knative.dev/route',
+  visibility: 'networking.knative.dev/visibility',
+} as const;
+export const Annotations = {
+  class: 'autoscaling.knative.dev/class',
+  metric: 'autoscaling.knative.dev/metric',
+  target: 'autoscaling.knative.dev/target',
+  targetUtilization: 'autoscaling.knative.dev/target-utilization-percentage',
+  minScale: 'autoscaling.knative.dev/min-scale',
+  maxScale: 'autoscaling.knative.dev/max-scale',
+  initialScale: 'autoscaling.knative.dev/initial-scale',
+  scaleDownDelay: 'autoscaling.knative.dev/scale-down-delay',
+  window: 'autoscaling.knative.dev/window',
+  targetBurstCapacity: 'autoscaling.knative.dev/target-burst-capacity',
+  routingState: 'serving.knative.dev/routingState',
+  creator: 'serving.knative.dev/creator',
+} as const;
