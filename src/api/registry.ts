@@ -36,6 +36,9 @@ export const KINDS: readonly KindInfo[] = [
   knative('Configuration', 'configurations', ['config', 'cfg']),
   knative('Revision', 'revisions', ['rev']),
   knative('Route', 'routes', ['rt']),
+  // Knative's internal ingress contract: the Route reconciler writes one per Route; the control
+  // plane translates it to xDS and reports readiness (from gateway ACKs) on its status.
+  { group: 'networking.internal.knative.dev', version: 'v1alpha1', kind: 'Ingress', plural: 'ingresses', singular: 'ingress', shortNames: ['kingress', 'king'], namespaced: true, statusSubresource: true, systemOwned: true, categories: ['knative-internal', 'networking'] },
   istio('networking.istio.io', 'VirtualService', 'virtualservices', ['vs']),
   istio('networking.istio.io', 'DestinationRule', 'destinationrules', ['dr']),
   istio('networking.istio.io', 'Gateway', 'gateways', ['gw']),
