@@ -1,0 +1,154 @@
+/**
+ * Envoy's xDS v3 protos, loaded from the copies shipped in @grpc/grpc-js-xds, shared by the
+ * control plane (encodes) and the proxy (decodes). Resources travel inside the code base as plain
+ * objects with the .proto field names (snake_case, as in Envoy's JSON/YAML config); a nested
+ * google.protobuf.Any is written `{ '@type': 'type.googleapis.com/...', ...fields }`.
+ * Durations are `{ seconds, nanos }`, wrapper types (UInt32Value, BoolValue, ...) are `{ value }`,
+ * enums are their names.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import * as protoLoader from '@grpc/proto-loader';
+import * as grpc from '@grpc/grpc-js';
+
+const require = createRequire(import.meta.url);
+const xdsRoot = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
+export const PROTO_INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsRoot, 'deps', d));
+
+export const TypeUrl = {
+  Listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  RouteConfiguration: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  Cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  ClusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  Secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+  HttpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  Router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  Fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+  Rbac: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+  RbacPerRoute: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute',
+  DownstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+  UpstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  HttpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  RingHashLb: 'type.googleapis.com/envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash',
+  LeastRequestLb: 'type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+  RoundRobinLb: 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+  WrrLocalityLb: 'type.googleapis.com/envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality',
+  FileAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+  StdoutAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+} as const;
+export type ResourceTypeUrl = (typeof TypeUrl)['Listener' | 'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'Secret'];
+
+/** The five resource types in the order a server pushes them (CDS, EDS, LDS, RDS, SDS). */
+export const PUSH_ORDER: readonly ResourceTypeUrl[] = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Secret];
+
+const PROTO_FILES = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/discovery/v3/discovery.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
+  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+];
+
+function resolveInclude(target: string): string {
+  for (const dir of PROTO_INCLUDE_DIRS) {
+    const p = path.join(dir, target);
+    try { require('node:fs').accessSync(p); return p; } catch { /* next */ }
+  }
+  return target;
+}
+
+let root: protobuf.Root | undefined;
+/** The protobufjs root with every Envoy message sluice uses (loaded once, lazily). */
+export function envoyRoot(): protobuf.Root {
+  if (root) return root;
+  const r = new protobuf.Root();
+  r.resolvePath = (_origin, target) => resolveInclude(target);
+  r.loadSync(PROTO_FILES, { keepCase: true });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+const typeCache = new Map<string, protobuf.Type>();
+export function messageType(typeUrl: string): protobuf.Type {
+  let t = typeCache.get(typeUrl);
+  if (!t) {
+    const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+    t = envoyRoot().lookupType(name);
+    typeCache.set(typeUrl, t);
+  }
+  return t;
+}
+
+/** Encodes a plain resource object (proto field names, nested Any as `@type`) to protobuf bytes. */
+export function encodeResource(typeUrl: string, obj: object): Buffer {
+  const t = messageType(typeUrl);
+  const what = typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
+  let msg: protobuf.Message;
+  try {
+    // fromObject converts enum names and nested `@type` Any objects; it throws on wrong shapes.
+    msg = t.fromObject(obj as Record<string, unknown>);
+  } catch (e) {
+    throw new Error(`invalid ${what}: ${(e as Error).message}`);
+  }
+  const err = t.verify(msg);
+  if (err) throw new Error(`invalid ${what}: ${err}`);
+  return Buffer.from(t.encode(msg).finish());
+}
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: false, json: true, arrays: true };
+/** Decodes protobuf bytes into a plain object in the same shape encodeResource takes. */
+export function decodeResource<T = Record<string, any>>(typeUrl: string, bytes: Uint8Array): T {
+  const t = messageType(typeUrl);
+  return t.toObject(t.decode(bytes), TO_OBJECT) as T;
+}
+
+export interface AnyMessage { type_url: string; value: Buffer }
+export function toAny(typeUrl: string, obj: object): AnyMessage {
+  return { type_url: typeUrl, value: encodeResource(typeUrl, obj) };
+}
+export function fromAny<T = Record<string, any>>(any: { type_url: string; value: Uint8Array }): T {
+  return decodeResource<T>(any.type_url, any.value);
+}
+
+let adsDef: grpc.GrpcObject | undefined;
+/** gRPC package with envoy.service.discovery.v3.AggregatedDiscoveryService (keepCase, like grpc-js-xds). */
+export function adsPackage(): grpc.GrpcObject {
+  if (adsDef) return adsDef;
+  const def = protoLoader.loadSync(['envoy/service/discovery/v3/ads.proto'], {
+    keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, json: true, includeDirs: PROTO_INCLUDE_DIRS,
+  });
+  adsDef = grpc.loadPackageDefinition(def);
+  return adsDef;
+}
+/** The AggregatedDiscoveryService service definition and client constructor. */
+export function adsService(): { service: grpc.ServiceDefinition; Client: grpc.ServiceClientConstructor } {
+  const pkg = adsPackage() as any;
+  const Client = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService as grpc.ServiceClientConstructor;
+  return { service: Client.service, Client };
+}
+
+/** Durations in resources: `{ seconds, nanos }` ↔ milliseconds. */
+export function durationMs(d: { seconds?: number | string; nanos?: number } | undefined, fallback: number): number {
+  if (!d) return fallback;
+  return Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6);
+}
+export function msDuration(ms: number): { seconds: number; nanos: number } {
+  const s = Math.floor(ms / 1000);
+  return { seconds: s, nanos: Math.round((ms - s * 1000) * 1e6) };
+}
