@@ -47,6 +47,11 @@ export class FakeClock implements Clock {
   pending(): number { return this.timers.size; }
 }
 
+/**
+ * RFC 3339 timestamp with millisecond precision (`2026-01-01T00:00:00.123Z`). Kubernetes writes
+ * whole seconds, but RFC 3339 allows fractions and every client parses them; sluice keeps the
+ * milliseconds so the readiness benchmark can measure sub-second stages from status timestamps.
+ */
 export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms).toISOString();
 }
