@@ -1,0 +1,296 @@
+/**
+ * The runtime: runs each Revision's pods as local processes and shows them as Pod objects.
+ * The Revision reconciler calls `ensure(revision, replicas)` (idempotent, level-triggered);
+ * the runtime starts or stops pods to match and writes every pod's status to the store
+ * (one writer per pod, coalescing: at most one write in flight, the latest state wins).
+ * `remove(key)` stops every pod of a revision. `start()` kills processes a previous run on the
+ * same state dir left behind and deletes their Pod objects, so desired state converges again.
+ * Processes never outlive the runtime: `stop()` drains them, and a process 'exit' hook kills
+ * whatever is left.
+ */
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import type { Clock } from '../lib/clock.ts';
+import { realClock } from '../lib/clock.ts';
+import type { Rng } from '../lib/rng.ts';
+import { mathRng } from '../lib/rng.ts';
+import { errorMessage, isSluiceError } from '../lib/errors.ts';
+import { log } from '../lib/log.ts';
+import type { Store } from '../store/store.ts';
+import { StoreErrors } from '../store/store.ts';
+import type { Revision } from '../api/types/knative.ts';
+import { Labels } from '../api/types/knative.ts';
+import type { Pod } from '../api/types/core.ts';
+import { ImageTable, type ResolvedCommand } from './image-table.ts';
+import { applyMemoryLimit, parseMemory } from './memory-limit.ts';
+import { PodProcess, type PodState } from './pod-process.ts';
+import { PidRegistry, type PidRecord } from './pid-registry.ts';
+import { makePodMeta, makePodStatus, templateHash, NAME_ALPHABET, DEFAULT_GRACE_SECONDS } from './make-pod.ts';
+
+export const PODS_RESOURCE = 'core/pods';
+
+export interface RuntimeOptions {
+  store: Store;
+  stateDir: string;
+  clock?: Clock;
+  rng?: Rng;
+  images?: ImageTable;
+  fastProbeMs?: number;
+  restartBaseMs?: number;
+  restartMaxMs?: number;
+  rssCheckMs?: number;
+  /** Grace period cap used by `stop()` when sluice shuts down (default 10 s). */
+  shutdownGraceMs?: number;
+  /** Extra environment per pod (the mesh sets HTTP_PROXY / SLUICE_EGRESS here). */
+  extraEnv?: (pod: { namespace: string; name: string; revision: string; port: number }) => Record<string, string>;
+  nodeName?: string;
+}
+
+interface ManagedPod {
+  key: string; // revision key
+  proc: PodProcess;
+  meta: Pod;
+  image: string;
+  created: boolean;
+  writing: boolean;
+  dirty: boolean;
+  seq: number;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'];
+
+export class Runtime {
+  readonly images: ImageTable;
+  private readonly o: RuntimeOptions;
+  private readonly clock: Clock;
+  private readonly rng: Rng;
+  private readonly pids: PidRegistry;
+  private readonly byRevision = new Map<string, Set<ManagedPod>>();
+  private readonly byName = new Map<string, ManagedPod>();
+  private readonly starting = new Map<string, number>();
+  private readonly listeners = new Set<(revisionKey: string) => void>();
+  private readonly live = new Set<number>();
+  private seq = 0;
+  private stopping = false;
+  private readonly exitHook = (): void => {
+    for (const pid of this.live) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+  };
+
+  constructor(o: RuntimeOptions) {
+    this.o = o;
+    this.clock = o.clock ?? realClock;
+    this.rng = o.rng ?? mathRng;
+    this.images = o.images ?? new ImageTable();
+    this.pids = new PidRegistry(o.stateDir);
+    process.on('exit', this.exitHook);
+  }
+
+  /** Kills leftovers of an earlier run on this state dir and deletes their Pod objects. */
+  async start(): Promise<{ killed: PidRecord[]; deletedPods: number }> {
+    const killed = this.pids.killLeftovers();
+    if (killed.length) log.info({ killed: killed.map((k) => `${k.namespace}/${k.pod}:${k.pid}`) }, 'runtime: killed processes left by a previous run');
+    let deletedPods = 0;
+    const res = await this.o.store.list(PODS_RESOURCE, {});
+    for (const p of res.items) {
+      if (this.byName.has(`${p.metadata.namespace}/${p.metadata.name}`)) continue;
+      try { await this.o.store.delete(PODS_RESOURCE, p.metadata.namespace ?? '', p.metadata.name ?? ''); deletedPods++; } catch (e) {
+        if (!isSluiceError(e, StoreErrors.NotFound)) throw e;
+      }
+    }
+    return { killed, deletedPods };
+  }
+
+  /** Resolves the container's command; throws SLUICE_E_IMAGE_NOT_FOUND naming the image. */
+  resolve(rev: Revision): ResolvedCommand {
+    const c = rev.spec?.containers?.[0];
+    if (!c) throw new Error(`revision ${rev.metadata.namespace}/${rev.metadata.name} has no container`);
+    return this.images.resolve(c);
+  }
+
+  onChange(fn: (revisionKey: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private notify(key: string): void {
+    for (const l of this.listeners) { try { l(key); } catch (e) { log.error({ err: errorMessage(e) }, 'runtime listener threw'); } }
+  }
+
+  /** Pods of a revision (not yet finished), as process states. */
+  pods(revisionKey: string): PodState[] {
+    return [...(this.byRevision.get(revisionKey) ?? [])].map((p) => ({ ...p.proc.state }));
+  }
+
+  /** Every live pod process id (tests, shutdown checks). */
+  livePids(): number[] { return [...this.live]; }
+
+  /** Starts or stops pods so that `replicas` non-terminating pods run for the revision. */
+  ensure(rev: Revision, replicas: number): void {
+    if (this.stopping) return;
+    const key = `${rev.metadata.namespace}/${rev.metadata.name}`;
+    const set = this.byRevision.get(key) ?? new Set<ManagedPod>();
+    this.byRevision.set(key, set);
+    const active = [...set].filter((p) => !p.proc.state.terminating);
+    const have = active.length + (this.starting.get(key) ?? 0);
+    if (have < replicas) {
+      for (let i = have; i < replicas; i++) void this.startPod(rev, key);
+    } else if (active.length > replicas) {
+      // Not-ready pods go first, then the newest (ReplicaSet's ordering, simplified).
+      const victims = active.sort((a, b) => Number(a.proc.state.ready) - Number(b.proc.state.ready) || b.seq - a.seq).slice(0, active.length - replicas);
+      for (const v of victims) void this.stopPod(v);
+    }
+  }
+
+  /** Stops every pod of the revision (revision deleted). */
+  async remove(revisionKey: string): Promise<void> {
+    const set = this.byRevision.get(revisionKey);
+    if (!set) return;
+    await Promise.all([...set].map((p) => this.stopPod(p)));
+    if (set.size === 0) this.byRevision.delete(revisionKey);
+  }
+
+  /** The Pod object was deleted by someone else: stop the process; the reconciler replaces it. */
+  podDeleted(namespace: string, name: string): void {
+    const p = this.byName.get(`${namespace}/${name}`);
+    if (!p || p.proc.state.terminating) return;
+    p.created = false;
+    void this.stopPod(p, true);
+  }
+
+  private newPodName(rev: Revision): string {
+    let suffix = '';
+    for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(this.rng.next() * NAME_ALPHABET.length)];
+    return `${rev.metadata.name}-deployment-${templateHash(rev.metadata.uid ?? rev.metadata.name ?? '')}-${suffix}`;
+  }
+
+  private async startPod(rev: Revision, key: string): Promise<void> {
+    this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+    let port: number;
+    try {
+      port = await freePort();
+    } finally {
+      this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
+    }
+    if (this.stopping) return;
+    const ns = rev.metadata.namespace ?? 'default';
+    const name = this.newPodName(rev);
+    const c = rev.spec!.containers[0];
+    const cmd = this.images.resolve(c);
+    const limit = c.resources?.limits?.memory ? parseMemory(c.resources.limits.memory, `Revision ${key}: spec.containers[0].resources.limits.memory`) : undefined;
+    const limited = applyMemoryLimit(cmd, limit);
+    const labels = rev.metadata.labels ?? {};
+    const env: Record<string, string> = {};
+    for (const k of BASE_ENV_KEYS) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    Object.assign(env, {
+      PORT: String(port),
+      K_REVISION: rev.metadata.name ?? '',
+      K_CONFIGURATION: labels[Labels.configuration] ?? '',
+      K_SERVICE: labels[Labels.service] ?? '',
+    });
+    Object.assign(env, this.o.extraEnv?.({ namespace: ns, name, revision: rev.metadata.name ?? '', port }) ?? {});
+    const mp: ManagedPod = {
+      key, image: c.image, created: false, writing: false, dirty: false, seq: this.seq++,
+      meta: makePodMeta(rev, { namespace: ns, name, port, templateHash: templateHash(rev.metadata.uid ?? name), nodeName: this.o.nodeName ?? hostname() }),
+      proc: undefined as unknown as PodProcess,
+    };
+    mp.proc = new PodProcess({
+      namespace: ns, name, port, file: limited.file, args: limited.args, env, workingDir: cmd.workingDir,
+      readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, declaredPort: c.ports?.[0]?.containerPort,
+      memoryLimitBytes: limit, stateDir: this.o.stateDir, clock: this.clock,
+      fastProbeMs: this.o.fastProbeMs, restartBaseMs: this.o.restartBaseMs, restartMaxMs: this.o.restartMaxMs, rssCheckMs: this.o.rssCheckMs,
+      onChange: () => this.podChanged(mp),
+      onSpawn: (pid) => { this.live.add(pid); this.pids.record({ pid, namespace: ns, pod: name }); },
+      onReap: (pid) => { this.live.delete(pid); this.pids.forget(ns, name); },
+    });
+    const set = this.byRevision.get(key) ?? new Set<ManagedPod>();
+    this.byRevision.set(key, set);
+    set.add(mp);
+    this.byName.set(`${ns}/${name}`, mp);
+    mp.proc.start();
+    this.sync(mp);
+  }
+
+  private stopPod(p: ManagedPod, deleted = false): Promise<void> {
+    const grace = (p.meta.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
+    const done = p.proc.stop(this.stopping ? Math.min(grace, this.o.shutdownGraceMs ?? 10_000) : grace);
+    if (deleted) p.created = false;
+    return done;
+  }
+
+  private podChanged(p: ManagedPod): void {
+    if (p.proc.state.finished) {
+      this.byRevision.get(p.key)?.delete(p);
+      this.byName.delete(`${p.meta.metadata.namespace}/${p.meta.metadata.name}`);
+    }
+    this.sync(p);
+    this.notify(p.key);
+  }
+
+  /** Writes the pod's latest state; coalesces while a write is in flight. */
+  private sync(p: ManagedPod): void {
+    if (this.stopping) return;
+    if (p.writing) { p.dirty = true; return; }
+    p.writing = true;
+    p.dirty = false;
+    void this.write(p).catch((e) => {
+      if (!this.stopping) log.warn({ pod: p.meta.metadata.name, err: errorMessage(e) }, 'runtime: pod status write failed');
+    }).finally(() => {
+      p.writing = false;
+      if (p.dirty) this.sync(p);
+    });
+  }
+
+  private async write(p: ManagedPod): Promise<void> {
+    const ns = p.meta.metadata.namespace ?? '';
+    const name = p.meta.metadata.name ?? '';
+    const s = p.proc.state;
+    if (s.finished) {
+      if (!p.created) return;
+      p.created = false;
+      try { await this.o.store.delete(PODS_RESOURCE, ns, name); } catch (e) { if (!isSluiceError(e, StoreErrors.NotFound)) throw e; }
+      return;
+    }
+    if (!p.created) {
+      if (s.terminating) return;
+      try {
+        await this.o.store.create(PODS_RESOURCE, p.meta);
+      } catch (e) {
+        // Owner revision gone (or an old object of the same name): nothing to show.
+        if (!isSluiceError(e, StoreErrors.AlreadyExists)) throw e;
+      }
+      p.created = true;
+    }
+    const status = makePodStatus(s, p.image, p.meta.spec?.containers[0]?.name);
+    try {
+      await this.o.store.update(PODS_RESOURCE, { ...p.meta, status }, { subresource: 'status' });
+    } catch (e) {
+      if (!isSluiceError(e, StoreErrors.NotFound)) throw e;
+    }
+  }
+
+  /** Drains every pod (grace capped by shutdownGraceMs), then kills any straggler. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const all = [...this.byName.values()];
+    const cap = this.o.shutdownGraceMs ?? 10_000;
+    await Promise.race([
+      Promise.all(all.map((p) => p.proc.stop(Math.min(cap, (p.meta.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000)))),
+      new Promise<void>((r) => { const t = setTimeout(r, cap + 1000); t.unref(); }),
+    ]);
+    for (const p of all) p.proc.killNow();
+    this.exitHook();
+    process.off('exit', this.exitHook);
+  }
+}
