@@ -62,7 +62,7 @@ export const container: Schema = obj({
   terminationMessagePolicy: str(),
   stdin: bool(),
   tty: bool(),
-}, { description: 'A single application container.' });
+}, { required: ['image'], description: 'A single application container.' });
 
 const podCondition = obj({
   type: str(), status: str(), reason: str(), message: str(),
