@@ -142,6 +142,18 @@ export function runWatchContract(name: string, makeStore: MakeStore): void {
       throwsWith(() => store.watch(KSVC, { bookmarkIntervalMs: 0 }, () => undefined), 'SLUICE_E_BAD_REQUEST', 400, /bookmarkIntervalMs/);
     }));
 
+    it('keeps delivering when a handler throws', () => withStore(async (store) => {
+      const col = collector();
+      const bad = store.watch(KSVC, {}, () => { throw new Error('handler bug'); });
+      const good = store.watch(KSVC, {}, col.handler);
+      await store.create(KSVC, ksvc('one'));
+      await store.create(KSVC, ksvc('two'));
+      await turns();
+      assert.deepEqual(col.lines(), ['ADDED one', 'ADDED two']);
+      bad.stop();
+      good.stop();
+    }));
+
     it('keeps rv order when a handler writes from inside a watch callback', () => withStore(async (store) => {
       const col = collector();
       const writes: Promise<unknown>[] = [];

@@ -2,7 +2,8 @@ import type { KubeObject, WatchEvent } from '../api/meta.ts';
 
 /**
  * The versioned store every part of sluice reads and writes. Backends (memory, sqlite, ...)
- * all pass the one contract suite in contract.test-suite.ts.
+ * all pass the one contract suite in store-contract.ts (runStoreContract). Open one with
+ * openStore() from open-store.ts; MemoryStore and SqliteStore share the engine in versioned-store.ts.
  *
  * Keys: `resource` is a resource id from api/registry.ts (`serving.knative.dev/services`,
  * `core/pods`); `namespace` is '' for cluster-scoped kinds.
@@ -24,6 +25,18 @@ import type { KubeObject, WatchEvent } from '../api/meta.ts';
  *   retained window → SLUICE_E_GONE (410). Without R, the watch starts at "now" (callers list
  *   first). With `sendInitialEvents` semantics left out: list+watch is the caller's job.
  * - A write's promise resolves only once the write is durable (for durable backends).
+ *
+ * Details the implementation pins down (as Kubernetes does):
+ * - create ignores `status` for kinds with a status subresource (write it with subresource 'status').
+ * - an update that changes nothing is not written: same resourceVersion back, no watch event.
+ * - Foreground deletion marks the owner (finalizer `foregroundDeletion`, deletionTimestamp) until
+ *   its dependents are gone; Orphan strips the owner's ownerReferences from its dependents.
+ * - delete returns the final object stamped with the deletion's resourceVersion (also what the
+ *   DELETED watch event carries); for objects with finalizers, the marked object.
+ * - watch resourceVersion '' or '0' = from now. A watch handler that throws is logged and skipped.
+ * - list pages (`limit`/`continue`) are in namespace/name order; a continue page reads current
+ *   state after the last key (no snapshot). remainingItemCount only when exact (no selectors).
+ * - errors are SluiceErrors with `code` from StoreErrors and `httpStatus`; details.name names the object.
  */
 export interface ListOptions {
   namespace?: string; // undefined or '' = all namespaces

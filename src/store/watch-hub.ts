@@ -11,6 +11,7 @@
 import type { KubeObject, WatchEvent } from '../api/meta.ts';
 import { apiVersionOf, kindById } from '../api/registry.ts';
 import type { Clock, Timer } from '../lib/clock.ts';
+import { log } from '../lib/log.ts';
 import type { Watch, WatchHandler, WatchOptions } from './store.ts';
 import { parseLabelSelector, type LabelSelector } from './label-selector.ts';
 import { parseFieldSelector, type FieldSelector } from './field-selector.ts';
@@ -68,14 +69,23 @@ class Watcher {
   deliver(ev: WatchEvent): void {
     if (this.stopped) return;
     if (this.queue) { this.queue.push(ev); return; }
-    this.handler(ev);
+    this.call(ev);
+  }
+
+  /** A throwing handler must not stop delivery to other watchers or the commit that publishes. */
+  private call(ev: WatchEvent): void {
+    try {
+      this.handler(ev);
+    } catch (err) {
+      log.error({ err, resource: this.resource, type: ev.type, name: ev.object.metadata.name }, 'store watch handler threw; delivery continues');
+    }
   }
 
   /** Delivers what was queued during replay, then switches to direct delivery. */
   drain(): void {
     const q = this.queue;
     if (!q) return;
-    for (let i = 0; i < q.length && !this.stopped; i++) this.handler(q[i]!);
+    for (let i = 0; i < q.length && !this.stopped; i++) this.call(q[i]!);
     this.queue = undefined;
   }
 
