@@ -1,0 +1,172 @@
+/**
+ * The Kubernetes-compatible API server: node:http with a hand-written dispatcher. The URL space
+ * is Kubernetes' own (a fixed grammar of /api, /apis/G/V, namespaces, names, subresources) and
+ * parsing it directly is simpler and faster than teaching a general router its rules; no router
+ * library is a dependency. Extra prefixes (/metrics, /ui) are mounted with addRoute.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openapiV2Document, openapiV3Document, openapiV3Paths } from '../api/openapi.ts';
+import { realClock, type Clock } from '../lib/clock.ts';
+import { log } from '../lib/log.ts';
+import type { Store } from '../store/store.ts';
+import { DEFAULT_BODY_LIMIT } from './decode-body.ts';
+import { buildDiscovery, versionInfo, wantsAggregated } from './discovery.ts';
+import type { HandlerContext, ServerState } from './handler-context.ts';
+import { sendJson, sendStatus } from './http-util.ts';
+import { NamespaceGuard } from './namespace-guard.ts';
+import { parseResourcePath, splitApiPath } from './resource-path.ts';
+import { handleGet } from './resource-read.ts';
+import { handleCreate, handleDelete, handlePatch, handleUpdate } from './resource-write.ts';
+import { ApiServerErrors, methodNotAllowed, notFoundError, toStatus } from './status.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+export interface ApiServerOptions {
+  store: Store;
+  clock?: Clock;
+  /** Request body limit in bytes (default 3 MiB, as Kubernetes). */
+  bodyLimit?: number;
+  /** Reported in /version. */
+  version?: string;
+}
+
+export interface ApiServer {
+  server: http.Server;
+  /** Creates the built-in namespaces, then listens; resolves to the bound port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Mounts a handler for every path under `prefix` (e.g. `/metrics`, `/ui`). */
+  addRoute(prefix: string, handler: RouteHandler): void;
+  /** Stops accepting, ends open watches and idle connections; the store stays open. */
+  close(): Promise<void>;
+  /** The bound address as `http://host:port` (after listen). */
+  url(): string;
+}
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const clock = opts.clock ?? realClock;
+  const state: ServerState = {
+    store: opts.store,
+    clock,
+    namespaces: new NamespaceGuard(opts.store),
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    watches: new Set(),
+  };
+  const discovery = buildDiscovery();
+  const version = versionInfo(opts.version ?? '0.1.0');
+  const routes: { prefix: string; handler: RouteHandler }[] = [];
+  const openapiCache = new Map<string, string>();
+  let ready = false;
+  let address = '';
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      if (log.isLevelEnabled('debug')) log.debug({ method: req.method, url: req.url, code: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 }, 'api request');
+    });
+    dispatch(req, res).catch((e: unknown) => {
+      const status = toStatus(e);
+      if (status.code >= 500) log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
+      // A body we refused to read must not be parsed as the next request: close the connection.
+      sendStatus(res, status, status.code === 413 ? { Connection: 'close' } : undefined);
+    });
+  });
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sluice');
+    const path = url.pathname;
+    for (const r of routes) {
+      if (path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : r.prefix + '/')) return r.handler(req, res, url);
+    }
+    const method = req.method ?? 'GET';
+    if (path === '/healthz' || path === '/livez' || path.startsWith('/healthz/') || path.startsWith('/livez/')) return plain(res, 200, 'ok');
+    if (path === '/readyz' || path.startsWith('/readyz/')) return ready ? plain(res, 200, 'ok') : plain(res, 503, 'not ready: namespaces not initialised');
+    if (path === '/version') return sendJson(res, 200, version);
+    if (path.startsWith('/openapi/')) return serveOpenapi(res, path);
+    if (path === '/api' || path === '/api/') {
+      const agg = wantsAggregated(req.headers.accept);
+      if (agg) return sendJson(res, 200, discovery.aggregatedCore, { 'Content-Type': agg, Vary: 'Accept' });
+      return sendJson(res, 200, discovery.apiVersions(address.replace(/^http:\/\//, '')));
+    }
+    if (path === '/apis' || path === '/apis/') {
+      const agg = wantsAggregated(req.headers.accept);
+      if (agg) return sendJson(res, 200, discovery.aggregatedGroups, { 'Content-Type': agg, Vary: 'Accept' });
+      return sendJson(res, 200, discovery.apiGroupList);
+    }
+    const segs = path.split('/').filter((s) => s !== '');
+    if (segs[0] === 'apis' && segs.length === 2) {
+      const g = discovery.apiGroup.get(segs[1]);
+      if (!g) throw notFoundError(`the server could not find the requested resource (${path})`);
+      return sendJson(res, 200, g);
+    }
+    const split = splitApiPath(path);
+    if (!split) throw notFoundError(`the server could not find the requested resource (${path})`, undefined, ApiServerErrors.NotFound);
+    const r = parseResourcePath(path, split.gv, split.rest);
+    if (!r) {
+      if (method !== 'GET') throw methodNotAllowed(method, path);
+      return sendJson(res, 200, discovery.resourceList.get(split.gv));
+    }
+    const ctx: HandlerContext = { req, res, url, r, state };
+    if (r.legacyWatch && method !== 'GET') throw methodNotAllowed(method, path);
+    switch (method) {
+      case 'GET': return handleGet(ctx);
+      case 'POST': return handleCreate(ctx);
+      case 'PUT': return handleUpdate(ctx);
+      case 'PATCH': return handlePatch(ctx);
+      case 'DELETE': return handleDelete(ctx);
+      default: throw methodNotAllowed(method, path);
+    }
+  }
+
+  /** OpenAPI documents are static: built once per path and served from memory. */
+  function serveOpenapi(res: ServerResponse, path: string): void {
+    let text = openapiCache.get(path);
+    if (text === undefined) {
+      let doc: unknown;
+      if (path === '/openapi/v2') doc = openapiV2Document();
+      else if (path === '/openapi/v3' || path === '/openapi/v3/') doc = openapiV3Paths();
+      else if (path.startsWith('/openapi/v3/')) doc = openapiV3Document(path.slice('/openapi/v3/'.length));
+      if (doc === undefined) throw notFoundError(`the server could not find the requested resource (${path})`);
+      text = JSON.stringify(doc);
+      openapiCache.set(path, text);
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'public, immutable' });
+    res.end(text);
+  }
+
+  function plain(res: ServerResponse, code: number, text: string): void {
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  return {
+    server,
+    addRoute(prefix, handler) {
+      routes.push({ prefix: prefix.replace(/\/+$/, '') || '/', handler });
+      routes.sort((a, b) => b.prefix.length - a.prefix.length);
+    },
+    async listen(port, host = '127.0.0.1') {
+      await state.namespaces.start();
+      ready = true;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => { server.off('error', reject); resolve(); });
+      });
+      const a = server.address() as AddressInfo;
+      address = `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
+      return a.port;
+    },
+    async close() {
+      ready = false;
+      for (const end of [...state.watches]) end();
+      state.namespaces.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Requests still running after a grace period are cut so shutdown always completes.
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+    },
+    url: () => address,
+  };
+}

@@ -1,0 +1,13 @@
+/** Every `sluice` subcommand, registered in this order. Add a line per new command file. */
+import type { Command } from 'commander';
+import * as up from './up.ts';
+import * as apply from './apply.ts';
+import * as get from './get.ts';
+import * as del from './delete.ts';
+
+export const COMMANDS: { register(program: Command): void }[] = [
+  up,
+  apply,
+  get,
+  del,
+];

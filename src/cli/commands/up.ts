@@ -1,0 +1,56 @@
+/** `sluice up`: runs the control process in the foreground until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { realClock } from '../../lib/clock.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { log } from '../../lib/log.ts';
+import { defaultComponents } from '../components.ts';
+import { loadConfig } from '../config.ts';
+import { ControlProcess } from '../control-process.ts';
+import { parsePort } from '../options.ts';
+
+interface UpOptions { stateDir: string; apiPort?: number; store?: string; config?: string }
+
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('run the sluice control process (API server, store, controllers, proxies) in the foreground')
+    .option('--state-dir <dir>', 'directory for the store, endpoints.json and kubeconfig', './.sluice')
+    .option('--api-port <port>', 'API server port (0 picks a free port; default 7070 or api.port from --config)', parsePort)
+    .option('--store <backend>', 'store backend: sqlite (durable, default) or memory')
+    .option('--config <file>', 'sluice config file (YAML)')
+    .action(async (o: UpOptions) => {
+      await up(o);
+    });
+}
+
+async function up(o: UpOptions): Promise<void> {
+  const config = loadConfig(o.config);
+  if (o.apiPort !== undefined) config.api.port = o.apiPort;
+  if (o.store !== undefined) {
+    if (o.store !== 'sqlite' && o.store !== 'memory') throw new Error(`--store ${o.store}: expected sqlite or memory`);
+    config.store.backend = o.store;
+  }
+  const cp = new ControlProcess({ stateDir: o.stateDir, config, clock: realClock, components: defaultComponents(config) });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    cp.stop().then(() => process.exit(0), (e: unknown) => {
+      process.stderr.write(`sluice: shutdown failed: ${errorMessage(e)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  try {
+    const started = await cp.start();
+    process.stdout.write(`sluice ready: api ${started.endpoints.api} kubeconfig ${started.kubeconfigPath}\n`);
+  } catch (e) {
+    await cp.stop();
+    throw e;
+  }
+}

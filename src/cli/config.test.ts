@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { isSluiceError } from '../lib/errors.ts';
+import { ConfigErrors, loadConfig } from './config.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-config-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+const write = (name: string, text: string): string => {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, text);
+  return f;
+};
+
+test('defaults without a file', () => {
+  const c = loadConfig();
+  assert.equal(c.api.port, 7070);
+  assert.equal(c.store.backend, 'sqlite');
+  assert.equal(c.domain, 'sluice.localhost');
+});
+
+test('sections are read; other owners get their sections as records with line numbers', () => {
+  const f = write('ok.yaml', 'api:\n  port: 0\nstore:\n  backend: memory\ndomain: example.test\nautoscaler:\n  window: 60s\n');
+  const c = loadConfig(f);
+  assert.equal(c.api.port, 0);
+  assert.equal(c.store.backend, 'memory');
+  assert.equal(c.domain, 'example.test');
+  assert.deepEqual(c.autoscaler, { window: '60s' });
+  assert.equal(c.lineOf('autoscaler.window'), 7);
+});
+
+test('an unknown section is an error naming the key and file:line', () => {
+  const f = write('bad.yaml', 'api:\n  port: 1\nautoscalr:\n  window: 1\n');
+  assert.throws(() => loadConfig(f), (e: unknown) => isSluiceError(e, ConfigErrors.UnknownKey) && e.message.includes(`${f}:3`) && e.message.includes('"autoscalr"'));
+});
+
+test('an unknown key inside api and a bad value are errors with their line', () => {
+  const f = write('bad2.yaml', 'api:\n  prot: 1\n');
+  assert.throws(() => loadConfig(f), (e: unknown) => isSluiceError(e, ConfigErrors.UnknownKey) && e.message.includes(`${f}:2`) && e.message.includes('api.prot'));
+  const g = write('bad3.yaml', 'store:\n  backend: etcd\n');
+  assert.throws(() => loadConfig(g), (e: unknown) => isSluiceError(e, ConfigErrors.Invalid) && e.message.includes(`${g}:2`));
+});
+
+test('invalid YAML and a missing file are errors naming the file', () => {
+  const f = write('syntax.yaml', 'api: [\n');
+  assert.throws(() => loadConfig(f), (e: unknown) => isSluiceError(e, ConfigErrors.Syntax) && e.message.startsWith(`${f}:`));
+  assert.throws(() => loadConfig(path.join(dir, 'nope.yaml')), (e: unknown) => isSluiceError(e, ConfigErrors.Read));
+});

@@ -1,0 +1,128 @@
+/**
+ * The control process `sluice up` runs: opens the store, starts the API server, then each
+ * component in order (controllers, xDS server, proxies, ... added by their owners), writes
+ * `endpoints.json` and `kubeconfig` into the state dir, and stops everything in reverse order.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createApiServer, type ApiServer } from '../apiserver/api-server.ts';
+import { realClock, type Clock } from '../lib/clock.ts';
+import { SluiceError } from '../lib/errors.ts';
+import { log } from '../lib/log.ts';
+import { openStore } from '../store/open-store.ts';
+import type { Store } from '../store/store.ts';
+import type { SluiceConfig } from './config.ts';
+import { renderKubeconfig } from './kubeconfig.ts';
+
+export const ControlErrors = {
+  StateDir: 'SLUICE_E_STATE_DIR',
+  ComponentStart: 'SLUICE_E_COMPONENT_START',
+} as const;
+
+export interface ComponentContext {
+  store: Store;
+  config: SluiceConfig;
+  stateDir: string;
+  clock: Clock;
+  /** Endpoints known so far (`api`, and whatever earlier components returned). */
+  endpoints: Record<string, string>;
+  api: ApiServer;
+}
+
+export interface Component {
+  name: string;
+  /** Starts the component; a returned record is merged into endpoints.json. */
+  start(ctx: ComponentContext): Promise<Record<string, string> | void>;
+  stop(): Promise<void>;
+}
+
+export interface ControlProcessOptions {
+  stateDir: string;
+  config: SluiceConfig;
+  components?: Component[];
+  clock?: Clock;
+}
+
+export interface Started {
+  endpoints: Record<string, string>;
+  kubeconfigPath: string;
+  endpointsPath: string;
+}
+
+export class ControlProcess {
+  private store?: Store;
+  private api?: ApiServer;
+  private readonly started: Component[] = [];
+  private readonly clock: Clock;
+  readonly stateDir: string;
+
+  constructor(private readonly opts: ControlProcessOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.stateDir = path.resolve(opts.stateDir);
+  }
+
+  async start(): Promise<Started> {
+    const { config } = this.opts;
+    try {
+      fs.mkdirSync(this.stateDir, { recursive: true });
+    } catch (e) {
+      throw new SluiceError(ControlErrors.StateDir, `cannot create state dir ${this.stateDir}: ${(e as Error).message}`, { cause: e });
+    }
+    const endpointsPath = path.join(this.stateDir, 'endpoints.json');
+    fs.rmSync(endpointsPath, { force: true });
+    const storePath = path.resolve(this.stateDir, config.store.path);
+    this.store = openStore({ backend: config.store.backend, path: storePath, clock: this.clock });
+    this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes });
+    const port = await this.api.listen(config.api.port, config.api.host);
+    const endpoints: Record<string, string> = { api: `http://${config.api.host}:${port}` };
+    log.info({ api: endpoints.api, store: config.store.backend, stateDir: this.stateDir }, 'api server listening');
+
+    for (const c of this.opts.components ?? []) {
+      let extra: Record<string, string> | void;
+      try {
+        extra = await c.start({ store: this.store, config, stateDir: this.stateDir, clock: this.clock, endpoints: { ...endpoints }, api: this.api });
+      } catch (e) {
+        throw new SluiceError(ControlErrors.ComponentStart, `component ${c.name} failed to start: ${(e as Error).message}`, { cause: e });
+      }
+      this.started.push(c);
+      if (extra) Object.assign(endpoints, extra);
+      log.info({ component: c.name }, 'component started');
+    }
+
+    const kubeconfigPath = path.join(this.stateDir, 'kubeconfig');
+    writeAtomic(kubeconfigPath, renderKubeconfig({ server: endpoints.api }), 0o600);
+    writeAtomic(endpointsPath, JSON.stringify(endpoints, null, 2) + '\n');
+    return { endpoints, kubeconfigPath, endpointsPath };
+  }
+
+  /** Stops components in reverse order, then the API server, then the store. Never throws. */
+  async stop(): Promise<void> {
+    for (const c of this.started.splice(0).reverse()) {
+      try {
+        await c.stop();
+      } catch (e) {
+        log.error({ err: e, component: c.name }, 'component failed to stop cleanly');
+      }
+    }
+    try {
+      await this.api?.close();
+    } catch (e) {
+      log.error({ err: e }, 'api server failed to stop cleanly');
+    }
+    try {
+      await this.store?.close();
+    } catch (e) {
+      log.error({ err: e }, 'store failed to close cleanly');
+    }
+    fs.rmSync(path.join(this.stateDir, 'endpoints.json'), { force: true });
+    this.api = undefined;
+    this.store = undefined;
+  }
+}
+
+/** Writes through a temp file and rename, so readers never see half a file. */
+function writeAtomic(file: string, text: string, mode?: number): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode });
+  fs.renameSync(tmp, file);
+}

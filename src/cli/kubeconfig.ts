@@ -1,0 +1,23 @@
+/** The kubeconfig `sluice up` writes, so kubectl and client libraries reach its API server. */
+import { stringify } from 'yaml';
+
+export interface KubeconfigOptions {
+  server: string;
+  /** Bearer token for the user entry (added once the API server checks tokens). */
+  token?: string;
+  namespace?: string;
+}
+
+export const KUBECONFIG_CONTEXT = 'sluice';
+
+export function renderKubeconfig(o: KubeconfigOptions): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    preferences: {},
+    clusters: [{ name: 'sluice', cluster: { server: o.server } }],
+    users: [{ name: 'sluice', user: o.token ? { token: o.token } : {} }],
+    contexts: [{ name: KUBECONFIG_CONTEXT, context: { cluster: 'sluice', user: 'sluice', namespace: o.namespace ?? 'default' } }],
+    'current-context': KUBECONFIG_CONTEXT,
+  });
+}
