@@ -68,6 +68,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       const ns = await store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', namespace: 'ignored' } });
       assert.equal(ns.metadata.namespace, undefined);
       assert.ok(await store.get(NAMESPACES, '', 'team-a'));
+      assert.deepEqual((await store.list(NAMESPACES, { namespace: 'default' })).items.map((o) => o.metadata.name), ['team-a']);
     });
 
     it('fills generateName with a random suffix', async () => {

@@ -73,9 +73,10 @@ export class VersionedStore implements Store {
   }
 
   async list(resource: string, opts?: ListOptions): Promise<ListResult> {
-    this.open(resource);
+    const kind = this.open(resource);
     await this.settle();
-    const page = listPage(this.index, resource, opts, this.rv);
+    // Cluster-scoped kinds live outside namespaces: a namespace option does not narrow them.
+    const page = listPage(this.index, resource, kind.namespaced ? opts : { ...opts, namespace: undefined }, this.rv);
     const out: ListResult = { items: page.entries.map((e) => JSON.parse(e.json) as KubeObject), resourceVersion: String(this.rv) };
     if (page.continue !== undefined) out.continue = page.continue;
     if (page.remainingItemCount !== undefined) out.remainingItemCount = page.remainingItemCount;
@@ -90,7 +91,8 @@ export class VersionedStore implements Store {
 
   watch(resource: string, opts: WatchOptions, handler: WatchHandler): Watch {
     if (this.closed) throw storeFailure('the store is closed', undefined);
-    return this.hub.watch(resource, opts, handler);
+    const kind = resource === '*' ? undefined : requireKind(resource);
+    return this.hub.watch(resource, kind && !kind.namespaced ? { ...opts, namespace: undefined } : opts, handler);
   }
 
   async compact(rv: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Quick store write measurement: sequential durable creates/s (each awaited before the next)
  * and concurrent creates/s (group commit), on a temp SQLite file, beside a raw better-sqlite3
- * insert loop with the same durability (the physical limit).
+ * insert loop with the same durability (the physical limit), and watch-event latency with 100
+ * watchers (from the create call to each watcher's handler).
  *   node --import tsx src/store/testing/measure-creates.ts [count] [full|normal]
  * Prints one JSON line.
  */
@@ -46,8 +47,27 @@ try {
     await Promise.all(Array.from({ length: Math.min(batch, count - i) }, (_, j) => store.create(r, manifest(`par-${i + j}`))));
   }
   const parPerS = count / ((performance.now() - t0) / 1000);
+  // Watch latency: 100 watchers, sequential creates; from the create call to each handler call.
+  const started = new Map<string, number>();
+  const lat: number[] = [];
+  const watches = Array.from({ length: 100 }, () => store.watch(r, {}, (ev) => {
+    const t = started.get(ev.object.metadata.name!);
+    if (t !== undefined) lat.push(performance.now() - t);
+  }));
+  const watched = Math.min(count, 1000);
+  for (let i = 0; i < watched; i++) {
+    const name = `w-${i}`;
+    started.set(name, performance.now());
+    await store.create(r, manifest(name));
+  }
+  for (const w of watches) w.stop();
+  lat.sort((a, b) => a - b);
+  const p = (q: number) => Number(lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!.toFixed(3));
   await store.close();
-  console.log(JSON.stringify({ synchronous: sync, count, sqlite_inserts_per_s: Math.round(rawPerS), sequential_creates_per_s: Math.round(seqPerS), concurrent100_creates_per_s: Math.round(parPerS) }));
+  console.log(JSON.stringify({
+    synchronous: sync, count, sqlite_inserts_per_s: Math.round(rawPerS), sequential_creates_per_s: Math.round(seqPerS),
+    concurrent100_creates_per_s: Math.round(parPerS), watchers: 100, watch_events: lat.length, watch_p50_ms: p(0.5), watch_p99_ms: p(0.99),
+  }));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
