@@ -1,0 +1,224 @@
+/**
+ * The push pipeline: change events → debounce → merged ChangeSet → one recomputation per proxy
+ * scope → per-proxy push queue (merging, concurrency-limited) → the connection's flow control.
+ *
+ * Scopes: proxies with the same scope key (role + namespace + sidecar hash, decided by the
+ * translator) share one translation and one Snapshot; a scope's snapshot lives while a proxy of
+ * that scope is connected. An endpoint-only change set recomputes just ClusterLoadAssignments
+ * (when the translator can), reusing every other type of the scope's previous snapshot.
+ *
+ * Generations: every flush is a generation. A scope whose content did not change still moves its
+ * proxies to the new generation (no bytes sent), so "proxy applied generation G" means the proxy
+ * runs everything observed up to G — what readiness and convergence are computed from.
+ */
+import type { Clock } from '../../lib/clock.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import { log } from '../../lib/log.ts';
+import { TypeUrl, type ResourceTypeUrl } from '../../xds/protos.ts';
+import { buildSnapshot, type ResourceSet, type Snapshot } from '../xds/snapshot.ts';
+import type { AdsListener } from '../xds/ads-server.ts';
+import type { ProxyConnection } from '../xds/proxy-connection.ts';
+import type { ProxyInfo } from '../xds/node-info.ts';
+import { Debouncer, DEFAULT_DEBOUNCE } from './debouncer.ts';
+import { describeChangeSet, type Change, type ChangeSet } from './change-set.ts';
+import { PushQueue } from './push-queue.ts';
+import { shortType, XdsMetrics } from './xds-metrics.ts';
+
+/** What the pipeline needs from translation (the control plane adapts translate/ to this). */
+export interface ScopeTranslator {
+  /** Proxies with equal keys receive identical configuration. */
+  scopeKey(proxy: ProxyInfo): string;
+  /** Every resource of the proxy's scope. */
+  translate(proxy: ProxyInfo): Partial<ResourceSet>;
+  /** Only ClusterLoadAssignments for the named clusters (optional: without it every change is full). */
+  translateEndpoints?(proxy: ProxyInfo, clusterNames: string[]): Map<string, object>;
+}
+
+export interface PipelineEvents {
+  /** A proxy runs generation `generation` (every response ACKed). */
+  onApplied?(conn: ProxyConnection, generation: number): void;
+  onNack?(conn: ProxyConnection, type: string, version: string, message: string): void;
+  onConnect?(conn: ProxyConnection): void;
+  onDisconnect?(conn: ProxyConnection): void;
+  /** A flush was computed: generation, what changed, when it was flushed. */
+  onFlush?(generation: number, cs: ChangeSet, at: number): void;
+  /** Every proxy connected at the flush applied `generation` (or went away). */
+  onConverged?(generation: number, tookMs: number): void;
+  /** Translation or encoding of a scope failed; its proxies keep their previous configuration. */
+  onScopeError?(scopeKey: string, error: unknown): void;
+}
+
+export interface PipelineOptions {
+  clock: Clock;
+  translator: ScopeTranslator;
+  debounceAfterMs?: number;
+  debounceMaxMs?: number;
+  maxConcurrentPushes?: number;
+  metrics?: XdsMetrics;
+  events?: PipelineEvents;
+}
+
+interface Scope { key: string; proxy: ProxyInfo; snapshot?: Snapshot; conns: Set<ProxyConnection> }
+interface Convergence { firstAt: number; waiting: Set<ProxyConnection> }
+
+const EDS_ONLY = new Set<ResourceTypeUrl>([TypeUrl.ClusterLoadAssignment]);
+
+export class PushPipeline implements AdsListener {
+  readonly metrics: XdsMetrics;
+  private readonly opts: PipelineOptions;
+  private readonly clock: Clock;
+  private readonly debouncer: Debouncer;
+  private readonly queue: PushQueue;
+  private readonly scopes = new Map<string, Scope>();
+  private readonly scopeOf = new Map<ProxyConnection, Scope>();
+  private readonly converging = new Map<number, Convergence>();
+  private gen = 0;
+  /** Stats of the last flush, for tests and the bench. */
+  lastFlush: { generation: number; scopes: number; edsOnly: boolean; changedScopes: number } | undefined;
+
+  constructor(opts: PipelineOptions) {
+    this.opts = opts;
+    this.clock = opts.clock;
+    this.metrics = opts.metrics ?? new XdsMetrics();
+    this.debouncer = new Debouncer(this.clock, {
+      afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs,
+      maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs,
+    }, (cs, at) => this.flush(cs, at));
+    this.queue = new PushQueue({
+      clock: this.clock,
+      maxConcurrent: opts.maxConcurrentPushes ?? 100,
+      onDequeue: (_c, ms) => this.metrics.queueTime.observe(ms / 1000),
+      onPushed: (_c, ms) => this.metrics.sendTime.observe(ms / 1000),
+    });
+  }
+
+  get generation(): number { return this.gen; }
+  connections(): ProxyConnection[] { return [...this.scopeOf.keys()]; }
+  scopeCount(): number { return this.scopes.size; }
+  /** Resolves when no push is queued or being written. */
+  idle(): Promise<void> { return this.queue.idle(); }
+
+  /** Observes a change; it is pushed after the debounce. */
+  notify(change: Change): void { this.debouncer.add(change); }
+  /** Pushes pending changes now (shutdown, tests). */
+  flushNow(): void { this.debouncer.flushNow(); }
+
+  stop(): void {
+    this.debouncer.stop();
+  }
+
+  // ------------------------------------------------------------------ recomputation
+
+  private computeScope(scope: Scope, cs: ChangeSet | undefined, generation: number): Snapshot | undefined {
+    const t = this.opts.translator;
+    const prev = scope.snapshot;
+    try {
+      let next: Snapshot;
+      if (cs?.endpointsOnly && prev && t.translateEndpoints) {
+        const clusters = prev.names(TypeUrl.Cluster);
+        const cla = t.translateEndpoints(scope.proxy, clusters);
+        next = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: cla }, generation, prev, EDS_ONLY);
+      } else {
+        next = buildSnapshot(t.translate(scope.proxy), generation, prev);
+      }
+      if (next.sameContent(prev)) next = prev!.withGeneration(generation);
+      return next;
+    } catch (e) {
+      this.metrics.pushContextErrors.inc();
+      log.error({ scope: scope.key, err: errorMessage(e) }, 'xds: cannot build configuration for scope; its proxies keep their previous configuration');
+      this.opts.events?.onScopeError?.(scope.key, e);
+      return undefined;
+    }
+  }
+
+  private flush(cs: ChangeSet, at: number): void {
+    const generation = ++this.gen;
+    this.metrics.debounceTime.observe((at - cs.firstAt) / 1000);
+    log.debug({ generation, changes: describeChangeSet(cs) }, 'xds: push');
+    let changed = 0;
+    const waiting = new Set<ProxyConnection>();
+    for (const scope of this.scopes.values()) {
+      const prev = scope.snapshot;
+      const next = this.computeScope(scope, cs, generation);
+      if (!next) continue;
+      if (!prev || next.sameContent(prev) === false) changed++;
+      scope.snapshot = next;
+      for (const conn of scope.conns) {
+        waiting.add(conn);
+        this.queue.enqueue(conn, next);
+      }
+    }
+    this.lastFlush = { generation, scopes: this.scopes.size, edsOnly: cs.endpointsOnly, changedScopes: changed };
+    this.opts.events?.onFlush?.(generation, cs, at);
+    if (waiting.size > 0) this.converging.set(generation, { firstAt: cs.firstAt, waiting });
+    else this.opts.events?.onConverged?.(generation, at - cs.firstAt);
+    for (const conn of waiting) if (conn.appliedGeneration >= generation) this.applied(conn, conn.appliedGeneration);
+  }
+
+  private applied(conn: ProxyConnection, generation: number): void {
+    for (const [g, c] of this.converging) {
+      if (g > generation) continue;
+      c.waiting.delete(conn);
+      this.maybeConverged(g, c);
+    }
+  }
+
+  private maybeConverged(g: number, c: Convergence): void {
+    if (c.waiting.size > 0) return;
+    this.converging.delete(g);
+    const took = this.clock.now() - c.firstAt;
+    this.metrics.convergenceTime.observe(took / 1000);
+    this.opts.events?.onConverged?.(g, took);
+  }
+
+  // ------------------------------------------------------------------ AdsListener
+
+  onConnect(conn: ProxyConnection): void {
+    const key = this.opts.translator.scopeKey(conn.proxy);
+    let scope = this.scopes.get(key);
+    if (!scope) {
+      scope = { key, proxy: conn.proxy, conns: new Set() };
+      this.scopes.set(key, scope);
+    }
+    scope.conns.add(conn);
+    this.scopeOf.set(conn, scope);
+    this.metrics.connected.inc({ protocol: conn.protocol });
+    if (!scope.snapshot) scope.snapshot = this.computeScope(scope, undefined, this.gen);
+    if (scope.snapshot) this.queue.enqueue(conn, scope.snapshot);
+    this.opts.events?.onConnect?.(conn);
+  }
+
+  onDisconnect(conn: ProxyConnection): void {
+    const scope = this.scopeOf.get(conn);
+    if (!scope) return;
+    this.scopeOf.delete(conn);
+    scope.conns.delete(conn);
+    if (scope.conns.size === 0) this.scopes.delete(scope.key);
+    this.queue.remove(conn);
+    this.metrics.connected.dec({ protocol: conn.protocol });
+    for (const [g, c] of this.converging) { c.waiting.delete(conn); this.maybeConverged(g, c); }
+    this.opts.events?.onDisconnect?.(conn);
+  }
+
+  onApplied(conn: ProxyConnection, generation: number): void {
+    this.applied(conn, generation);
+    this.opts.events?.onApplied?.(conn, generation);
+  }
+
+  onNack(conn: ProxyConnection, type: string, version: string, message: string): void {
+    this.metrics.rejects.inc({ type: shortType(type) });
+    log.warn({ proxy: conn.proxy.id, type: shortType(type), version, message }, 'xds: proxy rejected configuration (NACK)');
+    this.opts.events?.onNack?.(conn, type, version, message);
+  }
+
+  onSent(_conn: ProxyConnection, type: string, bytes: number): void {
+    const t = shortType(type);
+    this.metrics.pushes.inc({ type: t });
+    this.metrics.configSize.observe({ type: t }, bytes);
+  }
+
+  onAckTimeout(conn: ProxyConnection, type: string): void {
+    this.metrics.ackTimeouts.inc({ type: shortType(type) });
+    log.warn({ proxy: conn.proxy.id, type: shortType(type) }, 'xds: no ACK within the flow-control timeout; sending on');
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Incremental ADS (DeltaAggregatedResources): responses carry only resources whose version the
+ * proxy does not have, plus the names it must drop.
+ *
+ * - Subscriptions: resource_names_subscribe / resource_names_unsubscribe; `*` is the wildcard;
+ *   a first request for a type with no names is the legacy wildcard. Unsubscribing forgets what
+ *   the proxy had, so subscribing again re-sends it.
+ * - A subscribed name that does not exist is answered in removed_resources (once).
+ * - Reconnect: the first request's initial_resource_versions tell what the proxy already has;
+ *   only resources with another version are sent, and names that are gone are removed.
+ * - response_nonce equal to the in-flight nonce: ACK, or NACK with error_detail (the proxy keeps
+ *   its last good config; the bad version is not sent again). Any other nonce is stale and not
+ *   an ACK/NACK, but its subscribe/unsubscribe lists are honoured.
+ * - Versions are content hashes (per resource); system_version_info is the pipeline generation.
+ */
+import { BuiltResponse, ConnectionOptions, ProxyConnection, TypeState } from './proxy-connection.ts';
+import type { Snapshot } from './snapshot.ts';
+import type { ProxyInfo } from './node-info.ts';
+import type { StreamWriter } from './stream-writer.ts';
+
+export interface DeltaRequest {
+  node?: unknown;
+  type_url?: string;
+  resource_names_subscribe?: string[];
+  resource_names_unsubscribe?: string[];
+  initial_resource_versions?: Record<string, string>;
+  response_nonce?: string;
+  error_detail?: { code?: number; message?: string } | null;
+}
+
+const ABSENT = '';
+
+export class DeltaConnection extends ProxyConnection {
+  readonly protocol = 'delta' as const;
+  private readonly writer: StreamWriter;
+
+  constructor(proxy: ProxyInfo, writer: StreamWriter, opts: ConnectionOptions) {
+    super(proxy, opts);
+    this.writer = writer;
+  }
+
+  async handle(req: DeltaRequest): Promise<void> {
+    const type = req.type_url ?? '';
+    const first = this.stateOf(type) === undefined;
+    const st = this.typeState(type);
+    const subscribe = req.resource_names_subscribe ?? [];
+    const unsubscribe = req.resource_names_unsubscribe ?? [];
+    let changed = false;
+    if (first) {
+      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.known.set(name, String(version));
+      if (subscribe.length === 0) st.wildcard = true;
+      st.mustRespond = true;
+    }
+    const nonce = req.response_nonce ?? '';
+    if (nonce !== '') {
+      const error = req.error_detail && (req.error_detail.message || req.error_detail.code) ? (req.error_detail.message || `code ${req.error_detail.code}`) : undefined;
+      this.settle(st, nonce, error); // stale nonce → not an ACK/NACK; subscriptions below still apply
+    }
+    for (const name of subscribe) {
+      if (name === '*') { if (!st.wildcard) { st.wildcard = true; changed = true; } continue; }
+      if (!st.names.has(name)) { st.names.add(name); changed = true; }
+    }
+    for (const name of unsubscribe) {
+      if (name === '*') { if (st.wildcard) { st.wildcard = false; changed = true; } continue; }
+      if (st.names.delete(name)) changed = true;
+      if (!st.wildcard) st.known.delete(name);
+    }
+    if (changed && !st.wildcard) {
+      // Forget what the proxy had of names it is no longer subscribed to (wildcard covers all).
+      for (const name of [...st.known.keys()]) if (!st.names.has(name)) st.known.delete(name);
+    }
+    if (changed) st.dirty = true;
+    await this.pump();
+  }
+
+  private covered(st: TypeState, name: string): boolean {
+    return st.wildcard || st.names.has(name);
+  }
+
+  protected hasRemovals(st: TypeState, snap: Snapshot): boolean {
+    const entries = snap.entries(st.type);
+    for (const [name, v] of st.known) if (v !== ABSENT && !entries.has(name) && this.covered(st, name)) return true;
+    return false;
+  }
+
+  protected build(st: TypeState, snap: Snapshot, allowRemovals: boolean): BuiltResponse | undefined {
+    const entries = snap.entries(st.type);
+    const resources: { name: string; version: string; resource: { type_url: string; value: Buffer } }[] = [];
+    const removed: string[] = [];
+    let bytes = 0;
+    const consider = (name: string): void => {
+      const e = entries.get(name);
+      if (!e) return;
+      if (st.known.get(name) === e.version) return;
+      resources.push({ name, version: e.version, resource: { type_url: st.type, value: e.value } });
+      bytes += e.value.length;
+      st.known.set(name, e.version);
+    };
+    if (st.wildcard) for (const name of entries.keys()) consider(name);
+    for (const name of st.names) if (!st.wildcard) consider(name);
+    for (const [name, v] of [...st.known]) {
+      if (entries.has(name)) continue;
+      if (v === ABSENT) continue;
+      if (!allowRemovals) continue; // held: listeners/routes of this push are not ACKed yet
+      removed.push(name);
+      if (st.names.has(name)) st.known.set(name, ABSENT);
+      else st.known.delete(name);
+    }
+    // Explicitly subscribed names the scope does not have: tell the proxy once that they do not exist.
+    for (const name of st.names) {
+      if (!entries.has(name) && !st.known.has(name)) { removed.push(name); st.known.set(name, ABSENT); }
+    }
+    if (resources.length === 0 && removed.length === 0 && !st.mustRespond) return undefined;
+    const version = String(snap.generation);
+    const message = { system_version_info: version, resources, type_url: st.type, removed_resources: removed, nonce: this.nextNonce() };
+    return { message, version, bytes, resources: resources.length, removed: removed.length };
+  }
+
+  protected write(message: object): Promise<void> {
+    return this.writer.write(message);
+  }
+}

@@ -1,0 +1,228 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TypeUrl, fromAny } from '../../xds/protos.ts';
+import { AdsTestClient } from './ads-test-client.ts';
+import { apiListener, edsCluster, loadAssignment, serviceResources, startHarness, weightedRoute } from './test-fixtures.ts';
+
+const CDS = TypeUrl.Cluster, EDS = TypeUrl.ClusterLoadAssignment, LDS = TypeUrl.Listener, RDS = TypeUrl.RouteConfiguration;
+const gw = { SLUICE_ROLE: 'gateway' };
+const names = (r: { resources: { name?: string }[] }): string[] => r.resources.map((x) => x.name ?? '').sort();
+
+async function waitFor(cond: () => boolean, what: string, ms = 3_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('delta: wildcard CDS/LDS get the scope, explicit EDS/RDS by name; unknown names come back removed', async () => {
+  const h = await startHarness();
+  serviceResources('a', [1001], h.translator.set('gateway/*'));
+  serviceResources('b', [1002], h.translator.set('gateway/*'));
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  try {
+    c.deltaRequest(CDS, []);
+    const cds = await c.next(CDS);
+    assert.deepEqual(names(cds), ['a', 'b']);
+    assert.ok(cds.resources.every((r) => /^[0-9a-f]{16}$/.test(r.version ?? '')), 'per-resource content-hash versions');
+    assert.equal(fromAny(cds.resources[0].resource!).type, 'EDS');
+    c.deltaRequest(EDS, ['a', 'nope']);
+    const eds = await c.next(EDS);
+    assert.deepEqual(names(eds), ['a']);
+    assert.deepEqual(eds.removed_resources, ['nope']);
+    c.deltaRequest(LDS, ['*']);
+    assert.deepEqual(names(await c.next(LDS)), ['a', 'b']);
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: a NACK keeps the last good config, is recorded with its message, and the bad version is not resent', async () => {
+  const nacks: string[] = [];
+  const h = await startHarness({ events: { onNack: (_c, type, _v, msg) => nacks.push(`${type}:${msg}`) } });
+  const set = h.translator.set('gateway/*');
+  set[CDS].set('a', edsCluster('a'));
+  let reject = false;
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw }, { nackIf: (r) => (reject && r.type_url === CDS ? 'cluster a: unsupported lb_policy' : undefined) });
+  try {
+    c.deltaRequest(CDS, []);
+    const first = await c.next(CDS);
+    const goodVersion = first.resources[0].version;
+    reject = true;
+    set[CDS].set('a', edsCluster('a', { lb_policy: 'RING_HASH' }));
+    h.change();
+    const bad = await c.next(CDS);
+    assert.notEqual(bad.resources[0].version, goodVersion);
+    await waitFor(() => nacks.length === 1, 'the NACK');
+    assert.match(nacks[0], /unsupported lb_policy/);
+    assert.equal(c.have.get(CDS)?.get('a'), goodVersion, 'the proxy keeps its last good version');
+    const conn = h.server.connections()[0];
+    assert.match(conn.nacks().get(CDS)?.message ?? '', /unsupported lb_policy/);
+    assert.equal(conn.isApplied(), false, 'a NACKed generation is not applied');
+    // Another change elsewhere does not resend the rejected cluster.
+    set[CDS].set('b', edsCluster('b'));
+    h.change();
+    const next = await c.next(CDS);
+    assert.deepEqual(names(next), ['b']);
+    // A fixed cluster is sent and its ACK clears the NACK.
+    reject = false;
+    set[CDS].set('a', edsCluster('a', { lb_policy: 'LEAST_REQUEST' }));
+    h.change();
+    const fixed = await c.next(CDS);
+    assert.deepEqual(names(fixed), ['a']);
+    await waitFor(() => conn.nacks().size === 0 && conn.isApplied(), 'the fix applied');
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: stale nonces are not ACKs, but their subscription changes are honoured', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  set[EDS].set('a', loadAssignment('a', [1])).set('b', loadAssignment('b', [2]));
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw }, { autoAck: false });
+  try {
+    c.deltaRequest(EDS, ['a']);
+    const r1 = await c.next(EDS);
+    c.deltaRequest(EDS, [], [], { response_nonce: r1.nonce }); // ACK
+    set[EDS].set('a', loadAssignment('a', [3]));
+    h.change();
+    const r2 = await c.next(EDS);
+    const conn = h.server.connections()[0];
+    // Stale nonce (r1) with a new subscription: not an ACK of r2 ...
+    c.deltaRequest(EDS, ['b'], [], { response_nonce: r1.nonce });
+    await c.expectNone(EDS, 150); // ... so flow control holds the answer for b until r2 is ACKed
+    assert.equal(conn.stateOf(EDS)?.inflight?.nonce, r2.nonce);
+    assert.ok(conn.stateOf(EDS)?.names.has('b'), 'the subscription change was taken');
+    c.deltaRequest(EDS, [], [], { response_nonce: r2.nonce });
+    const r3 = await c.next(EDS);
+    assert.deepEqual(names(r3), ['b']);
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: a reconnect with initial_resource_versions receives only what changed and removals of what is gone', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  for (const n of ['a', 'b', 'c']) set[CDS].set(n, edsCluster(n));
+  const c1 = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  let have: Record<string, string>;
+  try {
+    c1.deltaRequest(CDS, []);
+    await c1.next(CDS);
+    have = Object.fromEntries(c1.have.get(CDS)!);
+  } finally { c1.close(); }
+  set[CDS].set('b', edsCluster('b', { connect_timeout: { seconds: 7 } }));
+  set[CDS].delete('c');
+  set[CDS].set('d', edsCluster('d'));
+  h.change();
+  const c2 = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  try {
+    c2.deltaRequest(CDS, [], [], { initial: have });
+    const r = await c2.next(CDS);
+    assert.deepEqual(names(r), ['b', 'd']);
+    assert.deepEqual(r.removed_resources, ['c']);
+  } finally { c2.close(); await h.close(); }
+});
+
+test('delta: unsubscribe stops updates; subscribing again resends', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  set[EDS].set('a', loadAssignment('a', [1])).set('b', loadAssignment('b', [2]));
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  try {
+    c.deltaRequest(EDS, ['a', 'b']);
+    assert.deepEqual(names(await c.next(EDS)), ['a', 'b']);
+    c.deltaRequest(EDS, [], ['b']);
+    await waitFor(() => !h.server.connections()[0].stateOf(EDS)?.names.has('b'), 'unsubscribe');
+    set[EDS].set('b', loadAssignment('b', [5]));
+    h.change();
+    await c.expectNone(EDS, 150);
+    c.deltaRequest(EDS, ['b']);
+    const r = await c.next(EDS);
+    assert.deepEqual(names(r), ['b']);
+    assert.equal(fromAny({ type_url: EDS, value: r.resources[0].resource!.value }).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 5);
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: push order CDS → EDS → LDS → RDS, and a stale cluster is removed only after listeners and routes are ACKed', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  serviceResources('a', [1], set);
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  try {
+    c.deltaRequest(CDS, []); await c.next(CDS);
+    c.deltaRequest(EDS, ['a']); await c.next(EDS);
+    c.deltaRequest(LDS, []); await c.next(LDS);
+    c.deltaRequest(RDS, ['a-route']); await c.next(RDS);
+    const seen = c.all.length;
+    // Move the route from cluster a to cluster b: add b, drop a.
+    set[CDS].delete('a'); set[EDS].delete('a');
+    set[CDS].set('b', edsCluster('b'));
+    set[RDS].set('a-route', weightedRoute('a-route', ['a'], [{ cluster: 'b', weight: 100 }]));
+    set[LDS].set('a', apiListener('a', 'a-route'));
+    h.change();
+    await waitFor(() => c.all.length >= seen + 3 && (c.all.at(-1)?.removed_resources ?? []).includes('a'), 'the push and the late removal');
+    const seq = c.all.slice(seen).map((r) => `${r.type_url === CDS ? 'cds' : r.type_url === EDS ? 'eds' : r.type_url === LDS ? 'lds' : 'rds'}:${names(r).join(',')}-${(r.removed_resources ?? []).join(',')}`);
+    assert.equal(seq[0], 'cds:b-', 'new cluster first, nothing removed yet');
+    assert.equal(seq[1], 'rds:a-route-');
+    assert.ok(seq.slice(2).every((s) => s.endsWith('-a')), `removals last: ${seq.join(' ')}`);
+    assert.deepEqual(seq.slice(2).map((s) => s.slice(0, 3)).sort(), ['cds', 'eds']);
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: flow control — a second change while un-ACKed waits, then goes out merged', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  set[EDS].set('a', loadAssignment('a', [1]));
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw }, { autoAck: false });
+  try {
+    c.deltaRequest(EDS, ['a']);
+    const r1 = await c.next(EDS); // not ACKed
+    set[EDS].set('a', loadAssignment('a', [2]));
+    h.change(); // waits behind r1
+    set[EDS].set('a', loadAssignment('a', [3]));
+    h.change(); // replaces the waiting one
+    await c.expectNone(EDS, 150);
+    c.deltaRequest(EDS, [], [], { response_nonce: r1.nonce });
+    const r2 = await c.next(EDS);
+    assert.equal(fromAny({ type_url: EDS, value: r2.resources[0].resource!.value }).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 3);
+    c.deltaRequest(EDS, [], [], { response_nonce: r2.nonce });
+    await c.expectNone(EDS, 100);
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: flow control gives up waiting for an ACK after the timeout', async () => {
+  const h = await startHarness({ ackTimeoutMs: 1_000 });
+  const set = h.translator.set('gateway/*');
+  set[EDS].set('a', loadAssignment('a', [1]));
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw }, { autoAck: false });
+  try {
+    c.deltaRequest(EDS, ['a']);
+    await c.next(EDS);
+    set[EDS].set('a', loadAssignment('a', [2]));
+    h.change();
+    await c.expectNone(EDS, 100);
+    h.fake!.advance(1_000);
+    assert.equal((await c.next(EDS)).resources.length, 1);
+  } finally { c.close(); await h.close(); }
+});
+
+test('delta: a scoped proxy never receives an out-of-scope resource, even when it asks by name', async () => {
+  const h = await startHarness();
+  serviceResources('a', [1], h.translator.set('mesh/ns-a'));
+  serviceResources('b', [2], h.translator.set('mesh/ns-b'));
+  const ca = new AdsTestClient(h.address, 'delta', { id: 'mesh-a', metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: 'ns-a' } });
+  const cb = new AdsTestClient(h.address, 'delta', { id: 'mesh-b', metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: 'ns-b' } });
+  try {
+    ca.deltaRequest(CDS, []); cb.deltaRequest(CDS, []);
+    assert.deepEqual(names(await ca.next(CDS)), ['a']);
+    assert.deepEqual(names(await cb.next(CDS)), ['b']);
+    ca.deltaRequest(EDS, ['a', 'b']);
+    const r = await ca.next(EDS);
+    assert.deepEqual(names(r), ['a']);
+    assert.deepEqual(r.removed_resources, ['b']);
+    serviceResources('b2', [3], h.translator.set('mesh/ns-b'));
+    h.change();
+    assert.deepEqual(names(await cb.next(CDS)), ['b2']);
+    await ca.expectNone(CDS, 100);
+    for (const resp of ca.all) for (const res of resp.resources) assert.ok(!res.name?.startsWith('b'), `ns-a proxy got ${res.name}`);
+    assert.equal(h.pipeline.scopeCount(), 2);
+  } finally { ca.close(); cb.close(); await h.close(); }
+});
