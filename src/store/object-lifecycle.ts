@@ -74,9 +74,19 @@ export function namespaceOf(kind: KindInfo, meta: ObjectMeta, name: string): str
 export interface CreateContext { now: number; uid: string; rng: Rng }
 
 /**
+ * Custom-resource kinds (non-core groups: Knative, Istio) with a status subresource ignore
+ * status on create, as Kubernetes' CRD strategy does. Core kinds keep what is given: their
+ * Kubernetes strategies set status defaults (a Namespace is created Active) and sluice's own
+ * components write those defaults at create.
+ */
+export function dropsStatusOnCreate(kind: KindInfo): boolean {
+  return kind.statusSubresource && kind.group !== '';
+}
+
+/**
  * The object a create stores (without resourceVersion: the engine stamps it). Fills uid,
- * creationTimestamp, generation=1, a generateName suffix; drops deletion fields and, for kinds
- * with a status subresource, status (Kubernetes ignores status on create for those kinds).
+ * creationTimestamp, generation=1, a generateName suffix; drops deletion fields and, where
+ * dropsStatusOnCreate says so, status.
  */
 export function prepareCreate(kind: KindInfo, input: KubeObject, ctx: CreateContext): KubeObject {
   checkMeta(kind, input, 'create');
@@ -95,7 +105,7 @@ export function prepareCreate(kind: KindInfo, input: KubeObject, ctx: CreateCont
   delete m.deletionTimestamp;
   delete m.deletionGracePeriodSeconds;
   if (m.finalizers !== undefined && m.finalizers.length === 0) delete m.finalizers;
-  if (kind.statusSubresource) delete obj.status;
+  if (dropsStatusOnCreate(kind)) delete obj.status;
   return obj;
 }
 

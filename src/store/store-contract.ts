@@ -134,7 +134,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     it('splits writes at the status subresource', async () => {
       const withStatus = { ...ksvc('st'), status: { url: 'http://ignored' } };
       const a = await store.create(KSVC, withStatus);
-      assert.equal(a.status, undefined, 'create ignores status for kinds with a status subresource');
+      assert.equal(a.status, undefined, 'create ignores status for custom-resource kinds with a status subresource');
       const b = await store.update(KSVC, { ...a, spec: { template: { spec: { containers: [{ image: 'sluice/echo' }] } } }, status: { url: 'http://x' } }, { subresource: 'status' });
       assert.deepEqual(b.status, { url: 'http://x' });
       assert.equal(b.spec.template.spec.containers[0].image, 'sluice/hello', 'a status write ignores spec');
@@ -142,6 +142,8 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       assert.deepEqual(c.status, { url: 'http://x' }, 'a main-resource write keeps the stored status');
       assert.equal(c.metadata.labels!.k, 'v');
       await rejectsWith(store.update(KSVC, { ...b, status: { url: 'http://stale' } }, { subresource: 'status' }), 'SLUICE_E_CONFLICT', 409);
+      const ns = await store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'with-status' }, status: { phase: 'Active' } });
+      assert.deepEqual(ns.status, { phase: 'Active' }, 'core kinds keep the status given at create');
       const sec = await store.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' } });
       await rejectsWith(store.update(SECRETS, sec, { subresource: 'status' }), 'SLUICE_E_BAD_REQUEST', 400, /no status subresource/);
     });

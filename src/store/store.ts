@@ -27,7 +27,8 @@ import type { KubeObject, WatchEvent } from '../api/meta.ts';
  * - A write's promise resolves only once the write is durable (for durable backends).
  *
  * Details the implementation pins down (as Kubernetes does):
- * - create ignores `status` for kinds with a status subresource (write it with subresource 'status').
+ * - create ignores `status` for custom-resource kinds (non-core groups) with a status subresource,
+ *   like Kubernetes' CRD strategy (write it with subresource 'status'); core kinds keep it.
  * - an update that changes nothing is not written: same resourceVersion back, no watch event.
  * - Foreground deletion marks the owner (finalizer `foregroundDeletion`, deletionTimestamp) until
  *   its dependents are gone; Orphan strips the owner's ownerReferences from its dependents.
