@@ -1,0 +1,22 @@
+/** Wiring: Revisions, their Pods (by label) and Endpoints, and the scale source → RevisionReconciler. */
+import { Controller } from '../../controller/controller.ts';
+import { enqueueSelf, enqueueControllerOf, enqueueByLabel } from '../../controller/owner.ts';
+import type { Informer } from '../../controller/informer.ts';
+import { Labels } from '../../api/types/knative.ts';
+import type { Runtime } from '../../runtime/runtime.ts';
+import type { ReconcilerContext } from '../shared/context.ts';
+import { RevisionReconciler } from './reconciler.ts';
+import type { ScaleSource } from './scale-source.ts';
+
+export function newRevisionController(ctx: ReconcilerContext, informers: { revisions: Informer<any>; pods: Informer<any>; endpoints: Informer<any> }, runtime: Runtime, scale: ScaleSource, workers = 4): { controller: Controller; unsubscribe: () => void } {
+  const r = new RevisionReconciler(ctx, runtime, scale);
+  const c = new Controller({ name: 'revision', clock: ctx.clock, workers, reconcile: (k) => r.reconcile(k), informers: Object.values(informers) });
+  informers.revisions.addHandler(enqueueSelf(c.enqueue));
+  informers.pods.addHandler(enqueueByLabel(Labels.revision, c.enqueue));
+  informers.endpoints.addHandler(enqueueControllerOf('Revision', c.enqueue));
+  // A deleted Pod object whose process still runs (kubectl delete pod): stop it; the
+  // revision's next reconcile starts a replacement.
+  informers.pods.addHandler({ delete: (p) => runtime.podDeleted(p.metadata.namespace ?? '', p.metadata.name ?? '') });
+  const unsubscribe = scale.subscribe?.(c.enqueue) ?? (() => {});
+  return { controller: c, unsubscribe };
+}

@@ -1,0 +1,41 @@
+/**
+ * Where a Revision's desired pod count comes from. The autoscaler implements ScaleSource and
+ * calls the subscriber when a revision's desired scale changes; until it is wired in (or for a
+ * revision it does not know) the default applies: `autoscaling.knative.dev/initial-scale`
+ * (default 1), raised to `min-scale` and capped by `max-scale` when set.
+ */
+import type { Revision } from '../../api/types/knative.ts';
+import { Annotations } from '../../api/types/knative.ts';
+
+export interface ScaleSource {
+  /** Desired pods for `namespace/name`, or undefined for "no opinion" (the default applies). */
+  desiredScale(revisionKey: string, revision: Revision): number | undefined;
+  /** Called with a revision key whenever its desired scale changes. Returns an unsubscribe. */
+  subscribe?(onChange: (revisionKey: string) => void): () => void;
+}
+
+function intAnnotation(rev: Revision, key: string): number | undefined {
+  const v = rev.metadata.annotations?.[key];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The scale a revision starts with (Knative: initial-scale, at least min-scale, at most max-scale). */
+export function initialScale(rev: Revision, clusterDefault = 1): number {
+  let n = intAnnotation(rev, Annotations.initialScale) ?? clusterDefault;
+  const min = intAnnotation(rev, Annotations.minScale);
+  const max = intAnnotation(rev, Annotations.maxScale);
+  if (min !== undefined) n = Math.max(n, min);
+  if (max !== undefined && max > 0) n = Math.min(n, max);
+  return n;
+}
+
+export const initialScaleSource: ScaleSource = {
+  desiredScale: (_key, rev) => initialScale(rev),
+};
+
+/** Resolves the desired scale: the source's answer, else the revision's initial scale. */
+export function desiredScaleOf(src: ScaleSource, key: string, rev: Revision): number {
+  return src.desiredScale(key, rev) ?? initialScale(rev);
+}
