@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../lib/clock.ts';
+import { TypeUrl } from '../../xds/protos.ts';
+import { Debouncer } from './debouncer.ts';
+import { PushQueue } from './push-queue.ts';
+import type { ChangeSet } from './change-set.ts';
+import { AdsTestClient } from '../xds/ads-test-client.ts';
+import { loadAssignment, serviceResources, startHarness } from '../xds/test-fixtures.ts';
+import { buildSnapshot, type Snapshot } from '../xds/snapshot.ts';
+import type { ProxyConnection } from '../xds/proxy-connection.ts';
+
+test('debounce: flushes after 100 ms of quiet, merging every change of the burst', () => {
+  const clock = new FakeClock();
+  const flushed: ChangeSet[] = [];
+  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000 }, (cs) => flushed.push(cs));
+  d.add({ kind: 'k', key: 'a' });
+  clock.advance(60);
+  d.add({ kind: 'k', key: 'b' });
+  clock.advance(60);
+  assert.equal(flushed.length, 0, 'quiet period restarted by the second change');
+  d.add({ kind: 'e', key: 'a', endpointsOnly: true });
+  clock.advance(99);
+  assert.equal(flushed.length, 0);
+  clock.advance(1);
+  assert.equal(flushed.length, 1);
+  assert.deepEqual([...flushed[0].changes.get('k')!], ['a', 'b']);
+  assert.equal(flushed[0].events, 3);
+  assert.equal(flushed[0].endpointsOnly, false);
+  clock.advance(5_000);
+  assert.equal(flushed.length, 1, 'nothing more without changes');
+});
+
+test('debounce: a steady stream of changes is flushed at debounceMax', () => {
+  const clock = new FakeClock();
+  const at: number[] = [];
+  const start = clock.now();
+  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000 }, (_cs, t) => at.push(t - start));
+  for (let i = 0; i < 25; i++) { d.add({ kind: 'k', key: String(i) }); clock.advance(50); }
+  assert.deepEqual(at, [1_000]);
+  assert.throws(() => new Debouncer(clock, { afterMs: 100, maxMs: 50 }, () => {}), /debounceMax/);
+});
+
+test('push queue: a newer snapshot replaces a queued one; at most maxConcurrent pushes run', async () => {
+  const clock = new FakeClock();
+  const pushed: string[] = [];
+  let running = 0, maxRunning = 0;
+  const gates: (() => void)[] = [];
+  const fake = (id: string): ProxyConnection => ({
+    closed: false, proxy: { id, role: 'mesh', metadata: {} },
+    push(s: Snapshot) {
+      pushed.push(`${id}@${s.generation}`);
+      running++; maxRunning = Math.max(maxRunning, running);
+      return new Promise<void>((r) => gates.push(() => { running--; r(); }));
+    },
+  }) as unknown as ProxyConnection;
+  const q = new PushQueue({ clock, maxConcurrent: 2 });
+  const [a, b, c] = [fake('a'), fake('b'), fake('c')];
+  const s = (g: number): Snapshot => buildSnapshot({}, g);
+  q.enqueue(a, s(1)); q.enqueue(b, s(1)); q.enqueue(c, s(1));
+  q.enqueue(c, s(2)); q.enqueue(c, s(3)); // merged while waiting
+  q.enqueue(a, s(4)); // a is running: queued behind itself
+  assert.deepEqual(pushed, ['a@1', 'b@1']);
+  while (gates.length) { gates.shift()!(); await new Promise((r) => setImmediate(r)); }
+  await q.idle();
+  assert.deepEqual(pushed, ['a@1', 'b@1', 'c@3', 'a@4']);
+  assert.equal(maxRunning, 2);
+});
+
+test('pipeline: an endpoint-only change recomputes only ClusterLoadAssignments and pushes only EDS', async () => {
+  const h = await startHarness({ debounceAfterMs: 100 });
+  const set = h.translator.set('gateway/*');
+  serviceResources('a', [1], set);
+  const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: { SLUICE_ROLE: 'gateway' } });
+  try {
+    for (const [t, n] of [[TypeUrl.Cluster, []], [TypeUrl.ClusterLoadAssignment, ['a']], [TypeUrl.Listener, []], [TypeUrl.RouteConfiguration, ['a-route']]] as const) {
+      c.deltaRequest(t, [...n]);
+      await c.next(t);
+    }
+    const full = h.translator.full;
+    const seen = c.all.length;
+    set[TypeUrl.ClusterLoadAssignment].set('a', loadAssignment('a', [1, 2]));
+    h.pipeline.notify({ kind: 'core/endpoints', key: 'default/a', endpointsOnly: true });
+    h.fake!.advance(99);
+    assert.equal(h.translator.edsOnly, 0, 'still debouncing');
+    h.fake!.advance(1);
+    assert.equal(h.translator.edsOnly, 1);
+    assert.equal(h.translator.full, full, 'no full recomputation');
+    assert.equal(h.pipeline.lastFlush?.edsOnly, true);
+    const r = await c.next(TypeUrl.ClusterLoadAssignment);
+    assert.equal(r.resources.length, 1);
+    await c.expectNone(undefined, 100);
+    assert.equal(c.all.length, seen + 1, 'only the EDS response');
+    // A mixed change set is a full recomputation.
+    h.pipeline.notify({ kind: 'core/endpoints', key: 'default/a', endpointsOnly: true });
+    h.pipeline.notify({ kind: 'networking.istio.io/virtualservices', key: 'default/a' });
+    h.fake!.advance(100);
+    assert.equal(h.translator.full, full + 1);
+  } finally { c.close(); await h.close(); }
+});
+
+test('pipeline: proxies sharing a scope share one computation; convergence is reported once all proxies ACK', async () => {
+  const converged: number[] = [];
+  const h = await startHarness({ events: { onConverged: (g) => converged.push(g) } });
+  serviceResources('a', [1], h.translator.set('gateway/*'));
+  const clients = [1, 2, 3].map((i) => new AdsTestClient(h.address, 'delta', { id: `gw-${i}`, metadata: { SLUICE_ROLE: 'gateway' } }));
+  try {
+    for (const c of clients) { c.deltaRequest(TypeUrl.Cluster, []); await c.next(TypeUrl.Cluster); }
+    assert.equal(h.translator.full, 1, 'one translation for three proxies of one scope');
+    serviceResources('b', [2], h.translator.set('gateway/*'));
+    h.change();
+    assert.equal(h.translator.full, 2);
+    for (const c of clients) assert.equal((await c.next(TypeUrl.Cluster)).resources.length, 1);
+    const end = Date.now() + 3_000;
+    while (!converged.includes(h.pipeline.generation) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(converged.includes(h.pipeline.generation));
+    const text = await h.pipeline.metrics.registry.metrics();
+    assert.match(text, /pilot_xds\{protocol="delta"\} 3/);
+    assert.match(text, /pilot_xds_pushes\{type="cds"\} 6/);
+    assert.match(text, /pilot_proxy_convergence_time_count 1/);
+  } finally { for (const c of clients) c.close(); await h.close(); }
+});
