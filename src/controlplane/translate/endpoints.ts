@@ -1,0 +1,104 @@
+/**
+ * ClusterLoadAssignments from Endpoints: ready addresses only, the port the cluster names (by
+ * name or number, else the only one), subset clusters filtered by the labels of the pods behind
+ * the addresses, localities from the pods' topology labels, weights from the pods' annotation.
+ * A revision with no ready pod is sent to the activator when one is configured (issue 6).
+ */
+import type { Endpoints, EndpointSubset, Pod } from '../../api/types/core.ts';
+import { findDestinationRule } from './destination-rule.ts';
+import { TranslateContext } from './context.ts';
+import { parseClusterName, parseServiceHost } from './hosts.ts';
+import { PodAnnotations, REGION_LABEL, resolveOptions, ZONE_LABEL, type MeshState, type ProxyInfo, type TranslateOptions } from './types.ts';
+
+interface Ep { ip: string; port: number; weight: number; region: string; zone: string }
+
+function portOf(subset: EndpointSubset, want: string): number | undefined {
+  const ports = subset.ports ?? [];
+  if (ports.length === 0) return undefined;
+  const byName = ports.find((p) => p.name === want);
+  if (byName) return byName.port;
+  const byNum = ports.find((p) => String(p.port) === want);
+  if (byNum) return byNum.port;
+  return ports[0].port;
+}
+
+function labelsMatch(labels: Record<string, string> | undefined, sel: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(sel)) if (labels?.[k] !== v) return false;
+  return true;
+}
+
+/** The load assignment for one cluster. `subsetLabels` selects pods for a subset cluster. */
+export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, subsetLabels?: Record<string, string>): object {
+  const parsed = parseClusterName(clusterName);
+  if (parsed.direction !== 'outbound') return { cluster_name: clusterName, endpoints: [] };
+  const svc = parseServiceHost(parsed.host, ctx.opts.clusterDomain);
+  const eps: Ep[] = [];
+  let ep: Endpoints | undefined;
+  if (svc) {
+    ep = ctx.state.endpoints.get(`${svc.namespace}/${svc.name}`);
+    if (ep) ctx.stats.endpointsVisited++;
+  }
+  for (const subset of ep?.subsets ?? []) {
+    const port = portOf(subset, parsed.port);
+    if (port === undefined) continue;
+    for (const a of subset.addresses ?? []) {
+      const podKey = a.targetRef?.kind === 'Pod' ? `${a.targetRef.namespace ?? svc!.namespace}/${a.targetRef.name}` : undefined;
+      const pod: Pod | undefined = podKey ? ctx.state.pods.get(podKey) : undefined;
+      if (subsetLabels && !labelsMatch(pod?.metadata.labels, subsetLabels)) continue;
+      const w = Number(pod?.metadata.annotations?.[PodAnnotations.weight]);
+      eps.push({
+        ip: a.ip, port, weight: Number.isInteger(w) && w > 0 ? w : 1,
+        region: pod?.metadata.labels?.[REGION_LABEL] ?? '', zone: pod?.metadata.labels?.[ZONE_LABEL] ?? '',
+      });
+    }
+  }
+  const act = ctx.state.activator;
+  if (eps.length === 0 && !parsed.subset && svc && act && ctx.state.revisionBackends.has(`${svc.namespace}/${svc.name}`)) {
+    eps.push({ ip: act.address, port: act.port, weight: 1, region: '', zone: '' });
+  }
+  eps.sort((a, b) => (a.region + '/' + a.zone).localeCompare(b.region + '/' + b.zone) || a.ip.localeCompare(b.ip) || a.port - b.port);
+  const groups = new Map<string, Ep[]>();
+  for (const e of eps) {
+    const k = `${e.region}/${e.zone}`;
+    const g = groups.get(k);
+    if (g) { if (!g.some((x) => x.ip === e.ip && x.port === e.port)) g.push(e); } else groups.set(k, [e]);
+  }
+  const endpoints = [...groups.values()].map((g) => {
+    const loc: Record<string, unknown> = {};
+    if (g[0].region || g[0].zone) loc.locality = { ...(g[0].region ? { region: g[0].region } : {}), ...(g[0].zone ? { zone: g[0].zone } : {}) };
+    return {
+      ...loc,
+      lb_endpoints: g.map((e) => ({
+        endpoint: { address: { socket_address: { address: e.ip, port_value: e.port } } },
+        health_status: 'HEALTHY',
+        load_balancing_weight: { value: e.weight },
+      })),
+      load_balancing_weight: { value: g.reduce((s, e) => s + e.weight, 0) },
+    };
+  });
+  return { cluster_name: clusterName, endpoints };
+}
+
+/**
+ * Load assignments for the named outbound clusters only — what an endpoint-only change needs,
+ * without recomputing listeners, routes or clusters. Subset labels come from the same
+ * DestinationRule the full translation picks (seen from the proxy's namespace, else the service's).
+ */
+export function translateEndpoints(state: MeshState, proxy: ProxyInfo, clusterNames: Iterable<string>, opts: TranslateOptions = {}): Map<string, object> {
+  const ctx = new TranslateContext(state, resolveOptions(opts), proxy);
+  const out = new Map<string, object>();
+  for (const name of [...clusterNames].sort()) {
+    const parsed = parseClusterName(name);
+    if (parsed.direction !== 'outbound') continue;
+    let labels: Record<string, string> | undefined;
+    if (parsed.subset) {
+      const fromNs = proxy.namespace ?? parsed.host.split('.')[1] ?? '';
+      const dr = findDestinationRule(ctx, parsed.host, fromNs);
+      const ss = dr?.spec?.subsets?.find((s) => s.name === parsed.subset);
+      if (!ss) { out.set(name, { cluster_name: name, endpoints: [] }); continue; }
+      labels = ss.labels ?? {};
+    }
+    out.set(name, buildLoadAssignment(ctx, name, labels));
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+/**
+ * Knative Ingress (KIngress) rules → virtual hosts. Each path becomes a route: prefix match,
+ * header matches (Knative's tag routing uses them), weighted clusters by split percent (one
+ * cluster per revision, `outbound|PORT||REV.NS.svc.DOMAIN`), appendHeaders as request headers,
+ * rewriteHost as a host rewrite. No retries and no timeout unless configured (lessons table).
+ */
+import type { HTTPIngressPath, IngressRule, KIngress } from '../../api/types/ingress.ts';
+import type { TranslateContext } from './context.ts';
+import { useDestination } from './destination-rule.ts';
+import { domainsFor, serviceHost } from './hosts.ts';
+import { headerMatcher, headerValues } from './http-match.ts';
+import { duration } from './istio-values.ts';
+import type { RouteTableBuilder } from './route-table.ts';
+
+export function ruleVisibility(r: IngressRule): 'ExternalIP' | 'ClusterLocal' {
+  return r.visibility ?? 'ExternalIP';
+}
+
+function pathRoute(ctx: TranslateContext, ing: KIngress, p: HTTPIngressPath, field: string): object {
+  const ns = ing.metadata.namespace ?? '';
+  const match: Record<string, unknown> = { prefix: p.path && p.path !== '' ? p.path : '/' };
+  const headers = Object.keys(p.headers ?? {}).sort().map((h) => headerMatcher(h, { exact: p.headers![h].exact }));
+  if (headers.length) match.headers = headers;
+  const clusters: { name: string; weight: { value: number }; request_headers_to_add?: object[] }[] = [];
+  const hash: object[] = [];
+  (p.splits ?? []).forEach((s, k) => {
+    if (!(s.percent > 0)) return;
+    const d = useDestination(ctx, serviceHost(s.serviceName, s.serviceNamespace || ns, ctx.opts.clusterDomain), s.servicePort ?? ctx.opts.defaultServicePort, undefined, ns,
+      (msg) => ctx.problems.add(ing, `${field}.splits[${k}]`, msg, 'error'));
+    if (!d) return;
+    const add = headerValues(s.appendHeaders, 'OVERWRITE_IF_EXISTS_OR_ADD');
+    clusters.push({ name: d.cluster, weight: { value: s.percent }, ...(add.length ? { request_headers_to_add: add } : {}) });
+    for (const h of d.hashPolicy ?? []) if (!hash.some((x) => JSON.stringify(x) === JSON.stringify(h))) hash.push(h);
+  });
+  const pathHeaders = headerValues(p.appendHeaders, 'OVERWRITE_IF_EXISTS_OR_ADD');
+  if (clusters.length === 0) {
+    ctx.problems.add(ing, `${field}.splits`, 'no split with a positive percent: requests on this path are answered 503', 'error');
+    return { match, direct_response: { status: 503, body: { inline_string: 'no revision to route to' } } };
+  }
+  const action: Record<string, unknown> = clusters.length === 1
+    ? { cluster: clusters[0].name }
+    : { weighted_clusters: { clusters } };
+  const route: Record<string, unknown> = { match, route: action };
+  let reqHeaders = pathHeaders;
+  if (clusters.length === 1 && clusters[0].request_headers_to_add) reqHeaders = [...clusters[0].request_headers_to_add, ...pathHeaders];
+  if (p.rewriteHost) action.host_rewrite_literal = p.rewriteHost;
+  action.timeout = duration(ctx.opts.routeTimeoutMs);
+  if (hash.length) action.hash_policy = hash;
+  if (reqHeaders.length) route.request_headers_to_add = reqHeaders;
+  return route;
+}
+
+/**
+ * Adds the virtual hosts of `ing`'s rules accepted by `accept` to `table`. `requireTls` marks
+ * them as redirect-to-HTTPS (Knative httpOption Redirected, on the gateway's HTTP port);
+ * `hostFilter` keeps only the hosts a mesh scope may see.
+ */
+export function addIngressVirtualHosts(ctx: TranslateContext, ing: KIngress, table: RouteTableBuilder, accept: (r: IngressRule) => boolean,
+  requireTls = false, hostFilter?: (host: string) => boolean): void {
+  ctx.stats.ingressesVisited++;
+  (ing.spec?.rules ?? []).forEach((rule, i) => {
+    if (!accept(rule)) return;
+    const field = `spec.rules[${i}]`;
+    if (!rule.hosts?.length) { ctx.problems.add(ing, `${field}.hosts`, 'a rule needs at least one host', 'error'); return; }
+    if (!rule.http?.paths?.length) { ctx.problems.add(ing, `${field}.http.paths`, 'a rule needs at least one path', 'error'); return; }
+    const hosts = hostFilter ? rule.hosts.filter((h) => hostFilter(h.toLowerCase())) : rule.hosts;
+    if (hosts.length === 0) return;
+    const routes = () => rule.http.paths.map((p, j) => pathRoute(ctx, ing, p, `${field}.http.paths[${j}]`));
+    const domains = hosts.flatMap(domainsFor);
+    table.add(`${ing.metadata.namespace}/${ing.metadata.name}#${i}`, domains, routes, ing, `${field}.hosts`, requireTls ? { require_tls: 'ALL' } : {});
+  });
+}
+
+/** Hosts of the ingress's TLS entries, with the SDS secret each uses (`secretNamespace/secretName`). */
+export function ingressTls(ing: KIngress): { hosts: string[]; secret: string; index: number }[] {
+  return (ing.spec?.tls ?? []).map((t, index) => ({ hosts: t.hosts ?? [], secret: `${t.secretNamespace || ing.metadata.namespace}/${t.secretName}`, index }));
+}

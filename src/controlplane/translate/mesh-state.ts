@@ -1,0 +1,218 @@
+/**
+ * buildMeshState: the translation's inputs as one immutable snapshot with the indexes per-proxy
+ * translation needs (per namespace, per gateway, per host), so translating for one scoped proxy
+ * never scans the whole mesh. updateMeshState applies watch events and rebuilds only the indexes
+ * of the kinds that changed; the other kinds' indexes are shared with the previous snapshot.
+ */
+import type { KubeObject } from '../../api/meta.ts';
+import type { Endpoints, Pod, Secret } from '../../api/types/core.ts';
+import type { KIngress } from '../../api/types/ingress.ts';
+import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, Sidecar, VirtualService } from '../../api/types/istio.ts';
+import { qualifyHost } from './hosts.ts';
+import type { MeshInput, MeshState } from './types.ts';
+
+type KindKey = Exclude<keyof MeshInput, 'activator'>;
+
+const KIND_OF: Record<string, KindKey> = {
+  'networking.internal.knative.dev|Ingress': 'ingresses',
+  '|Endpoints': 'endpoints',
+  '|Pod': 'pods',
+  '|Secret': 'secrets',
+  'networking.istio.io|VirtualService': 'virtualServices',
+  'networking.istio.io|DestinationRule': 'destinationRules',
+  'networking.istio.io|Gateway': 'gateways',
+  'networking.istio.io|Sidecar': 'sidecars',
+  'security.istio.io|PeerAuthentication': 'peerAuthentications',
+  'security.istio.io|AuthorizationPolicy': 'authorizationPolicies',
+};
+
+/** Which MeshInput list an object belongs to; undefined for kinds the translation does not read. */
+export function meshKindOf(o: Pick<KubeObject, 'apiVersion' | 'kind'>): KindKey | undefined {
+  const slash = o.apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : o.apiVersion.slice(0, slash);
+  return KIND_OF[`${group}|${o.kind}`];
+}
+
+export function keyOf(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+}
+
+/** Istio's precedence order: oldest first, then namespace/name. Deterministic for equal inputs. */
+export function compareObjects(a: KubeObject, b: KubeObject): number {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ka = keyOf(a);
+  const kb = keyOf(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function keyed<T extends KubeObject>(list: readonly T[] | undefined): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const o of [...(list ?? [])].sort(compareObjects)) m.set(keyOf(o), o);
+  return m;
+}
+
+function byNamespace<T extends KubeObject>(objs: Iterable<T>): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const o of objs) {
+    const ns = o.metadata.namespace ?? '';
+    let l = m.get(ns);
+    if (!l) m.set(ns, (l = []));
+    l.push(o);
+  }
+  return m;
+}
+
+function pushTo<T>(m: Map<string, T[]>, k: string, v: T): void {
+  const l = m.get(k);
+  if (l) l.push(v); else m.set(k, [v]);
+}
+
+/** The namespaces of the mesh: the union over all kinds' namespace indexes. */
+function namespacesOf(maps: ReadonlyMap<string, unknown>[]): string[] {
+  const s = new Set<string>();
+  for (const m of maps) for (const k of m.keys()) if (k) s.add(k);
+  return [...s].sort();
+}
+
+function ingressIndexes(ingresses: Map<string, KIngress>) {
+  const publicIngresses: KIngress[] = [];
+  const revisionBackends = new Set<string>();
+  for (const ing of ingresses.values()) {
+    const rules = ing.spec?.rules ?? [];
+    if (rules.some((r) => (r.visibility ?? 'ExternalIP') === 'ExternalIP')) publicIngresses.push(ing);
+    for (const r of rules) for (const p of r.http?.paths ?? []) for (const s of p.splits ?? []) revisionBackends.add(`${s.serviceNamespace}/${s.serviceName}`);
+  }
+  return { ingresses, ingressesByNamespace: byNamespace(ingresses.values()), publicIngresses, revisionBackends };
+}
+
+function virtualServiceIndexes(vss: Map<string, VirtualService>) {
+  const mesh = new Map<string, VirtualService[]>();
+  const byGw = new Map<string, VirtualService[]>();
+  for (const vs of vss.values()) {
+    const ns = vs.metadata.namespace ?? '';
+    const gws = vs.spec?.gateways?.length ? vs.spec.gateways : ['mesh'];
+    const seen = new Set<string>();
+    for (const g of gws) {
+      const key = g === 'mesh' ? 'mesh' : g.includes('/') ? g : `${ns}/${g}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (key === 'mesh') pushTo(mesh, ns, vs); else pushTo(byGw, key, vs);
+    }
+  }
+  return { virtualServices: vss, meshVirtualServicesByNamespace: mesh, virtualServicesByGateway: byGw };
+}
+
+function destinationRuleIndexes(drs: Map<string, DestinationRule>, clusterDomain: string, namespaces: ReadonlySet<string>) {
+  const byHost = new Map<string, DestinationRule[]>();
+  const wildcard: DestinationRule[] = [];
+  for (const dr of drs.values()) {
+    const host = dr.spec?.host;
+    if (!host) continue;
+    const fqdn = qualifyHost(host, dr.metadata.namespace ?? '', clusterDomain, namespaces);
+    if (fqdn.includes('*')) wildcard.push(dr); else pushTo(byHost, fqdn, dr);
+  }
+  return { destinationRules: drs, destinationRulesByHost: byHost, wildcardDestinationRules: wildcard };
+}
+
+interface Raw {
+  ingresses: Map<string, KIngress>;
+  endpoints: Map<string, Endpoints>;
+  pods: Map<string, Pod>;
+  virtualServices: Map<string, VirtualService>;
+  destinationRules: Map<string, DestinationRule>;
+  gateways: Map<string, Gateway>;
+  sidecars: Map<string, Sidecar>;
+  secrets: Map<string, Secret>;
+  peerAuthentications: Map<string, PeerAuthentication>;
+  authorizationPolicies: Map<string, AuthorizationPolicy>;
+}
+
+// The keyed maps of kinds without a top-level map in MeshState, kept beside each state.
+const rawOf = new WeakMap<MeshState, Raw>();
+
+function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, prev?: { state: MeshState; changed: Set<KindKey> }): MeshState {
+  const reuse = (k: KindKey) => prev !== undefined && !prev.changed.has(k);
+  const p = prev?.state;
+  const ing = reuse('ingresses') && p ? { ingresses: p.ingresses as Map<string, KIngress>, ingressesByNamespace: p.ingressesByNamespace, publicIngresses: p.publicIngresses, revisionBackends: p.revisionBackends } : ingressIndexes(raw.ingresses);
+  const endpointsByNamespace = reuse('endpoints') && p ? p.endpointsByNamespace : byNamespace(raw.endpoints.values());
+  const podsByNamespace = reuse('pods') && p ? p.podsByNamespace : byNamespace(raw.pods.values());
+  const vs = reuse('virtualServices') && p ? { virtualServices: p.virtualServices, meshVirtualServicesByNamespace: p.meshVirtualServicesByNamespace, virtualServicesByGateway: p.virtualServicesByGateway } : virtualServiceIndexes(raw.virtualServices);
+  const sidecarsByNamespace = reuse('sidecars') && p ? p.sidecarsByNamespace : byNamespace(raw.sidecars.values());
+  const peerAuthenticationsByNamespace = reuse('peerAuthentications') && p ? p.peerAuthenticationsByNamespace : byNamespace(raw.peerAuthentications.values());
+  const authorizationPoliciesByNamespace = reuse('authorizationPolicies') && p ? p.authorizationPoliciesByNamespace : byNamespace(raw.authorizationPolicies.values());
+  const namespaces = namespacesOf([
+    ing.ingressesByNamespace, endpointsByNamespace, podsByNamespace, byNamespace(raw.virtualServices.values()), byNamespace(raw.destinationRules.values()),
+    byNamespace(raw.gateways.values()), sidecarsByNamespace, byNamespace(raw.secrets.values()), peerAuthenticationsByNamespace, authorizationPoliciesByNamespace,
+  ]);
+  const nsSet = new Set(namespaces);
+  const nsChanged = !p || p.namespaces.length !== namespaces.length || p.namespaces.some((n, i) => n !== namespaces[i]);
+  const dr = reuse('destinationRules') && p && !nsChanged ? { destinationRules: p.destinationRules, destinationRulesByHost: p.destinationRulesByHost, wildcardDestinationRules: p.wildcardDestinationRules } : destinationRuleIndexes(raw.destinationRules, clusterDomain, nsSet);
+  const state: MeshState = Object.freeze({
+    ...ing,
+    endpoints: raw.endpoints, endpointsByNamespace,
+    pods: raw.pods, podsByNamespace,
+    ...vs,
+    ...dr,
+    gateways: raw.gateways,
+    sidecarsByNamespace,
+    secrets: raw.secrets,
+    peerAuthenticationsByNamespace,
+    authorizationPoliciesByNamespace,
+    namespaces,
+    ...(activator ? { activator: Object.freeze({ ...activator }) } : {}),
+  });
+  rawOf.set(state, raw);
+  return state;
+}
+
+export interface BuildOptions { clusterDomain?: string }
+
+/** Builds the snapshot from per-kind lists or from a mixed list of objects (other kinds are skipped). */
+export function buildMeshState(input: MeshInput | readonly KubeObject[], opts: BuildOptions = {}): MeshState {
+  const lists: MeshInput = Array.isArray(input) ? groupByKind(input as readonly KubeObject[]) : (input as MeshInput);
+  const raw: Raw = {
+    ingresses: keyed(lists.ingresses), endpoints: keyed(lists.endpoints), pods: keyed(lists.pods),
+    virtualServices: keyed(lists.virtualServices), destinationRules: keyed(lists.destinationRules), gateways: keyed(lists.gateways),
+    sidecars: keyed(lists.sidecars), secrets: keyed(lists.secrets), peerAuthentications: keyed(lists.peerAuthentications),
+    authorizationPolicies: keyed(lists.authorizationPolicies),
+  };
+  return assemble(raw, lists.activator, opts.clusterDomain ?? 'cluster.local');
+}
+
+function groupByKind(objs: readonly KubeObject[]): MeshInput {
+  const out: Record<string, KubeObject[]> = {};
+  for (const o of objs) {
+    const k = meshKindOf(o);
+    if (k) (out[k] ??= []).push(o);
+  }
+  return out as MeshInput;
+}
+
+export interface MeshChange { type: 'upsert' | 'delete'; object: KubeObject }
+
+/**
+ * Applies changes to a snapshot and returns a new one (the old one is unchanged). Objects of
+ * kinds the translation does not read are ignored. `activator` replaces the activator address
+ * when given (null removes it).
+ */
+export function updateMeshState(state: MeshState, changes: readonly MeshChange[], opts: BuildOptions & { activator?: MeshInput['activator'] | null } = {}): MeshState {
+  const old = rawOf.get(state);
+  if (!old) return state;
+  const changed = new Set<KindKey>();
+  const raw = { ...old } as Raw;
+  for (const c of changes) {
+    const k = meshKindOf(c.object);
+    if (!k) continue;
+    if (!changed.has(k)) {
+      changed.add(k);
+      (raw as unknown as Record<string, Map<string, KubeObject>>)[k] = new Map(old[k] as Map<string, KubeObject>);
+    }
+    const m = (raw as unknown as Record<string, Map<string, KubeObject>>)[k];
+    if (c.type === 'delete') m.delete(keyOf(c.object)); else m.set(keyOf(c.object), c.object);
+  }
+  for (const k of changed) (raw as unknown as Record<string, Map<string, KubeObject>>)[k] = keyed([...(raw as unknown as Record<string, Map<string, KubeObject>>)[k].values()]);
+  const activator = opts.activator === null ? undefined : opts.activator ?? state.activator;
+  return assemble(raw, activator, opts.clusterDomain ?? 'cluster.local', { state, changed });
+}

@@ -1,0 +1,55 @@
+/**
+ * Builds one RouteConfiguration from virtual hosts contributed by several inputs. Envoy refuses
+ * a RouteConfiguration in which two virtual hosts share a domain, so a domain belongs to the
+ * first input that claims it (inputs arrive in precedence order) and a later claim is reported
+ * on the later input's status instead of being dropped silently.
+ */
+import type { KubeObject } from '../../api/meta.ts';
+import type { ProblemSink } from './problems.ts';
+
+interface VHost { name: string; domains: string[]; routes: object[]; extra: Record<string, unknown> }
+
+export class RouteTableBuilder {
+  private readonly vhosts: VHost[] = [];
+  private readonly byName = new Map<string, VHost>();
+  private readonly claimed = new Map<string, string>();
+
+  constructor(readonly name: string, private readonly problems: ProblemSink) {}
+
+  /**
+   * Adds a virtual host answering `domains` with `routes`. Domains already claimed by another
+   * input are left out (and reported on `owner` at `field`); returns the domains actually added.
+   * `routes` may be a function, called only when some domain is still free (so a shadowed
+   * input registers no clusters).
+   */
+  add(vhostName: string, domains: readonly string[], routes: object[] | (() => object[]), owner: KubeObject, field: string, extra: Record<string, unknown> = {}): string[] {
+    const mine: string[] = [];
+    const ownerKey = `${owner.kind} ${owner.metadata.namespace}/${owner.metadata.name}`;
+    for (const d of domains) {
+      const holder = this.claimed.get(d);
+      if (holder === undefined) { this.claimed.set(d, ownerKey); mine.push(d); continue; }
+      if (holder !== ownerKey && !d.endsWith(':*')) {
+        this.problems.add(owner, field, `host ${d} is already routed by ${holder} in ${this.name}; this one is not applied there`);
+      }
+    }
+    if (mine.length === 0) return [];
+    const list = typeof routes === 'function' ? routes() : routes;
+    if (list.length === 0) { for (const d of mine) this.claimed.delete(d); return []; }
+    let name = vhostName;
+    for (let i = 2; this.byName.has(name); i++) name = `${vhostName}~${i}`;
+    const vh: VHost = { name, domains: mine, routes: list, extra };
+    this.vhosts.push(vh);
+    this.byName.set(name, vh);
+    return mine;
+  }
+
+  get size(): number { return this.vhosts.length; }
+
+  build(): object {
+    return {
+      name: this.name,
+      virtual_hosts: this.vhosts.map((v) => ({ name: v.name, domains: v.domains, routes: v.routes, ...v.extra })),
+      validate_clusters: { value: false },
+    };
+  }
+}

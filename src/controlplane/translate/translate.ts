@@ -1,0 +1,85 @@
+/**
+ * translateForProxy: MeshState + ProxyInfo → the proxy's Listeners, RouteConfigurations,
+ * Clusters, ClusterLoadAssignments and Secrets, plus Problems to report on input statuses.
+ * Pure and deterministic: equal inputs give equal (byte-equal once encoded) output, each type's
+ * map in name order. The proxy receives only what its scope needs: the gateway only the clusters
+ * its routes use; a mesh proxy only its namespace's egress scope and its pods' listeners.
+ */
+import { PUSH_ORDER, TypeUrl } from '../../xds/protos.ts';
+import { buildOutboundCluster } from './clusters.ts';
+import { TranslateContext } from './context.ts';
+import { buildLoadAssignment } from './endpoints.ts';
+import { translateGateway } from './gateway.ts';
+import { translateMesh } from './mesh.ts';
+import { resolveOptions, type MeshState, type ProxyInfo, type ResourceSet, type TranslateOptions, type TranslateResult } from './types.ts';
+
+export { translateEndpoints } from './endpoints.ts';
+
+export interface ProxyTranslateOptions extends TranslateOptions {
+  /** Listener names a proxyless gRPC client subscribed to (mesh role): each gets an API listener. */
+  apiListeners?: readonly string[];
+}
+
+export function emptyResourceSet(): ResourceSet {
+  const out = {} as ResourceSet;
+  for (const t of PUSH_ORDER) out[t] = new Map();
+  return out;
+}
+
+function named(list: object[]): Map<string, object> {
+  const m = new Map<string, object>();
+  for (const o of [...list].sort((a, b) => cmp((a as { name: string }).name, (b as { name: string }).name))) m.set((o as { name: string }).name, o);
+  return m;
+}
+function cmp(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; }
+
+export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: ProxyTranslateOptions = {}): TranslateResult {
+  const ctx = new TranslateContext(state, resolveOptions(opts), proxy);
+  const set = emptyResourceSet();
+  const clusters: object[] = [];
+  if (proxy.role === 'gateway') {
+    const g = translateGateway(ctx);
+    set[TypeUrl.Listener] = named(g.listeners);
+    set[TypeUrl.RouteConfiguration] = named(g.routes);
+  } else {
+    const m = translateMesh(ctx, opts.apiListeners ?? []);
+    set[TypeUrl.Listener] = named(m.listeners);
+    set[TypeUrl.RouteConfiguration] = named(m.routes);
+    clusters.push(...m.staticClusters);
+    reportSecurityPolicies(ctx, proxy.namespace ? [proxy.namespace] : [...state.podsByNamespace.keys()]);
+  }
+  const cla: object[] = [];
+  for (const name of [...ctx.clusters.keys()].sort()) {
+    const use = ctx.clusters.get(name)!;
+    clusters.push(buildOutboundCluster(ctx, use));
+    cla.push(buildLoadAssignment(ctx, name, use.subsetLabels));
+  }
+  set[TypeUrl.Cluster] = named(clusters);
+  set[TypeUrl.ClusterLoadAssignment] = new Map(cla.map((c) => [(c as { cluster_name: string }).cluster_name, c]));
+  set[TypeUrl.Secret] = new Map([...ctx.secrets.entries()].sort((a, b) => cmp(a[0], b[0])));
+  return { resources: set, problems: ctx.problems.sorted(), stats: { ...ctx.stats } };
+}
+
+/** Names of the EDS clusters in a set: what translateEndpoints needs after an endpoint-only change. */
+export function edsClusterNames(set: ResourceSet): string[] {
+  const out: string[] = [];
+  for (const [name, c] of set[TypeUrl.Cluster]) if ((c as { type?: string }).type === 'EDS') out.push(name);
+  return out;
+}
+
+/**
+ * PeerAuthentication and AuthorizationPolicy are read into MeshState but their enforcement
+ * (mTLS, RBAC filters) comes with the mesh security work; until then each one in scope is
+ * reported, so a policy is never silently not enforced.
+ */
+function reportSecurityPolicies(ctx: TranslateContext, namespaces: readonly string[]): void {
+  const nss = new Set([...namespaces, ctx.opts.rootNamespace]);
+  for (const ns of [...nss].sort()) {
+    for (const pa of ctx.state.peerAuthenticationsByNamespace.get(ns) ?? []) {
+      ctx.problems.add(pa, 'spec', 'PeerAuthentication is not enforced yet by sluice\'s proxy configuration (mTLS arrives with mesh security)');
+    }
+    for (const ap of ctx.state.authorizationPoliciesByNamespace.get(ns) ?? []) {
+      ctx.problems.add(ap, 'spec', 'AuthorizationPolicy is not enforced yet by sluice\'s proxy configuration (RBAC arrives with mesh security)');
+    }
+  }
+}
