@@ -56,6 +56,20 @@ export function runDeleteContract(name: string, makeStore: MakeStore): void {
       assert.equal(await exists(KREV, 'shared'), false, 'and goes with its last owner');
     });
 
+    it('deletes each object of an ownership diamond exactly once', async () => {
+      const col = collector();
+      const w = store.watch('*', {}, col.handler);
+      const svc = await store.create(KSVC, ksvc('svc'));
+      const cfg = await store.create(KCFG, child('Configuration', 'svc', [svc]));
+      await store.create(KREV, child('Revision', 'svc-00001', [svc, cfg]));
+      await store.create(KREV, child('Revision', 'svc-00002', [cfg, svc]));
+      await store.delete(KSVC, 'default', 'svc');
+      await turns();
+      const deletes = col.events.filter((e) => e.type === 'DELETED').map((e) => `${e.object.kind}/${e.object.metadata.name}`).sort();
+      assert.deepEqual(deletes, ['Configuration/svc', 'Revision/svc-00001', 'Revision/svc-00002', 'Service/svc']);
+      w.stop();
+    });
+
     it('cascades to dependents with finalizers by marking them', async () => {
       const svc = await store.create(KSVC, ksvc('svc'));
       await store.create(KCFG, child('Configuration', 'svc', [svc], ['example.com/hold']));

@@ -31,6 +31,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       assert.deepEqual((await store.list(KSVC)).items.map((o) => o.metadata.name), ['hello']);
       const updated = await store.update(KSVC, { ...created, spec: { template: { spec: { containers: [{ image: 'sluice/echo' }] } } } });
       assert.equal(updated.spec.template.spec.containers[0].image, 'sluice/echo');
+      assert.deepEqual((await store.list(KSVC)).items, [updated], 'a list after an update shows the new state');
       const deleted = await store.delete(KSVC, 'default', 'hello');
       assert.equal(deleted.metadata.uid, created.metadata.uid);
       assert.equal(await store.get(KSVC, 'default', 'hello'), undefined);

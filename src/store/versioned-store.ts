@@ -160,7 +160,10 @@ export class VersionedStore implements Store {
   // ---- lifecycle steps (synchronous; every change goes through stage*) -------------------------
 
   /** Deletes one stored entry under a propagation policy; returns the object as the caller sees it. */
-  private deleteEntry(e: Entry, policy: string): KubeObject {
+  private deleteEntry(target: Entry, policy: string): KubeObject {
+    // Cascades hold entries gathered before earlier steps ran: act on the current state only.
+    const e = this.index.get(target.resource, target.namespace, target.name);
+    if (!e || e.obj.metadata.uid !== target.obj.metadata.uid) return JSON.parse(target.json) as KubeObject;
     const uid = e.obj.metadata.uid ?? '';
     if (policy === 'Orphan') {
       for (const dep of this.index.dependentsOf(uid)) this.stagePut(dep.resource, dropOwnerRef(dep.obj, uid), dep);
