@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const deadline = Date.now() + Number(deadlineArg ?? 20_000);
   register();
   const Client = grpc.makeGenericClientConstructor(whoService, 'Who');
-  const client = new Client(`xds:///${target}`, grpc.credentials.createInsecure()) as grpc.Client & { WhoAmI: (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { name: string }) => void) => void };
+  const client = new Client(`xds:///${target}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { WhoAmI: (req: object, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { name: string }) => void) => void };
   const counts: Record<string, number> = {};
   let errors = 0;
   let lastError = '';
