@@ -15,7 +15,9 @@ export function renderKubeconfig(o: KubeconfigOptions): string {
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: [{ name: 'sluice', cluster: { server: o.server } }],
+        // @kubernetes/client-node refuses plain-HTTP servers unless TLS verification is marked off;
+    // kubectl ignores the flag for http:// servers.
+    clusters: [{ name: 'sluice', cluster: o.server.startsWith('http://') ? { server: o.server, 'insecure-skip-tls-verify': true } : { server: o.server } }],
     users: [{ name: 'sluice', user: o.token ? { token: o.token } : {} }],
     contexts: [{ name: KUBECONFIG_CONTEXT, context: { cluster: 'sluice', user: 'sluice', namespace: o.namespace ?? 'default' } }],
     'current-context': KUBECONFIG_CONTEXT,

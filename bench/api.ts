@@ -1,0 +1,219 @@
+/**
+ * API benchmark (`npm run bench:api`): starts `sluice up` on the sqlite store as a child process
+ * and measures
+ *   1. sequential durable creates per second through HTTP (one keep-alive connection),
+ *   2. watch-event latency with 100 concurrent watchers: from the create's response (and from
+ *      its request) to each watcher receiving the event,
+ * beside a raw better-sqlite3 insert loop with the store's durability settings (WAL,
+ * synchronous=FULL, one transaction per insert) on the same machine: the physical limit.
+ * Prints a table, writes bench/results/api.json, and ends with one JSON line.
+ * Every loop is bounded in count and time.
+ */
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CREATES = Number(process.env.BENCH_API_CREATES ?? 3000);
+const CREATE_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
+const WATCHERS = Number(process.env.BENCH_API_WATCHERS ?? 100);
+const WATCH_EVENTS = Number(process.env.BENCH_API_WATCH_EVENTS ?? 200);
+const SQLITE_INSERTS = Number(process.env.BENCH_API_SQLITE_INSERTS ?? 3000);
+const NS_PATH = '/apis/serving.knative.dev/v1/namespaces/default/services';
+
+function body(name: string): string {
+  return JSON.stringify({
+    apiVersion: 'serving.knative.dev/v1', kind: 'Service',
+    metadata: { name, namespace: 'default', labels: { bench: 'api' } },
+    spec: { template: { spec: { containers: [{ image: 'sluice/hello', env: [{ name: 'TARGET', value: 'bench' }] }] } } },
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+async function startSluice(stateDir: string): Promise<{ api: string; stop: () => Promise<void> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', 'sqlite'],
+    { cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`sluice up not ready in 30 s: ${out}`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/^sluice ready/m.test(out)) { clearTimeout(t); resolve(); }
+    });
+    proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`sluice up exited ${c}: ${out}`)); });
+  });
+  const api = (JSON.parse(fs.readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8')) as { api: string }).api;
+  return {
+    api,
+    stop: () => new Promise((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
+    }),
+  };
+}
+
+async function create(pool: Pool, name: string): Promise<{ rv: string }> {
+  const res = await pool.request({ method: 'POST', path: NS_PATH, headers: { 'content-type': 'application/json' }, body: body(name) });
+  const text = await res.body.text();
+  if (res.statusCode !== 201) throw new Error(`create ${name}: HTTP ${res.statusCode} ${text.slice(0, 300)}`);
+  return { rv: (JSON.parse(text) as { metadata: { resourceVersion: string } }).metadata.resourceVersion };
+}
+
+async function sequentialCreates(pool: Pool): Promise<{ n: number; seconds: number; perSecond: number; p50ms: number; p99ms: number }> {
+  for (let i = 0; i < 50; i++) await create(pool, `warm-${i}`);
+  const lat: number[] = [];
+  const t0 = performance.now();
+  const deadline = t0 + CREATE_SECONDS * 1000;
+  let n = 0;
+  while (n < CREATES && performance.now() < deadline) {
+    const s = performance.now();
+    await create(pool, `seq-${n}`);
+    lat.push(performance.now() - s);
+    n++;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { n, seconds: r2(seconds), perSecond: Math.round(n / seconds), p50ms: r2(percentile(lat, 50)), p99ms: r2(percentile(lat, 99)) };
+}
+
+/** Opens `count` watch streams from the current resourceVersion; `onEvent(name, t)` per ADDED event. */
+async function openWatchers(api: string, rv: string, count: number, onEvent: (name: string, t: number) => void): Promise<http.ClientRequest[]> {
+  const url = new URL(`${NS_PATH}?watch=true&resourceVersion=${rv}&labelSelector=bench%3Dwatch`, api);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: count + 10 });
+  const reqs: http.ClientRequest[] = [];
+  await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const t = performance.now();
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const m = /"name":"(w-\d+)"/.exec(line);
+          if (m && line.startsWith('{"type":"ADDED"')) onEvent(m[1], t);
+        }
+      });
+      res.on('error', () => undefined);
+      resolve();
+    });
+    req.on('error', (e) => { if (!(e as { code?: string }).code?.includes('ECONNRESET')) reject(e); });
+    reqs.push(req);
+  })));
+  return reqs;
+}
+
+async function watchLatency(api: string, pool: Pool): Promise<Record<string, number>> {
+  const rvRes = await pool.request({ method: 'GET', path: `${NS_PATH}?limit=1` });
+  const rv = (JSON.parse(await rvRes.body.text()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  const sent = new Map<string, { start: number; done: number }>();
+  const got = new Map<string, number[]>();
+  const reqs = await openWatchers(api, rv, WATCHERS, (name, t) => {
+    let a = got.get(name);
+    if (!a) got.set(name, (a = []));
+    a.push(t);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const deadline = performance.now() + 30_000;
+  for (let i = 0; i < WATCH_EVENTS && performance.now() < deadline; i++) {
+    const name = `w-${i}`;
+    const start = performance.now();
+    const res = await pool.request({ method: 'POST', path: NS_PATH, headers: { 'content-type': 'application/json' }, body: body(name).replace('"bench":"api"', '"bench":"watch"') });
+    await res.body.text();
+    sent.set(name, { start, done: performance.now() });
+    // Let every watcher receive this event before the next create (bounded wait).
+    const until = performance.now() + 1000;
+    while ((got.get(name)?.length ?? 0) < WATCHERS && performance.now() < until) await new Promise((r) => setImmediate(r));
+  }
+  for (const q of reqs) q.destroy();
+  const fromResponse: number[] = [];
+  const fromRequest: number[] = [];
+  let missing = 0;
+  for (const [name, s] of sent) {
+    const ts = got.get(name) ?? [];
+    missing += WATCHERS - ts.length;
+    for (const t of ts) {
+      fromResponse.push(Math.max(0, t - s.done));
+      fromRequest.push(t - s.start);
+    }
+  }
+  fromResponse.sort((a, b) => a - b);
+  fromRequest.sort((a, b) => a - b);
+  return {
+    watchers: WATCHERS, events: sent.size, deliveries: fromResponse.length, missing,
+    p50_ms: r2(percentile(fromResponse, 50)), p99_ms: r2(percentile(fromResponse, 99)), max_ms: r2(fromResponse[fromResponse.length - 1] ?? NaN),
+    from_request_p50_ms: r2(percentile(fromRequest, 50)), from_request_p99_ms: r2(percentile(fromRequest, 99)),
+  };
+}
+
+/** The physical limit: one durable (WAL, synchronous=FULL) single-row transaction per insert. */
+function rawSqlite(dir: string): { n: number; perSecond: number } {
+  const db = new Database(path.join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.exec('CREATE TABLE objects (resource TEXT, namespace TEXT, name TEXT, rv INTEGER, data TEXT, PRIMARY KEY (resource, namespace, name))');
+  const ins = db.prepare('INSERT INTO objects VALUES (?, ?, ?, ?, ?)');
+  const tx = db.transaction((i: number, data: string) => ins.run('serving.knative.dev/services', 'default', `raw-${i}`, i, data));
+  const data = body('raw-object-with-a-typical-name');
+  for (let i = 0; i < 50; i++) tx(-1 - i, data);
+  const t0 = performance.now();
+  const deadline = t0 + CREATE_SECONDS * 1000;
+  let n = 0;
+  while (n < SQLITE_INSERTS && performance.now() < deadline) tx(n++, data);
+  const seconds = (performance.now() - t0) / 1000;
+  db.close();
+  return { n, perSecond: Math.round(n / seconds) };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-api-'));
+  try {
+    const raw = rawSqlite(dir);
+    const sluice = await startSluice(path.join(dir, 'state'));
+    const pool = new Pool(sluice.api, { connections: 1, pipelining: 1 });
+    let creates: Awaited<ReturnType<typeof sequentialCreates>>;
+    let watch: Record<string, number>;
+    try {
+      creates = await sequentialCreates(pool);
+      watch = await watchLatency(sluice.api, pool);
+    } finally {
+      await pool.close();
+      await sluice.stop();
+    }
+    const machine = { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? '', total_memory_bytes: os.totalmem(), platform: `${process.platform}/${process.arch}`, node: process.version };
+    const rows: [string, string][] = [
+      ['sequential creates (HTTP, sqlite, durable)', `${creates.perSecond}/s  (${creates.n} in ${creates.seconds} s; p50 ${creates.p50ms} ms, p99 ${creates.p99ms} ms)`],
+      ['raw better-sqlite3 inserts (WAL, FULL)', `${raw.perSecond}/s  (${raw.n})`],
+      [`watch latency, ${watch.watchers} watchers, from response`, `p50 ${watch.p50_ms} ms, p99 ${watch.p99_ms} ms, max ${watch.max_ms} ms (${watch.deliveries} deliveries, ${watch.missing} missing)`],
+      ['watch latency, from request start', `p50 ${watch.from_request_p50_ms} ms, p99 ${watch.from_request_p99_ms} ms`],
+      ['targets', 'creates >= 2000/s, watch p99 <= 10 ms'],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    process.stdout.write(`\nsluice API benchmark (${machine.cpus} CPUs, ${Math.round(machine.total_memory_bytes / 2 ** 30)} GiB)\n`);
+    for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v}\n`);
+    const summary = { creates_per_s: creates.perSecond, sqlite_inserts_per_s: raw.perSecond, watch_p50_ms: watch.p50_ms, watch_p99_ms: watch.p99_ms, watchers: watch.watchers };
+    const result = { date: new Date().toISOString(), machine, creates, sqlite: raw, watch, summary };
+    fs.mkdirSync(path.join(REPO, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(REPO, 'bench/results/api.json'), JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,83 @@
+/**
+ * Starts `sluice up` as a real child process for the API acceptance tests: temp state dir,
+ * --api-port 0, waits for the `sluice ready` line, reads endpoints.json; stop() ends it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface SluiceProc {
+  proc: ChildProcess;
+  stateDir: string;
+  api: string;
+  kubeconfig: string;
+  output(): string;
+  /** SIGTERM and wait for exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** Removes the state dir (after stop). */
+  cleanup(): void;
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startSluice(opts: { stateDir?: string; store?: 'sqlite' | 'memory'; args?: string[]; timeoutMs?: number } = {}): Promise<SluiceProc> {
+  const stateDir = opts.stateDir ?? tempDir('sluice-e2e-');
+  const args = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', opts.store ?? 'memory', ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn', NODE_TEST_CONTEXT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sluice up did not print "sluice ready" within ${opts.timeoutMs ?? 30000} ms:\n${out}`)), opts.timeoutMs ?? 30000);
+    const check = (): void => {
+      if (/^sluice ready/m.test(out)) { clearTimeout(timer); resolve(); }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`sluice up exited with ${code} before ready:\n${out}`)); });
+  });
+  const endpoints = JSON.parse(fs.readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8')) as Record<string, string>;
+  return {
+    proc,
+    stateDir,
+    api: endpoints.api,
+    kubeconfig: path.join(stateDir, 'kubeconfig'),
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    cleanup() {
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch with JSON in and out; never throws on HTTP errors. */
+export async function call(base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' || Buffer.isBuffer(body) ? (body as string) : JSON.stringify(body);
+    (init.headers as Record<string, string>)['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(base + p, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export const SERVICES = '/apis/serving.knative.dev/v1/namespaces/default/services';
+
+export function ksvc(name: string, image = 'sluice/hello'): Record<string, unknown> {
+  return { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name }, spec: { template: { spec: { containers: [{ image }] } } } };
+}
