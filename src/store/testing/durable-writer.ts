@@ -3,18 +3,18 @@
  * acknowledged write, `ack <op> <name> <resourceVersion>`, only after the write's promise
  * resolved. Writes come in rounds of 1–4 concurrent creates (exercising group commit) and every
  * tenth round also deletes an object (so the persisted counter, not just object rvs, matters).
- *   node --import tsx src/store/testing/durable-writer.ts <db-file> <max-writes>
+ *   node --import tsx src/store/testing/durable-writer.ts <db-file> <max-writes> [full|normal]
  */
 import { SqliteStore } from '../sqlite-store.ts';
 
-const [file, maxArg] = process.argv.slice(2);
-if (!file) {
-  process.stderr.write('usage: durable-writer.ts <db-file> <max-writes>\n');
+const [file, maxArg, syncArg] = process.argv.slice(2);
+if (!file || (syncArg !== undefined && syncArg !== 'full' && syncArg !== 'normal')) {
+  process.stderr.write('usage: durable-writer.ts <db-file> <max-writes> [full|normal]\n');
   process.exit(2);
 }
 const max = Math.min(Number(maxArg ?? 1000), 100_000);
 const resource = 'serving.knative.dev/services';
-const store = new SqliteStore({ path: file });
+const store = new SqliteStore({ path: file, synchronous: (syncArg ?? 'full') as 'full' | 'normal' });
 const say = (line: string): void => { process.stdout.write(line + '\n'); }; // pipes are synchronous on Linux
 
 let n = 0;
