@@ -32,7 +32,7 @@ export function httpConnectionManager(o: HcmOptions): object {
         { name: FAULT_FILTER, typed_config: { '@type': TypeUrl.Fault } },
         { name: ROUTER_FILTER, typed_config: { '@type': TypeUrl.Router } },
       ],
-      use_remote_address: o.useRemoteAddress,
+      use_remote_address: { value: o.useRemoteAddress },
       upgrade_configs: [{ upgrade_type: 'websocket' }],
     },
   };
