@@ -2,12 +2,14 @@
  * Records v1 Events (`core/events`) about objects, like client-go's EventRecorder with its
  * correlator: the same (object, type, reason, message) within the dedup window bumps `count`
  * and `lastTimestamp` on the existing Event instead of creating a new one. Writing an event
- * never fails the caller: store errors are logged and dropped.
+ * never fails the caller: store errors are logged and dropped. Events are low priority: they are
+ * written in the background `delayMs` after the first pending one (default 100 ms), so they never
+ * sit on a reconcile's critical path (Service create → Ready); `flush()` writes them at once.
  */
 import type { KubeObject } from '../api/meta.ts';
 import type { EventObject } from '../api/types/core.ts';
 import type { Store } from '../store/store.ts';
-import type { Clock } from '../lib/clock.ts';
+import type { Clock, Timer } from '../lib/clock.ts';
 import { isoTime } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
@@ -23,6 +25,8 @@ export interface EventRecorderOptions {
   dedupWindowMs?: number;
   /** Bound on remembered event keys. */
   maxKeys?: number;
+  /** Background write delay after the first pending event (0 = write at once). */
+  delayMs?: number;
 }
 
 interface Seen { namespace: string; name: string; count: number; lastAt: number }
@@ -31,18 +35,19 @@ export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
   private readonly opts: Required<EventRecorderOptions>;
   private chain: Promise<void> = Promise.resolve();
+  private pending: { obj: KubeObject; type: EventType; reason: string; message: string; done: () => void }[] = [];
+  private timer: Timer | undefined;
   private seq = 0;
 
   constructor(opts: EventRecorderOptions) {
-    this.opts = { dedupWindowMs: 600_000, maxKeys: 4096, ...opts };
+    this.opts = { dedupWindowMs: 600_000, maxKeys: 4096, delayMs: 100, ...opts };
   }
 
-  /** Queues the write; resolves when it is done (callers usually do not await). */
+  /** Queues the event; resolves once it is written (callers usually do not await). */
   event(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    const p = this.chain.then(() => this.write(obj, type, reason, message)).catch((e) => {
-      log.warn({ reason, err: errorMessage(e) }, 'event recorder: could not write event');
-    });
-    this.chain = p;
+    const p = new Promise<void>((done) => this.pending.push({ obj, type, reason, message, done }));
+    if (this.opts.delayMs <= 0) void this.flush();
+    else if (!this.timer) this.timer = this.opts.clock.setTimeout(() => { this.timer = undefined; void this.flush(); }, this.opts.delayMs);
     return p;
   }
 
@@ -51,8 +56,18 @@ export class EventRecorder {
     return this.event(obj, type, reason, fmt.replace(/%[sdv]/g, () => String(args[i++])));
   }
 
-  /** Resolves once every queued write finished. */
-  flush(): Promise<void> { return this.chain; }
+  /** Writes every pending event now; resolves when all queued writes are done. */
+  flush(): Promise<void> {
+    if (this.timer) { this.opts.clock.clearTimeout(this.timer); this.timer = undefined; }
+    const batch = this.pending;
+    this.pending = [];
+    for (const e of batch) {
+      this.chain = this.chain.then(() => this.write(e.obj, e.type, e.reason, e.message)).catch((err) => {
+        log.warn({ reason: e.reason, err: errorMessage(err) }, 'event recorder: could not write event');
+      }).finally(e.done);
+    }
+    return this.chain;
+  }
 
   private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const now = this.opts.clock.now();

@@ -59,7 +59,7 @@ function waitFor<T>(resource: string, ns: string, name: string, what: string, ch
 const readyIs = (s: string) => (o: KubeObject) => (getCondition(o.status?.conditions, 'Ready')?.status === s ? o : undefined);
 
 function ksvc(name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}): KService {
-  return { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name, namespace: 'default', labels }, spec: spec as KService['spec'] };
+  return { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name, namespace: 'default', labels }, spec: spec as unknown as KService['spec'] };
 }
 function container(env: Record<string, string>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { image: 'sluice/hello', env: Object.entries(env).map(([name, value]) => ({ name, value })), ...extra };
