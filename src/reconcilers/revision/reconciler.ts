@@ -23,8 +23,11 @@ import { makeEndpoints } from './resources/make-endpoints.ts';
 import { computeRevisionStatus, type RevisionFailure } from './resources/revision-status.ts';
 import { desiredScaleOf, type ScaleSource } from './scale-source.ts';
 
+/** What the reconciler needs from the runtime (a fake in unit tests). */
+export type PodRuntime = Pick<Runtime, 'resolve' | 'ensure' | 'remove'>;
+
 export class RevisionReconciler {
-  constructor(private readonly ctx: ReconcilerContext, private readonly runtime: Runtime, private readonly scale: ScaleSource) {}
+  constructor(private readonly ctx: ReconcilerContext, private readonly runtime: PodRuntime, private readonly scale: ScaleSource) {}
 
   /** Why the revision cannot run at all, or undefined. */
   private preflight(rev: Revision): RevisionFailure | undefined {
