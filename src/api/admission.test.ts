@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admit, type AdmitOptions } from './admission.ts';
+import { admissionError, admit, type AdmitOptions } from './admission.ts';
 import type { KubeObject } from './meta.ts';
 
 const create: AdmitOptions = { operation: 'CREATE', fieldValidation: 'Strict', expect: { apiVersion: 'serving.knative.dev/v1', kind: 'Service' } };
@@ -153,4 +153,26 @@ test('UPDATE checks immutability against the stored object', () => {
   const renamed = admit({ ...structuredClone(first.object), metadata: { name: 'hello-00002' } }, { operation: 'UPDATE', fieldValidation: 'Strict', old: first.object, expect: kind });
   assert.equal(renamed.ok, false);
   if (!renamed.ok) assert.match(renamed.status.message ?? '', /metadata.name: Invalid value: "hello-00002": field is immutable/);
+});
+
+test('each failure carries a stable code and converts to a SluiceError', () => {
+  const cases: [unknown, string][] = [
+    ['text', 'SLUICE_E_API_BAD_BODY'],
+    [{ apiVersion: 'x/v1', kind: 'Foo', metadata: { name: 'f' } }, 'SLUICE_E_API_UNKNOWN_KIND'],
+    [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } }, 'SLUICE_E_API_KIND_MISMATCH'],
+    [ksvc({ template: { spec: { containers: [{ image: 'x' }] } }, foo: 1 }), 'SLUICE_E_API_UNKNOWN_FIELD'],
+    [ksvc({ template: { spec: { containers: [{}] } } }), 'SLUICE_E_API_INVALID'],
+  ];
+  for (const [obj, code] of cases) {
+    const r = admit(obj as KubeObject, create);
+    assert.equal(r.ok, false);
+    if (r.ok) continue;
+    assert.equal(r.code, code);
+    const e = admissionError(r);
+    assert.equal(e.code, code);
+    assert.equal(e.httpStatus, r.status.code);
+    assert.equal(e.message, r.status.message);
+  }
+  const noOld = admit(good(), { ...create, operation: 'UPDATE' });
+  assert.equal(!noOld.ok && noOld.code, 'SLUICE_E_API_UPDATE_WITHOUT_OLD');
 });

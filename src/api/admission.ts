@@ -4,6 +4,7 @@
  * under fieldValidation=Strict), null pruning, defaulting, validation (422 Invalid with every
  * cause). Pure: the caller stores the admitted object and sends the warnings as Warning headers.
  */
+import { SluiceError } from '../lib/errors.ts';
 import { applyDefaults } from './defaults.ts';
 import type { KubeObject, Status, StatusCause } from './meta.ts';
 import { kindByGvk, type KindInfo } from './registry.ts';
@@ -21,9 +22,29 @@ export interface AdmitOptions {
   expect?: { apiVersion: string; kind: string };
 }
 
+/** Stable codes of admission failures (listed in docs/errors/api.md); the Status is what the client sees. */
+export const AdmissionErrors = {
+  BadBody: 'SLUICE_E_API_BAD_BODY',
+  UnknownKind: 'SLUICE_E_API_UNKNOWN_KIND',
+  KindMismatch: 'SLUICE_E_API_KIND_MISMATCH',
+  UnknownField: 'SLUICE_E_API_UNKNOWN_FIELD',
+  Invalid: 'SLUICE_E_API_INVALID',
+  UpdateWithoutOld: 'SLUICE_E_API_UPDATE_WITHOUT_OLD',
+} as const;
+export type AdmissionErrorCode = (typeof AdmissionErrors)[keyof typeof AdmissionErrors];
+
 export type AdmitResult =
   | { ok: true; object: KubeObject; warnings: string[] }
-  | { ok: false; status: Status };
+  | { ok: false; status: Status; code: AdmissionErrorCode };
+
+/** The failure as a SluiceError (code, message, httpStatus from the Status; the Status in details.status). */
+export function admissionError(failure: { status: Status; code: AdmissionErrorCode }): SluiceError {
+  return new SluiceError(failure.code, failure.status.message ?? failure.status.reason ?? 'admission failed', {
+    httpStatus: failure.status.code, details: { status: failure.status },
+  });
+}
+
+const fail = (code: AdmissionErrorCode, status: Status): AdmitResult => ({ ok: false, status, code });
 
 export function failureStatus(code: number, reason: string, message: string, details?: Status['details']): Status {
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
@@ -60,45 +81,42 @@ function nameOf(obj: KubeObject): string {
 }
 
 export function admit(input: KubeObject, opts: AdmitOptions): AdmitResult {
-  if (!isPlainObject(input)) return { ok: false, status: badRequest('the request body must be a JSON or YAML object') };
+  if (!isPlainObject(input)) return fail(AdmissionErrors.BadBody, badRequest('the request body must be a JSON or YAML object'));
   const apiVersion = input.apiVersion;
   const kindName = input.kind;
   if (typeof kindName !== 'string' || kindName === '') {
-    return { ok: false, status: badRequest(`Object 'Kind' is missing in the request body (apiVersion ${JSON.stringify(apiVersion ?? '')})`) };
+    return fail(AdmissionErrors.BadBody, badRequest(`Object 'Kind' is missing in the request body (apiVersion ${JSON.stringify(apiVersion ?? '')})`));
   }
   if (typeof apiVersion !== 'string' || apiVersion === '') {
-    return { ok: false, status: badRequest(`Object 'apiVersion' is missing in the request body (kind "${kindName}")`) };
+    return fail(AdmissionErrors.BadBody, badRequest(`Object 'apiVersion' is missing in the request body (kind "${kindName}")`));
   }
   const kind = kindByGvk(apiVersion, kindName);
   if (!kind) {
-    return {
-      ok: false,
-      status: badRequest(`no matches for kind "${kindName}" in version "${apiVersion}"`, {
-        name: nameOf(input), kind: kindName, group: apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '',
-      }),
-    };
+    return fail(AdmissionErrors.UnknownKind, badRequest(`no matches for kind "${kindName}" in version "${apiVersion}"`, {
+      name: nameOf(input), kind: kindName, group: apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '',
+    }));
   }
   if (opts.expect) {
     if (opts.expect.apiVersion !== apiVersion) {
-      return { ok: false, status: badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (${opts.expect.apiVersion})`) };
+      return fail(AdmissionErrors.KindMismatch, badRequest(`the API version in the data (${apiVersion}) does not match the expected API version (${opts.expect.apiVersion})`));
     }
     if (opts.expect.kind !== kindName) {
-      return { ok: false, status: badRequest(`the kind in the data (${kindName}) does not match the expected kind (${opts.expect.kind})`) };
+      return fail(AdmissionErrors.KindMismatch, badRequest(`the kind in the data (${kindName}) does not match the expected kind (${opts.expect.kind})`));
     }
   }
   if (opts.operation === 'UPDATE' && !opts.old) {
-    return { ok: false, status: failureStatus(500, 'InternalError', 'admission of an UPDATE needs the stored object') };
+    return fail(AdmissionErrors.UpdateWithoutOld, failureStatus(500, 'InternalError', 'admission of an UPDATE needs the stored object'));
   }
   if (!isPlainObject(input.metadata)) {
-    return { ok: false, status: invalidStatus(kind, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]) };
+    return fail(AdmissionErrors.Invalid, invalidStatus(kind, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]));
   }
 
   const pruned = pruneNulls(input, schemaFor(kind)) as KubeObject;
   const defaulted = applyDefaults(pruned);
   const result = validateObject(defaulted, { fieldValidation: opts.fieldValidation, old: opts.old });
   if (opts.fieldValidation === 'Strict' && result.unknownFields.length > 0) {
-    return { ok: false, status: strictDecodingStatus(result.unknownFields) };
+    return fail(AdmissionErrors.UnknownField, strictDecodingStatus(result.unknownFields));
   }
-  if (result.causes.length > 0) return { ok: false, status: invalidStatus(kind, nameOf(defaulted), result.causes) };
+  if (result.causes.length > 0) return fail(AdmissionErrors.Invalid, invalidStatus(kind, nameOf(defaulted), result.causes));
   return { ok: true, object: defaulted, warnings: result.warnings };
 }
