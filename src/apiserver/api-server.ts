@@ -51,6 +51,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     namespaces: new NamespaceGuard(opts.store),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     watches: new Set(),
+    watchLines: new Map(),
   };
   const discovery = buildDiscovery();
   const version = versionInfo(opts.version ?? '0.1.0');

@@ -15,6 +15,8 @@ export interface ServerState {
   bodyLimit: number;
   /** Open watch streams; closed when the server stops. */
   watches: Set<() => void>;
+  /** Encoded watch event lines shared by the watchers of one event (see watch-stream.ts). */
+  watchLines: Map<string, string>;
 }
 
 export interface HandlerContext {

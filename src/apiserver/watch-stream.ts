@@ -18,6 +18,7 @@ const DEFAULT_TIMEOUT_S = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
 /** A watcher this far behind is cut off; it relists and resumes, as with Kubernetes. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+const WATCH_LINE_CACHE = 512;
 
 export type EventTransform = (ev: WatchEvent) => unknown;
 
@@ -38,8 +39,7 @@ export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, tr
   const pending: WatchEvent[] = [];
   const write = (ev: WatchEvent): void => {
     if (closed) return;
-    const out = ev.type === 'ERROR' || ev.type === 'BOOKMARK' || !transform ? ev : transform(ev);
-    res.write(JSON.stringify(out) + '\n');
+    res.write(encode(ev));
     if (res.writableLength > MAX_BUFFERED_BYTES) {
       log.warn({ resource: id, buffered: res.writableLength }, 'watch: client too slow, closing stream');
       finish();
@@ -57,6 +57,25 @@ export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, tr
   state.watches.add(finish);
   ctx.req.on('close', finish);
   res.on('close', finish);
+
+  /**
+   * One event goes to every watcher of its resource: its JSON line is built once and shared
+   * through a small cache keyed by (encoding, type, uid, resourceVersion).
+   */
+  const encoding = transform ? 'table' : 'json';
+  const encode = (ev: WatchEvent): string => {
+    if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return JSON.stringify(ev) + '\n';
+    const md = ev.object?.metadata;
+    const key = md?.uid && md.resourceVersion ? `${encoding}|${ev.type}|${md.uid}|${md.resourceVersion}` : undefined;
+    const hit = key === undefined ? undefined : state.watchLines.get(key);
+    if (hit !== undefined) return hit;
+    const line = JSON.stringify(transform ? transform(ev) : ev) + '\n';
+    if (key !== undefined) {
+      if (state.watchLines.size >= WATCH_LINE_CACHE) state.watchLines.clear();
+      state.watchLines.set(key, line);
+    }
+    return line;
+  };
 
   const emit = (ev: WatchEvent): void => {
     if (ev.type === 'BOOKMARK' && !allowBookmarks) return;
