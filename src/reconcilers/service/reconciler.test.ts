@@ -17,7 +17,7 @@ const ready = (gen: number, extra: Record<string, unknown> = {}, status = 'True'
 });
 
 test('makeRoute: default traffic, latestRevision entries, pinned revisions and tags (table)', () => {
-  const cases: { name: string; traffic?: KService['spec']['traffic']; want: unknown }[] = [
+  const cases: { name: string; traffic?: NonNullable<KService['spec']>['traffic']; want: unknown }[] = [
     { name: 'no traffic block', want: [{ configurationName: 'hello', latestRevision: true, percent: 100 }] },
     { name: 'latest + pinned with tag', traffic: [{ latestRevision: true, percent: 80 }, { revisionName: 'hello-00001', percent: 20, tag: 'old' }],
       want: [{ configurationName: 'hello', latestRevision: true, percent: 80 }, { tag: 'old', revisionName: 'hello-00001', latestRevision: false, percent: 20 }] },
