@@ -63,8 +63,9 @@ export class EdfScheduler<T> {
 
 /** Deadlines within a relative 1e-9 are a tie (1/3 + 1/3 + 1/3 must equal 1), broken by queue order. */
 function less<T>(a: Entry<T>, b: Entry<T>): boolean {
-  const eps = 1e-9 * Math.max(1, Math.abs(a.deadline), Math.abs(b.deadline));
-  if (a.deadline < b.deadline - eps) return true;
-  if (b.deadline < a.deadline - eps) return false;
+  const d = a.deadline - b.deadline;
+  const eps = a.deadline > 1 ? 1e-9 * a.deadline : 1e-9; // deadlines are ≥ 0 and grow
+  if (d < -eps) return true;
+  if (d > eps) return false;
   return a.seq < b.seq;
 }

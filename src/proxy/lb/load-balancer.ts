@@ -91,15 +91,3 @@ export function pickAvoiding(attempts: number, exclude: ReadonlySet<string> | un
   }
   return fallback ? { kind: 'complete', host: fallback } : FAIL_NO_HEALTHY;
 }
-
-/** Weighted random choice among `hosts` (weights as given); undefined for an empty list. */
-export function weightedRandom<T extends { weight: number }>(items: readonly T[], rng: Rng, total?: number): T | undefined {
-  if (items.length === 0) return undefined;
-  const sum = total ?? items.reduce((s, h) => s + h.weight, 0);
-  let r = rng.next() * sum;
-  for (const it of items) {
-    r -= it.weight;
-    if (r < 0) return it;
-  }
-  return items[items.length - 1];
-}

@@ -4,15 +4,31 @@
  */
 import type { Rng } from '../../lib/rng.ts';
 import type { Host, LbOptions, LoadBalancer, LoadBalancerFactory, PickContext, PickResult } from './load-balancer.ts';
-import { FAIL_NO_HEALTHY, eligibleHosts, pickAvoiding, weightedRandom } from './load-balancer.ts';
+import { FAIL_NO_HEALTHY, allWeightsEqual, eligibleHosts, pickAvoiding } from './load-balancer.ts';
 
 /** Weighted random draw over a fixed host list; RING_HASH uses it when a request has no key. */
 export class RandomPicker {
-  private readonly total: number;
+  /** Cumulative weights for a binary search; undefined when all weights are equal (uniform draw). */
+  private readonly cumulative: Float64Array | undefined;
   constructor(private readonly hosts: readonly Host[], private readonly rng: Rng) {
-    this.total = hosts.reduce((s, h) => s + h.weight, 0);
+    if (!allWeightsEqual(hosts)) {
+      let acc = 0;
+      this.cumulative = Float64Array.from(hosts, (h) => (acc += h.weight));
+    }
   }
-  next(): Host | undefined { return weightedRandom(this.hosts, this.rng, this.total); }
+  next(): Host | undefined {
+    const n = this.hosts.length;
+    if (n === 0) return undefined;
+    const c = this.cumulative;
+    if (!c) return this.hosts[Math.floor(this.rng.next() * n)];
+    const r = this.rng.next() * c[n - 1]!;
+    let lo = 0, hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c[mid]! > r) hi = mid; else lo = mid + 1;
+    }
+    return this.hosts[lo];
+  }
   pick(ctx?: PickContext): PickResult {
     if (this.hosts.length === 0) return FAIL_NO_HEALTHY;
     // A few draws, then a scan: random draws may keep missing the one usable host left.

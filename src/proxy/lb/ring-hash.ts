@@ -33,20 +33,24 @@ export class RingHashLoadBalancer implements LoadBalancer {
     const eligible = eligibleHosts(hosts);
     this.distinct = eligible.length;
     this.random = new RandomPicker(eligible, rng);
-    const entries: { pos: number; host: Host }[] = [];
+    const owner = new Map<number, Host>();
+    const points: number[] = [];
     if (eligible.length > 0) {
       const minWeight = Math.min(...eligible.map((h) => h.weight));
       const units = eligible.reduce((s, h) => s + h.weight / minWeight, 0);
       let k = Math.max(POINTS_PER_WEIGHT_UNIT, Math.ceil(ringSize.min / units));
       if (k * units > ringSize.max) k = Math.max(1, Math.floor(ringSize.max / units));
       for (const h of eligible) {
-        const points = Math.max(1, Math.round((k * h.weight) / minWeight));
-        for (let i = 0; i < points; i++) entries.push({ pos: hash53(`${h.id}_${i}`), host: h });
+        const n = Math.max(1, Math.round((k * h.weight) / minWeight));
+        for (let i = 0; i < n; i++) {
+          const pos = hash53(`${h.id}_${i}`);
+          // A 53-bit collision between two points is vanishingly rare; the first host keeps it.
+          if (!owner.has(pos)) { owner.set(pos, h); points.push(pos); }
+        }
       }
     }
-    entries.sort((a, b) => a.pos - b.pos || (a.host.id < b.host.id ? -1 : 1));
-    this.positions = Float64Array.from(entries, (e) => e.pos);
-    this.owners = entries.map((e) => e.host);
+    this.positions = Float64Array.from(points).sort(); // typed-array sort is numeric
+    this.owners = Array.from(this.positions, (p) => owner.get(p)!);
   }
 
   /** Number of points on the ring (for tests and /config_dump). */
@@ -57,6 +61,8 @@ export class RingHashLoadBalancer implements LoadBalancer {
     if (ctx?.hashKey === undefined) return this.random.pick(ctx);
     const ex = ctx.excludeHosts;
     let i = this.lowerBound(hash53(ctx.hashKey));
+    const first = this.owners[i]!;
+    if (first.healthy && !ex?.has(first.id)) return { kind: 'complete', host: first }; // the common case
     let fallback: Host | undefined;
     const seen = new Set<string>();
     // Walk clockwise until a usable host, visiting each point at most once.
