@@ -75,7 +75,7 @@ export function applyJsonPatch(target: unknown, ops: unknown): unknown {
     const at = err.index === undefined ? '' : `operation ${err.index}`;
     const what = err.operation ? ` (${err.operation.op} ${err.operation.path})` : '';
     const first = (err.message ?? String(e)).split('\n')[0];
-    throw new StatusError(ApiServerErrors.Invalid, failureStatus(422, `the JSON patch could not be applied: ${at}${what}: ${first}`,
+    throw new StatusError(ApiServerErrors.PatchFailed, failureStatus(422, `the JSON patch could not be applied: ${at}${what}: ${first}`,
       { causes: [{ reason: 'FieldValueInvalid', field: at ? `patch[${err.index}]` : 'patch', message: first }] }));
   }
 }

@@ -32,7 +32,7 @@ async function readObject(ctx: HandlerContext, accepted: string[]): Promise<{ bo
 function admitOrThrow(obj: KubeObject, ctx: HandlerContext, operation: 'CREATE' | 'UPDATE', fv: FieldValidation, old?: KubeObject): { object: KubeObject; warnings: string[] } {
   const k = ctx.r.kind;
   const result = admit(obj, { operation, old, fieldValidation: fv, expect: { apiVersion: apiVersionOf(k), kind: k.kind } });
-  if (!result.ok) throw new StatusError(ApiServerErrors.Invalid, result.status);
+  if (!result.ok) throw new StatusError(result.code, result.status);
   return { object: result.object as KubeObject, warnings: result.warnings ?? [] };
 }
 

@@ -9,16 +9,15 @@ import { StoreErrors } from '../store/store.ts';
 
 /** Error codes the API server itself raises (the store's are in store/store.ts). */
 export const ApiServerErrors = {
-  BadRequest: 'SLUICE_E_API_BAD_REQUEST',
-  MalformedBody: 'SLUICE_E_API_MALFORMED_BODY',
-  BodyTooLarge: 'SLUICE_E_API_BODY_TOO_LARGE',
-  UnsupportedMediaType: 'SLUICE_E_API_UNSUPPORTED_MEDIA_TYPE',
-  MethodNotAllowed: 'SLUICE_E_API_METHOD_NOT_ALLOWED',
-  NotFound: 'SLUICE_E_API_NOT_FOUND',
-  NamespaceNotFound: 'SLUICE_E_API_NAMESPACE_NOT_FOUND',
-  Mismatch: 'SLUICE_E_API_MISMATCH',
-  Invalid: 'SLUICE_E_API_INVALID',
-  Internal: 'SLUICE_E_API_INTERNAL',
+  BadRequest: 'SLUICE_E_APISERVER_BAD_REQUEST',
+  MalformedBody: 'SLUICE_E_APISERVER_MALFORMED_BODY',
+  BodyTooLarge: 'SLUICE_E_APISERVER_BODY_TOO_LARGE',
+  UnsupportedMediaType: 'SLUICE_E_APISERVER_UNSUPPORTED_MEDIA_TYPE',
+  MethodNotAllowed: 'SLUICE_E_APISERVER_METHOD_NOT_ALLOWED',
+  NotFound: 'SLUICE_E_APISERVER_NOT_FOUND',
+  NamespaceNotFound: 'SLUICE_E_APISERVER_NAMESPACE_NOT_FOUND',
+  Mismatch: 'SLUICE_E_APISERVER_MISMATCH',
+  PatchFailed: 'SLUICE_E_APISERVER_PATCH_FAILED',
 } as const;
 
 /** Kubernetes' StatusReason for each HTTP code it uses (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). */
@@ -87,12 +86,6 @@ export function unsupportedMediaType(contentType: string, accepted: string[]): S
   return new StatusError(ApiServerErrors.UnsupportedMediaType, failureStatus(415,
     `the body of the request was in an unknown format (${contentType || 'no Content-Type'}) - accepted media types include: ${accepted.join(', ')}`));
 }
-export function invalidError(kind: string, name: string, causes: StatusCause[], group = ''): StatusError {
-  const list = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');
-  const message = `${kind} "${name}" is invalid: ${causes.length > 1 ? `[${list}]` : list}`;
-  return new StatusError(ApiServerErrors.Invalid, failureStatus(422, message, { name, group, kind, causes }));
-}
-
 /** Maps anything thrown while serving a request to the Status the client should see. */
 export function toStatus(e: unknown): Status {
   if (e instanceof StatusError) return e.status;
