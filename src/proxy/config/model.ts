@@ -30,11 +30,11 @@ export interface HeaderToAdd { name: string; value: string; mode: 'append' | 'ov
 export interface HeaderMutation { add: readonly HeaderToAdd[]; remove: readonly string[] }
 
 export interface RetryPolicy {
-  retryOn: ReadonlySet<string>;
+  retryOn: string[];
   numRetries: number;
   perTryTimeoutMs: number;
   previousHosts: boolean;
-  retriableStatusCodes: ReadonlySet<number>;
+  retriableStatusCodes: number[];
   backoffBaseMs: number;
   backoffMaxMs: number;
 }

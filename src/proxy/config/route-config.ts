@@ -68,10 +68,10 @@ function compileMatch(ctx: FieldCtx, field: string, m: Obj | undefined): RouteMa
 
 function compileRetry(ctx: FieldCtx, field: string, r: Obj | undefined): RetryPolicy | undefined {
   if (!r) return undefined;
-  const retryOn = new Set<string>();
+  const retryOn: string[] = [];
   for (const part of String(r.retry_on ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     if (!KNOWN_RETRY_ON.has(part)) ctx.fail(`${field}.retry_on`, `unknown retry condition ${JSON.stringify(part)}`);
-    retryOn.add(part);
+    if (!retryOn.includes(part)) retryOn.push(part);
   }
   const numRetries = wrapped<number>(r.num_retries, 1);
   if (numRetries > 100) ctx.fail(`${field}.num_retries`, `must be ≤ 100, got ${numRetries}`);
@@ -85,7 +85,7 @@ function compileRetry(ctx: FieldCtx, field: string, r: Obj | undefined): RetryPo
     numRetries,
     perTryTimeoutMs: durationMs(r.per_try_timeout, 0),
     previousHosts,
-    retriableStatusCodes: new Set<number>((r.retriable_status_codes ?? []).map(Number)),
+    retriableStatusCodes: (r.retriable_status_codes ?? []).map(Number),
     backoffBaseMs: durationMs(r.retry_back_off?.base_interval, 25),
     backoffMaxMs: durationMs(r.retry_back_off?.max_interval, durationMs(r.retry_back_off?.base_interval, 25) * 10),
   };

@@ -1,0 +1,183 @@
+/**
+ * The accepted xDS resources and the active configuration derived from them. Validates each
+ * update with the pure translators (a resource that fails is refused and NACKed; its previous
+ * version keeps serving), keeps clusters warming until their ClusterLoadAssignment arrives and
+ * listeners until their RouteConfiguration arrives (or initial_fetch_timeout passes), asks the
+ * xDS client for the EDS/RDS/SDS names the accepted clusters and listeners need, and publishes a
+ * new immutable ProxyConfig to its listeners after every change.
+ */
+import type { Clock, Timer } from '../../lib/clock.ts';
+import { isoTime } from '../../lib/clock.ts';
+import { TypeUrl } from '../../xds/protos.ts';
+import type { XdsHandler, XdsResult, XdsUpdate } from '../xds-client/ads-client.ts';
+import { translateCluster } from './cluster.ts';
+import { translateLoadAssignment, translateSecret } from './endpoints.ts';
+import { translateListener } from './listener.ts';
+import type { ClusterConfig, EndpointsConfig, ListenerConfig, RouteTable, SecretConfig, TranslateDefaults } from './model.ts';
+import { translateRouteConfiguration } from './route-config.ts';
+
+export interface ProxyConfig {
+  readonly listeners: ReadonlyMap<string, ListenerConfig>;
+  readonly routes: ReadonlyMap<string, RouteTable>;
+  readonly clusters: ReadonlyMap<string, ClusterConfig>;
+  readonly endpoints: ReadonlyMap<string, EndpointsConfig>;
+  readonly secrets: ReadonlyMap<string, SecretConfig>;
+}
+
+interface Accepted<T> { value: T; version: string; raw: Record<string, any>; updatedAt: number; warmingSince?: number }
+
+type Translate = (raw: Record<string, any>, d: TranslateDefaults, name: string) => unknown;
+const TRANSLATORS: Record<string, Translate> = {
+  [TypeUrl.Listener]: translateListener,
+  [TypeUrl.RouteConfiguration]: translateRouteConfiguration,
+  [TypeUrl.Cluster]: translateCluster,
+  [TypeUrl.ClusterLoadAssignment]: (r, _d, n) => translateLoadAssignment(r, n),
+  [TypeUrl.Secret]: (r, _d, n) => translateSecret(r, n),
+};
+
+export interface ConfigStoreOptions {
+  defaults: TranslateDefaults;
+  clock: Clock;
+  initialFetchTimeoutMs: number;
+  /** The xDS client's subscribe (EDS/RDS/SDS by name). */
+  subscribe(typeUrl: string, names: Iterable<string>): void;
+}
+
+export class ConfigStore implements XdsHandler {
+  private readonly accepted = new Map<string, Map<string, Accepted<any>>>();
+  private readonly seenTypes = new Set<string>();
+  private active: ProxyConfig = { listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), secrets: new Map() };
+  private readonly subs: ((c: ProxyConfig) => void)[] = [];
+  private warmTimer?: Timer;
+  private isReady = false;
+  connected = false;
+  lastNack?: { typeUrl: string; message: string; at: string };
+
+  constructor(private readonly o: ConfigStoreOptions) {
+    for (const t of Object.keys(TRANSLATORS)) this.accepted.set(t, new Map());
+  }
+
+  get config(): ProxyConfig { return this.active; }
+  get ready(): boolean { return this.isReady; }
+  onChange(cb: (c: ProxyConfig) => void): void { this.subs.push(cb); }
+
+  onConnectionChange(connected: boolean): void { this.connected = connected; }
+
+  onUpdate(u: XdsUpdate): XdsResult {
+    const translate = TRANSLATORS[u.typeUrl];
+    if (!translate) return { rejected: new Set(), error: `unsupported type ${u.typeUrl}` };
+    const map = this.accepted.get(u.typeUrl)!;
+    const errors: string[] = [];
+    const rejected = new Set<string>();
+    const now = this.o.clock.now();
+    const staged = new Map<string, Accepted<any>>();
+    for (const r of u.upserts) {
+      try {
+        const value = translate(r.resource, this.o.defaults, r.name);
+        staged.set(r.name, { value, version: r.version, raw: r.resource, updatedAt: now });
+      } catch (e) {
+        rejected.add(r.name);
+        errors.push((e as Error).message);
+      }
+    }
+    for (const [n, a] of staged) map.set(n, a);
+    for (const n of u.removals) map.delete(n);
+    this.seenTypes.add(u.typeUrl);
+    this.updateSubscriptions(u.typeUrl);
+    this.recompute();
+    const error = errors.length ? errors.join('; ') : undefined;
+    if (error) this.lastNack = { typeUrl: u.typeUrl, message: error, at: isoTime(now) };
+    return { rejected, error };
+  }
+
+  private updateSubscriptions(changed: string): void {
+    const clusters = [...this.accepted.get(TypeUrl.Cluster)!.values()].map((a) => a.value as ClusterConfig);
+    const listeners = [...this.accepted.get(TypeUrl.Listener)!.values()].map((a) => a.value as ListenerConfig);
+    if (changed === TypeUrl.Cluster) {
+      this.o.subscribe(TypeUrl.ClusterLoadAssignment, new Set(clusters.filter((c) => c.type === 'EDS').map((c) => c.edsServiceName)));
+    }
+    if (changed === TypeUrl.Listener) {
+      const rds = new Set<string>();
+      for (const l of listeners) for (const fc of l.filterChains) if (fc.hcm.rdsName) rds.add(fc.hcm.rdsName);
+      this.o.subscribe(TypeUrl.RouteConfiguration, rds);
+    }
+    if (changed === TypeUrl.Listener || changed === TypeUrl.Cluster) {
+      const sds = new Set<string>();
+      for (const l of listeners) for (const fc of l.filterChains) {
+        for (const s of fc.tls?.certSecrets ?? []) sds.add(s);
+        if (fc.tls?.validationSecret) sds.add(fc.tls.validationSecret);
+      }
+      for (const c of clusters) {
+        if (c.tls?.certSecret) sds.add(c.tls.certSecret);
+        if (c.tls?.validationSecret) sds.add(c.tls.validationSecret);
+      }
+      this.o.subscribe(TypeUrl.Secret, sds);
+    }
+  }
+
+  private warm(a: Accepted<any>, isWarm: boolean, now: number): boolean {
+    if (isWarm) { a.warmingSince = undefined; return true; }
+    a.warmingSince ??= now;
+    return now - a.warmingSince >= this.o.initialFetchTimeoutMs;
+  }
+
+  /** Derives the active configuration from what is accepted, honouring warming. */
+  recompute(): void {
+    const now = this.o.clock.now();
+    const get = (t: string) => this.accepted.get(t)!;
+    const endpoints = new Map<string, EndpointsConfig>([...get(TypeUrl.ClusterLoadAssignment)].map(([n, a]) => [n, a.value]));
+    const routes = new Map<string, RouteTable>([...get(TypeUrl.RouteConfiguration)].map(([n, a]) => [n, a.value]));
+    const secrets = new Map<string, SecretConfig>([...get(TypeUrl.Secret)].map(([n, a]) => [n, a.value]));
+    let warming = false;
+    const clusters = new Map<string, ClusterConfig>();
+    for (const [n, a] of get(TypeUrl.Cluster)) {
+      const c = a.value as ClusterConfig;
+      const ok = this.warm(a, c.type === 'STATIC' || !!c.inlineEndpoints || endpoints.has(c.edsServiceName), now);
+      if (ok) clusters.set(n, c);
+      else {
+        warming = true;
+        const prev = this.active.clusters.get(n);
+        if (prev) clusters.set(n, prev);
+      }
+    }
+    const listeners = new Map<string, ListenerConfig>();
+    for (const [n, a] of get(TypeUrl.Listener)) {
+      const l = a.value as ListenerConfig;
+      const needs = l.filterChains.every((fc) => !fc.hcm.rdsName || routes.has(fc.hcm.rdsName))
+        && l.filterChains.every((fc) => !fc.tls || fc.tls.certSecrets.every((s) => secrets.has(s)));
+      if (this.warm(a, needs, now)) listeners.set(n, l);
+      else {
+        warming = true;
+        const prev = this.active.listeners.get(n);
+        if (prev) listeners.set(n, prev);
+      }
+    }
+    this.active = { listeners, routes, clusters, endpoints, secrets };
+    if (warming && !this.warmTimer) {
+      this.warmTimer = this.o.clock.setTimeout(() => { this.warmTimer = undefined; this.recompute(); }, Math.max(10, this.o.initialFetchTimeoutMs));
+    }
+    if (!this.isReady && this.seenTypes.has(TypeUrl.Listener) && this.seenTypes.has(TypeUrl.Cluster) && !warming) this.isReady = true;
+    for (const cb of this.subs) cb(this.active);
+  }
+
+  /** Envoy-shaped /config_dump: every accepted resource with its version and update time. */
+  dump(): object {
+    const section = (t: string, type: string, key: string) => ({
+      '@type': `type.googleapis.com/envoy.admin.v3.${type}`,
+      [key]: [...this.accepted.get(t)!].map(([name, a]) => ({ name, version_info: a.version, last_updated: isoTime(a.updatedAt), ...(a.warmingSince !== undefined ? { warming: true } : {}), resource: a.raw })),
+    });
+    return {
+      configs: [
+        section(TypeUrl.Cluster, 'ClustersConfigDump', 'dynamic_active_clusters'),
+        section(TypeUrl.ClusterLoadAssignment, 'EndpointsConfigDump', 'dynamic_endpoint_configs'),
+        section(TypeUrl.Listener, 'ListenersConfigDump', 'dynamic_listeners'),
+        section(TypeUrl.RouteConfiguration, 'RoutesConfigDump', 'dynamic_route_configs'),
+        {
+          '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
+          dynamic_active_secrets: [...this.accepted.get(TypeUrl.Secret)!].map(([name, a]) => ({ name, version_info: a.version, last_updated: isoTime(a.updatedAt) })),
+        },
+      ],
+      last_nack: this.lastNack,
+    };
+  }
+}

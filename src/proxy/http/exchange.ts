@@ -1,0 +1,237 @@
+/**
+ * One downstream request forwarded upstream: picks a host from the cluster's balancer snapshot,
+ * streams the body both ways, applies the per-route timeout (504, UT) and per-try timeout, and
+ * retries only when the route has a retry_policy (budgeted by the cluster's retry budget and
+ * retries breaker, avoiding previous hosts when the route asks). Failures become Envoy's local
+ * replies and response flags; every outcome feeds outlier detection and the stats.
+ */
+import http from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Timer } from '../../lib/clock.ts';
+import type { Host } from '../lb/load-balancer.ts';
+import { retryBackoffMs, shouldRetry, type AttemptOutcome } from '../resilience/retry-policy.ts';
+import type { ForwardAction } from '../config/model.ts';
+import type { UpstreamCluster } from './upstream-cluster.ts';
+import { applyMutation, downstreamResponseHeaders } from './header-ops.ts';
+import { Flag, LocalReplyBody } from './response-flags.ts';
+import type { RequestContext } from './request-context.ts';
+
+const MAX_RETRY_BUFFER = 1 << 20;
+
+export class Exchange {
+  private attempt = 0;
+  private tried?: Set<string>;
+  private ureq?: http.ClientRequest;
+  private host?: Host;
+  private routeTimer?: Timer;
+  private tryTimer?: Timer;
+  private connectTimer?: Timer;
+  private body?: Buffer[];
+  private bodyLen = 0;
+  private responded = false;
+  private done = false;
+  private retrying = false;
+  /** Set when the proxy itself aborts the upstream request (no outlier signal for that). */
+  private aborting = false;
+
+  constructor(private readonly rc: RequestContext, private readonly action: ForwardAction, private readonly uc: UpstreamCluster, private readonly headers: OutgoingHttpHeaders, private readonly path: string) {}
+
+  start(): void {
+    const rc = this.rc;
+    const { uc, action } = this;
+    if (!uc.breaker.tryAcquire('requests')) {
+      uc.stats.upstream_rq_pending_overflow++;
+      rc.localReply(503, LocalReplyBody.overflow, Flag.UpstreamOverflow, { 'x-envoy-overloaded': 'true' });
+      return;
+    }
+    uc.stats.upstream_rq_active++;
+    uc.stats.upstream_rq_total++;
+    rc.upstreamCluster = uc.config.name;
+    rc.onDone(() => this.finish());
+    if (action.timeoutMs > 0) {
+      this.routeTimer = rc.clock.setTimeout(() => this.onRouteTimeout(), action.timeoutMs);
+    }
+    if (action.retry && rc.hasBody()) {
+      // Retries need the body again: buffer it (bounded); a larger body disables retries.
+      this.body = [];
+      rc.req.on('data', (c: Buffer) => {
+        if (!this.body) return;
+        this.bodyLen += c.length;
+        if (this.bodyLen > MAX_RETRY_BUFFER) { this.body = undefined; return; }
+        this.body.push(c);
+      });
+      rc.req.once('end', () => this.send());
+      return;
+    }
+    this.send();
+  }
+
+  private canRetryMore(outcome: AttemptOutcome): boolean {
+    const p = this.action.retry;
+    if (!p || this.rc.closed) return false;
+    if (this.rc.hasBody() && !this.body) return false;
+    if (!shouldRetry(p, this.attempt, outcome)) return false;
+    const uc = this.uc;
+    if (uc.budget && !uc.budget.canRetry(uc.stats.upstream_rq_active, uc.breaker.inUse('retries'), uc.stats.upstream_rq_pending_active)) {
+      uc.stats.upstream_rq_retry_overflow++;
+      return false;
+    }
+    if (!uc.breaker.tryAcquire('retries')) { uc.stats.upstream_rq_retry_overflow++; return false; }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const p = this.action.retry!;
+    this.uc.stats.upstream_rq_retry++;
+    this.retrying = true;
+    const delay = retryBackoffMs(this.attempt, p.backoffBaseMs, Math.max(p.backoffBaseMs, p.backoffMaxMs), this.rc.rng);
+    this.rc.clock.setTimeout(() => {
+      this.uc.breaker.release('retries');
+      this.retrying = false;
+      if (!this.done) this.send();
+    }, delay);
+  }
+
+  private send(): void {
+    const rc = this.rc;
+    if (this.done || rc.closed) return;
+    const uc = this.uc;
+    this.attempt++;
+    rc.attempts = this.attempt;
+    const exclude = this.action.retry?.previousHosts && this.tried ? this.tried : undefined;
+    const pick = uc.pick(this.action.hashHeader || exclude ? { hashKey: this.action.hashHeader ? rc.header(this.action.hashHeader) : undefined, excludeHosts: exclude } : undefined);
+    if (pick.kind !== 'complete') {
+      rc.localReply(503, LocalReplyBody.noHealthyUpstream, Flag.NoHealthyUpstream);
+      return;
+    }
+    const host = pick.host;
+    this.host = host;
+    if (this.action.retry?.previousHosts) (this.tried ??= new Set()).add(host.id);
+    rc.upstreamHost = host.id;
+    host.activeRequests++;
+    if (!uc.breaker.tryAcquire('pendingRequests')) {
+      host.activeRequests--;
+      uc.stats.upstream_rq_pending_overflow++;
+      rc.localReply(503, LocalReplyBody.overflow, Flag.UpstreamOverflow, { 'x-envoy-overloaded': 'true' });
+      return;
+    }
+    uc.stats.upstream_rq_pending_active++;
+    let pending = true;
+    const releasePending = () => {
+      if (!pending) return;
+      pending = false;
+      uc.stats.upstream_rq_pending_active--;
+      uc.breaker.release('pendingRequests');
+    };
+    const sentAt = rc.clock.now();
+    let settled = false;
+    const ureq = http.request({ host: host.address, port: host.port, method: rc.method, path: this.path, headers: this.headers, agent: uc.pool, setHost: false });
+    this.ureq = ureq;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      releasePending();
+      host.activeRequests--;
+      if (this.tryTimer) { rc.clock.clearTimeout(this.tryTimer); this.tryTimer = undefined; }
+      if (this.connectTimer) { rc.clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; }
+      return true;
+    };
+    ureq.on('socket', (s) => {
+      releasePending();
+      if ((s as any).connecting) {
+        this.connectTimer = rc.clock.setTimeout(() => {
+          uc.stats.upstream_cx_connect_timeout++;
+          ureq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
+        }, uc.config.connectTimeoutMs);
+        s.once('connect', () => { if (this.connectTimer) { rc.clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; } });
+      }
+    });
+    const perTry = this.action.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) {
+      this.tryTimer = rc.clock.setTimeout(() => {
+        this.tryTimer = undefined;
+        uc.stats.upstream_rq_per_try_timeout++;
+        if (!settle()) return;
+        ureq.destroy();
+        uc.onResult(host, { timeout: true });
+        if (this.canRetryMore({ perTryTimeout: true })) { rc.addFlag(Flag.UpstreamRequestTimeout); this.scheduleRetry(); return; }
+        uc.stats.upstream_rq_timeout++;
+        rc.localReply(504, LocalReplyBody.timeout, Flag.UpstreamRequestTimeout);
+      }, perTry);
+    }
+    ureq.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.aborting) { settle(); return; }
+      if (!settle()) {
+        // Error after the response started: the downstream stream is reset.
+        if (this.responded && !rc.closed) { rc.addFlag(Flag.UpstreamRemoteReset); rc.reset(); }
+        return;
+      }
+      const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT_CONNECT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'ECONNRESET' && !ureq.reusedSocket && !(ureq.socket as any)?.bytesWritten;
+      if (connectFailure) uc.stats.upstream_cx_connect_fail++;
+      uc.onResult(host, connectFailure ? { connectFailure: true } : { reset: true });
+      if (rc.closed) return;
+      const outcome: AttemptOutcome = connectFailure ? { connectFailure: true } : { reset: true };
+      if (this.canRetryMore(outcome)) { this.scheduleRetry(); return; }
+      if (this.attempt > 1) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
+      if (connectFailure) rc.localReply(503, LocalReplyBody.connectFailure, Flag.UpstreamConnectionFailure);
+      else rc.localReply(503, LocalReplyBody.reset, Flag.UpstreamRemoteReset);
+    });
+    ureq.on('response', (ures) => {
+      if (!settle()) { ures.resume(); return; }
+      const status = ures.statusCode ?? 502;
+      uc.onResult(host, { status });
+      uc.stats.countStatus(status);
+      if (status >= 500 || this.action.retry?.retriableStatusCodes.includes(status)) {
+        if (this.canRetryMore({ status })) { ures.resume(); this.scheduleRetry(); return; }
+        if (this.attempt > 1 && this.action.retry) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
+      }
+      if (this.attempt > 1 && status < 500) uc.stats.upstream_rq_retry_success++;
+      this.respond(ures, rc.clock.now() - sentAt);
+    });
+    if (this.body) ureq.end(this.bodyLen ? Buffer.concat(this.body) : undefined);
+    else if (this.attempt === 1 && rc.hasBody()) rc.req.pipe(ureq);
+    else ureq.end();
+  }
+
+  private respond(ures: http.IncomingMessage, serviceTime: number): void {
+    const rc = this.rc;
+    if (rc.closed) { ures.resume(); return; }
+    this.responded = true;
+    const h = downstreamResponseHeaders(ures.headers);
+    h['x-envoy-upstream-service-time'] = String(serviceTime);
+    rc.upstreamServiceTime = serviceTime;
+    rc.applyResponseMutations(h);
+    rc.writeHead(ures.statusCode ?? 502, h);
+    if (rc.countBytes) ures.on('data', (c: Buffer) => { rc.bytesSent += c.length; });
+    ures.pipe(rc.res as unknown as NodeJS.WritableStream);
+    ures.on('error', () => { if (!rc.closed) rc.reset(); });
+    ures.on('aborted', () => { rc.addFlag(Flag.UpstreamConnectionTermination); });
+  }
+
+  private onRouteTimeout(): void {
+    this.routeTimer = undefined;
+    const rc = this.rc;
+    if (this.done || rc.closed) return;
+    this.uc.stats.upstream_rq_timeout++;
+    this.aborting = true;
+    this.ureq?.destroy();
+    if (this.responded) { rc.addFlag(Flag.UpstreamRequestTimeout); rc.reset(); return; }
+    rc.localReply(504, LocalReplyBody.timeout, Flag.UpstreamRequestTimeout);
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    const rc = this.rc;
+    if (this.routeTimer) rc.clock.clearTimeout(this.routeTimer);
+    if (this.tryTimer) rc.clock.clearTimeout(this.tryTimer);
+    if (this.connectTimer) rc.clock.clearTimeout(this.connectTimer);
+    if (rc.closed && this.ureq && !this.ureq.destroyed) { this.aborting = true; this.ureq.destroy(); }
+    this.uc.stats.upstream_rq_active--;
+    this.uc.breaker.release('requests');
+  }
+}
+
+export function applyHeaderList(h: OutgoingHttpHeaders, list: Parameters<typeof applyMutation>[1][]): void {
+  for (const m of list) applyMutation(h, m);
+}
