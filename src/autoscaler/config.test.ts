@@ -59,6 +59,8 @@ describe('parseAutoscalerConfig', () => {
     assert.equal(c.excludeWarmingPods, false);
     assert.deepEqual(c.hpaBehavior.scaleUp, { stabilizationWindowSeconds: 10, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 2, periodSeconds: 30 }] });
     assert.deepEqual(c.hpaBehavior.scaleDown, DEFAULT_HPA_BEHAVIOR.scaleDown);
+    assert.equal(parseAutoscalerConfig({ 'container-concurrency-target-percentage': '0.8' }, 'f').containerConcurrencyTargetPercentage, 80);
+    assert.equal(parseAutoscalerConfig({ 'tick-interval': '1s' }, 'f').tickIntervalMs, 1000);
   });
 
   it('names the key and the source in every error', () => {

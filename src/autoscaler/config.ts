@@ -42,6 +42,7 @@ export interface AutoscalerConfig {
   maxScale: number; // 0 = unbounded
   maxScaleLimit: number; // 0 = no limit
   scaleDownDelayMs: number;
+  tickIntervalMs: number;
   // sluice: the CPU class
   cpuInitializationPeriodMs: number;
   excludeWarmingPods: boolean;
@@ -78,6 +79,7 @@ export const DEFAULT_AUTOSCALER_CONFIG: Readonly<AutoscalerConfig> = Object.free
   maxScale: 0,
   maxScaleLimit: 0,
   scaleDownDelayMs: 0,
+  tickIntervalMs: 2000,
   cpuInitializationPeriodMs: 30_000,
   excludeWarmingPods: true,
   hpaTolerance: 0.1,
@@ -109,6 +111,7 @@ const KEYS: Readonly<Record<string, [keyof AutoscalerConfig, Kind]>> = Object.fr
   'max-scale': ['maxScale', 'int'],
   'max-scale-limit': ['maxScaleLimit', 'int'],
   'scale-down-delay': ['scaleDownDelayMs', 'duration'],
+  'tick-interval': ['tickIntervalMs', 'duration'],
   'cpu-initialization-period': ['cpuInitializationPeriodMs', 'duration'],
   'exclude-warming-pods': ['excludeWarmingPods', 'bool'],
   'hpa-tolerance': ['hpaTolerance', 'number'],
@@ -176,6 +179,8 @@ export function parseAutoscalerConfig(section: unknown, source: string): Autosca
       out[field] = readScalar(kind, raw, fail);
     }
   }
+  // Knative still accepts the legacy fraction form: values in (0, 1] mean 0–100 %.
+  if (cfg.containerConcurrencyTargetPercentage > 0 && cfg.containerConcurrencyTargetPercentage <= 1) cfg.containerConcurrencyTargetPercentage *= 100;
   validate(cfg, (key, want) => bad(source, key, (section as Record<string, unknown>)[key], want));
   return cfg;
 }
@@ -202,6 +207,7 @@ function validate(c: AutoscalerConfig, fail: (key: string, want: string) => Slui
   if (c.maxScaleLimit > 0 && (c.maxScale === 0 || c.maxScale > c.maxScaleLimit)) throw fail('max-scale', `must be between 1 and max-scale-limit (${c.maxScaleLimit})`);
   if (c.maxScale > 0 && c.minScale > c.maxScale) throw fail('min-scale', `must not exceed max-scale (${c.maxScale})`);
   if (c.scaleDownDelayMs < 0 || c.scaleDownDelayMs > MAX_WINDOW_MS || !wholeSeconds(c.scaleDownDelayMs)) throw fail('scale-down-delay', 'must be whole seconds between 0s and 1h');
+  if (c.tickIntervalMs < 100) throw fail('tick-interval', 'must be at least 100ms');
   if (c.cpuInitializationPeriodMs < 0) throw fail('cpu-initialization-period', 'must be 0s or more');
   if (c.hpaTolerance < 0 || c.hpaTolerance >= 1) throw fail('hpa-tolerance', 'must be in [0, 1)');
   if (c.hpaSyncPeriodMs < 1000) throw fail('hpa-sync-period', 'must be at least 1s');

@@ -17,7 +17,7 @@ import type { ScalingSpec } from './scaling-spec.ts';
 
 export type ScaleDecision = ({ kind: 'kpa' } & KpaDecision) | ({ kind: 'hpa' } & HpaDecision);
 export interface MultiscalerOptions {
-  tickIntervalMs?: number; // default 2000
+  tickIntervalMs?: number; // default 2000 (config tick-interval)
   /** Ready pods of a revision now (KPA input). */
   readyPods: (key: string) => number;
   /** Per-pod CPU samples of a revision now (CPU class input). */
