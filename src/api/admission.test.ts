@@ -176,3 +176,12 @@ test('each failure carries a stable code and converts to a SluiceError', () => {
   const noOld = admit(good(), { ...create, operation: 'UPDATE' });
   assert.equal(!noOld.ok && noOld.code, 'SLUICE_E_API_UPDATE_WITHOUT_OLD');
 });
+
+test('a namespace on a cluster-scoped kind is cleared, as Kubernetes does', () => {
+  const r = admit({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', namespace: 'default' } }, { operation: 'CREATE', fieldValidation: 'Strict', expect: { apiVersion: 'v1', kind: 'Namespace' } });
+  assert.ok(r.ok);
+  if (r.ok) {
+    assert.deepEqual(r.object.metadata, { name: 'team-a' });
+    assert.deepEqual(r.object.status, { phase: 'Active' });
+  }
+});

@@ -112,6 +112,7 @@ export function admit(input: KubeObject, opts: AdmitOptions): AdmitResult {
   }
 
   const pruned = pruneNulls(input, schemaFor(kind)) as KubeObject;
+  if (!kind.namespaced && pruned.metadata.namespace !== undefined) delete pruned.metadata.namespace;
   const defaulted = applyDefaults(pruned);
   const result = validateObject(defaulted, { fieldValidation: opts.fieldValidation, old: opts.old });
   if (opts.fieldValidation === 'Strict' && result.unknownFields.length > 0) {

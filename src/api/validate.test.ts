@@ -24,6 +24,15 @@ const cases: Case[] = [
   { name: 'empty image', obj: ksvc(tmpl({ containers: [{ image: ' ' }] })), want: ['spec.template.spec.containers[0].image: Required value'] },
   { name: 'no containers', obj: ksvc(tmpl({ containers: [] })), want: ['spec.template.spec.containers: Required value: at least one container is required'] },
   { name: 'missing containers', obj: ksvc(tmpl({})), want: ['spec.template.spec.containers: Required value'] },
+  { name: 'no template at all', obj: ksvc({}), want: ['spec.template.spec.containers: Required value'] },
+  { name: 'template without spec', obj: ksvc({ template: { metadata: { labels: { a: 'b' } } } }), want: ['spec.template.spec.containers: Required value'] },
+  {
+    name: 'template label value', obj: ksvc(tmpl({ containers: [img] }, { labels: { app: 'not ok!' } })),
+    want: ['spec.template.metadata.labels[app]: Invalid value: "not ok!": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyValue\',  or \'my_value\',  or \'12345\', regex used for validation is \'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\')'],
+  },
+  { name: 'revision without spec', obj: { apiVersion: 'serving.knative.dev/v1', kind: 'Revision', metadata: { name: 'r' } }, want: ['spec.containers: Required value'] },
+  { name: 'destination rule without spec', obj: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'd' } }, want: ['spec.host: Required value'] },
+  { name: 'destination rule without host', obj: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'd' }, spec: {} }, want: ['spec.host: Required value'] },
   {
     name: 'wrong type', obj: ksvc(tmpl({ containers: [img], containerConcurrency: 'ten' })),
     want: ['spec.template.spec.containerConcurrency: Invalid value: "string": spec.template.spec.containerConcurrency in body must be of type integer: "string"'],

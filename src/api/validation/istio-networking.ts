@@ -186,7 +186,9 @@ function validateTrafficPolicy(tp: unknown, path: string, errs: FieldErrors): vo
 }
 
 function validateDestinationRule(spec: Obj, errs: FieldErrors): void {
-  if (spec.host === '') errs.required('spec.host');
+  if (typeof spec.host !== 'string' || spec.host === '') {
+    if (!errs.has('spec.host')) errs.required('spec.host');
+  }
   validateTrafficPolicy(spec.trafficPolicy, 'spec.trafficPolicy', errs);
   const names = new Set<string>();
   asArr(spec.subsets).forEach((s, i) => {

@@ -7,6 +7,7 @@
 import type { KubeObject } from '../meta.ts';
 import { validateAutoscalingAnnotations } from './autoscaling.ts';
 import { child, FieldErrors, isPlainObject } from './field-errors.ts';
+import { validateAnnotations, validateLabels } from './meta.ts';
 import { isDNS1123Label } from './names.ts';
 
 /** Knative's config-defaults limits. */
@@ -113,7 +114,11 @@ export function validateRevisionSpec(spec: unknown, path: string, errs: FieldErr
 /** The template of a Service or Configuration: its name prefix, annotations and spec. */
 function validateTemplate(obj: KubeObject, old: KubeObject | undefined, errs: FieldErrors): void {
   const template = asObj(asObj(obj.spec)?.template);
-  if (!template) return;
+  if (!template || !asObj(template.spec)) {
+    // Nothing to run: Knative reports the containers missing.
+    if (!errs.has('spec.template.spec') && !errs.has('spec.template') && !errs.has('spec')) errs.required('spec.template.spec.containers');
+    if (!template) return;
+  }
   const meta = asObj(template.metadata);
   const owner = obj.metadata?.name ?? '';
   const tname = meta?.name;
@@ -126,6 +131,8 @@ function validateTemplate(obj: KubeObject, old: KubeObject | undefined, errs: Fi
       errs.invalid('spec.template.metadata.name', tname, 'the template changed without a name change: give the new revision a new name or remove the name');
     }
   }
+  validateLabels(meta?.labels, 'spec.template.metadata.labels', errs);
+  validateAnnotations(meta?.annotations, 'spec.template.metadata.annotations', errs);
   validateAutoscalingAnnotations(meta?.annotations, 'spec.template.metadata.annotations', errs);
   validateRevisionSpec(template.spec, 'spec.template.spec', errs);
 }
@@ -174,6 +181,7 @@ export function validateKnative(obj: KubeObject, old: KubeObject | undefined, er
       validateTraffic(spec?.traffic, 'spec.traffic', false, errs);
       break;
     case 'Revision':
+      if (!spec && !errs.has('spec')) errs.required('spec.containers');
       validateAutoscalingAnnotations(obj.metadata?.annotations, 'metadata.annotations', errs);
       validateRevisionSpec(obj.spec, 'spec', errs);
       if (old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec)) {

@@ -54,9 +54,9 @@ export function validateObjectMeta(meta: ObjectMeta | undefined, opts: { rule: N
   } else if (name === undefined || name === '' || name === null) {
     errs.required(child(path, 'name'), 'name or generateName is required');
   }
-  if (typeof meta.namespace === 'string' && meta.namespace.length > 0) {
-    if (!opts.namespaced) errs.forbidden(child(path, 'namespace'), 'not allowed on this type');
-    else for (const m of isDNS1123Label(meta.namespace)) errs.invalid(child(path, 'namespace'), meta.namespace, m);
+  // Cluster-scoped kinds: admission clears a namespace, as Kubernetes' BeforeCreate does.
+  if (opts.namespaced && typeof meta.namespace === 'string' && meta.namespace.length > 0) {
+    for (const m of isDNS1123Label(meta.namespace)) errs.invalid(child(path, 'namespace'), meta.namespace, m);
   }
   validateLabels(meta.labels, child(path, 'labels'), errs);
   validateAnnotations(meta.annotations, child(path, 'annotations'), errs);
