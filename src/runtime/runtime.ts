@@ -25,6 +25,7 @@ import { ImageTable, type ResolvedCommand } from './image-table.ts';
 import { applyMemoryLimit, parseMemory } from './memory-limit.ts';
 import { PodProcess, type PodState } from './pod-process.ts';
 import { PidRegistry, type PidRecord } from './pid-registry.ts';
+import { writePodLogMeta } from './pod-logs.ts';
 import { makePodMeta, makePodStatus, templateHash, NAME_ALPHABET, DEFAULT_GRACE_SECONDS } from './make-pod.ts';
 
 export const PODS_RESOURCE = 'core/pods';
@@ -219,6 +220,10 @@ export class Runtime {
     set.add(mp);
     this.byName.set(`${ns}/${name}`, mp);
     mp.proc.start();
+    writePodLogMeta(this.o.stateDir, {
+      pod: name, namespace: ns, service: labels[Labels.service], configuration: labels[Labels.configuration],
+      revision: rev.metadata.name ?? '', createdAt: new Date(this.clock.now()).toISOString(),
+    });
     this.sync(mp);
   }
 
