@@ -8,7 +8,6 @@ import { SluiceError, isSluiceError } from '../lib/errors.ts';
 export const ControllerErrors = {
   Permanent: 'SLUICE_E_RECONCILE_PERMANENT',
   QueueDoneUnknown: 'SLUICE_E_QUEUE_DONE_UNKNOWN',
-  InformerNotSynced: 'SLUICE_E_INFORMER_NOT_SYNCED',
 } as const;
 
 export interface RequeueAfter { readonly kind: 'requeue-after'; readonly ms: number }

@@ -19,7 +19,7 @@ export const RuntimeErrors = {
   ImageNotFound: 'SLUICE_E_IMAGE_NOT_FOUND',
   BadImageEntry: 'SLUICE_E_IMAGE_ENTRY_INVALID',
   BadMemoryLimit: 'SLUICE_E_MEMORY_LIMIT_INVALID',
-  SpawnFailed: 'SLUICE_E_SPAWN_FAILED',
+  NoContainer: 'SLUICE_E_NO_CONTAINER',
 } as const;
 
 export interface ImageEntry { command: string[]; args?: string[]; workingDir?: string }

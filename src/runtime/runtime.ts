@@ -14,14 +14,14 @@ import type { Clock } from '../lib/clock.ts';
 import { realClock } from '../lib/clock.ts';
 import type { Rng } from '../lib/rng.ts';
 import { mathRng } from '../lib/rng.ts';
-import { errorMessage, isSluiceError } from '../lib/errors.ts';
+import { SluiceError, errorMessage, isSluiceError } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
 import type { Store } from '../store/store.ts';
 import { StoreErrors } from '../store/store.ts';
 import type { Revision } from '../api/types/knative.ts';
 import { Labels } from '../api/types/knative.ts';
 import type { Pod } from '../api/types/core.ts';
-import { ImageTable, type ResolvedCommand } from './image-table.ts';
+import { ImageTable, RuntimeErrors, type ResolvedCommand } from './image-table.ts';
 import { applyMemoryLimit, parseMemory } from './memory-limit.ts';
 import { PodProcess, type PodState } from './pod-process.ts';
 import { PidRegistry, type PidRecord } from './pid-registry.ts';
@@ -115,7 +115,7 @@ export class Runtime {
   /** Resolves the container's command; throws SLUICE_E_IMAGE_NOT_FOUND naming the image. */
   resolve(rev: Revision): ResolvedCommand {
     const c = rev.spec?.containers?.[0];
-    if (!c) throw new Error(`revision ${rev.metadata.namespace}/${rev.metadata.name} has no container`);
+    if (!c) throw new SluiceError(RuntimeErrors.NoContainer, `Revision ${rev.metadata.namespace}/${rev.metadata.name}: spec.containers is empty; a revision runs exactly one container`, { httpStatus: 422 });
     return this.images.resolve(c);
   }
 

@@ -12,5 +12,4 @@ export const R = {
 
 export const ServingErrors = {
   NotOwned: 'SLUICE_E_NOT_OWNED',
-  InvalidTraffic: 'SLUICE_E_TRAFFIC_INVALID',
 } as const;
