@@ -26,10 +26,13 @@ import { shortType, XdsMetrics } from './xds-metrics.ts';
 
 /** What the pipeline needs from translation (the control plane adapts translate/ to this). */
 export interface ScopeTranslator {
-  /** Proxies with equal keys receive identical configuration. */
-  scopeKey(proxy: ProxyInfo): string;
+  /**
+   * Proxies with equal keys receive identical configuration. `apiListeners`: listener names a
+   * proxyless client asked for by name (sorted; empty for wildcard subscribers).
+   */
+  scopeKey(proxy: ProxyInfo, apiListeners: readonly string[]): string;
   /** Every resource of the proxy's scope. */
-  translate(proxy: ProxyInfo): Partial<ResourceSet>;
+  translate(proxy: ProxyInfo, apiListeners: readonly string[]): Partial<ResourceSet>;
   /** Only ClusterLoadAssignments for the named clusters (optional: without it every change is full). */
   translateEndpoints?(proxy: ProxyInfo, clusterNames: string[]): Map<string, object>;
 }
@@ -58,7 +61,7 @@ export interface PipelineOptions {
   events?: PipelineEvents;
 }
 
-interface Scope { key: string; proxy: ProxyInfo; snapshot?: Snapshot; conns: Set<ProxyConnection> }
+interface Scope { key: string; proxy: ProxyInfo; apiListeners: readonly string[]; snapshot?: Snapshot; conns: Set<ProxyConnection> }
 interface Convergence { firstAt: number; waiting: Set<ProxyConnection> }
 
 const EDS_ONLY = new Set<ResourceTypeUrl>([TypeUrl.ClusterLoadAssignment]);
@@ -119,7 +122,7 @@ export class PushPipeline implements AdsListener {
         const cla = t.translateEndpoints(scope.proxy, clusters);
         next = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: cla }, generation, prev, EDS_ONLY);
       } else {
-        next = buildSnapshot(t.translate(scope.proxy), generation, prev);
+        next = buildSnapshot(t.translate(scope.proxy, scope.apiListeners), generation, prev);
       }
       if (next.sameContent(prev)) next = prev!.withGeneration(generation);
       return next;
@@ -173,27 +176,54 @@ export class PushPipeline implements AdsListener {
 
   // ------------------------------------------------------------------ AdsListener
 
-  onConnect(conn: ProxyConnection): void {
-    const key = this.opts.translator.scopeKey(conn.proxy);
+  /** Puts `conn` into the scope its proxy and explicit listener names select (computing it if new). */
+  private join(conn: ProxyConnection): Scope {
+    const apiListeners = conn.explicitListenerNames() ?? [];
+    const key = this.opts.translator.scopeKey(conn.proxy, apiListeners);
     let scope = this.scopes.get(key);
     if (!scope) {
-      scope = { key, proxy: conn.proxy, conns: new Set() };
+      scope = { key, proxy: conn.proxy, apiListeners, conns: new Set() };
       this.scopes.set(key, scope);
     }
     scope.conns.add(conn);
     this.scopeOf.set(conn, scope);
-    this.metrics.connected.inc({ protocol: conn.protocol });
     if (!scope.snapshot) scope.snapshot = this.computeScope(scope, undefined, this.gen);
+    return scope;
+  }
+
+  private leave(conn: ProxyConnection): Scope | undefined {
+    const scope = this.scopeOf.get(conn);
+    if (!scope) return undefined;
+    this.scopeOf.delete(conn);
+    scope.conns.delete(conn);
+    if (scope.conns.size === 0) this.scopes.delete(scope.key);
+    return scope;
+  }
+
+  onConnect(conn: ProxyConnection): void {
+    const scope = this.join(conn);
+    this.metrics.connected.inc({ protocol: conn.protocol });
     if (scope.snapshot) this.queue.enqueue(conn, scope.snapshot);
     this.opts.events?.onConnect?.(conn);
   }
 
+  /** A proxyless client named other listeners: it moves to the scope that builds them, before its answer is built. */
+  onSubscription(conn: ProxyConnection, type: string): void {
+    if (type !== TypeUrl.Listener) return;
+    const cur = this.scopeOf.get(conn);
+    if (!cur) return;
+    const key = this.opts.translator.scopeKey(conn.proxy, conn.explicitListenerNames() ?? []);
+    if (key === cur.key) return;
+    this.leave(conn);
+    const scope = this.join(conn);
+    if (scope.snapshot) {
+      conn.setSnapshot(scope.snapshot);
+      this.queue.enqueue(conn, scope.snapshot);
+    }
+  }
+
   onDisconnect(conn: ProxyConnection): void {
-    const scope = this.scopeOf.get(conn);
-    if (!scope) return;
-    this.scopeOf.delete(conn);
-    scope.conns.delete(conn);
-    if (scope.conns.size === 0) this.scopes.delete(scope.key);
+    if (!this.leave(conn)) return;
     this.queue.remove(conn);
     this.metrics.connected.dec({ protocol: conn.protocol });
     for (const [g, c] of this.converging) { c.waiting.delete(conn); this.maybeConverged(g, c); }

@@ -69,7 +69,10 @@ export class DeltaConnection extends ProxyConnection {
       // Forget what the proxy had of names it is no longer subscribed to (wildcard covers all).
       for (const name of [...st.known.keys()]) if (!st.names.has(name)) st.known.delete(name);
     }
-    if (changed) st.dirty = true;
+    if (changed || first) {
+      st.dirty = true;
+      this.opts.listener.onSubscription?.(this, type);
+    }
     await this.pump();
   }
 

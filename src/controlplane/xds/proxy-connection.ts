@@ -50,6 +50,8 @@ export interface ConnectionListener {
   onSent?(conn: ProxyConnection, type: string, bytes: number, resources: number, removed: number): void;
   onApplied?(conn: ProxyConnection, generation: number): void;
   onAckTimeout?(conn: ProxyConnection, type: string): void;
+  /** The subscription of a type changed (called before the response to it is built). */
+  onSubscription?(conn: ProxyConnection, type: string): void;
 }
 
 export interface ConnectionOptions { clock: Clock; ackTimeoutMs: number; listener: ConnectionListener }
@@ -99,6 +101,23 @@ export abstract class ProxyConnection {
   subscribedTypes(): string[] { return [...this.types.keys()]; }
 
   protected nextNonce(): string { return `${this.connId}-${++this.nonceSeq}`; }
+
+  /**
+   * Listener names the proxy asked for explicitly (proxyless gRPC clients ask for their target's
+   * listener by name); undefined when it takes every listener (wildcard) or has not asked yet.
+   */
+  explicitListenerNames(): string[] | undefined {
+    const st = this.types.get(TypeUrl.Listener);
+    if (!st || st.wildcard) return undefined;
+    return [...st.names].sort();
+  }
+
+  /** Replaces the snapshot without sending (the next pump uses it); for scope moves. */
+  setSnapshot(snap: Snapshot): void {
+    if (this.closed) return;
+    this.snapshot = snap;
+    for (const st of this.types.values()) st.dirty = true;
+  }
 
   /** Installs a new snapshot and sends what flow control allows. */
   async push(snap: Snapshot): Promise<void> {
@@ -189,9 +208,15 @@ export abstract class ProxyConnection {
     await this.write(built.message);
   }
 
-  /** True when nothing is in flight, due or held and the last response of every type was ACKed. */
+  /**
+   * True when nothing is in flight, due or held, the last response of every type was ACKed, and
+   * the proxy has asked for every type its snapshot has resources of (a proxy that has not yet
+   * subscribed to routes does not run the routes).
+   */
   isApplied(): boolean {
-    if (!this.snapshot) return false;
+    const snap = this.snapshot;
+    if (!snap) return false;
+    for (const t of PUSH_ORDER) if (snap.entries(t).size > 0 && !this.types.has(t)) return false;
     for (const st of this.types.values()) {
       if (st.inflight || st.dirty || st.mustRespond || st.removalsHeld || st.nack) return false;
     }

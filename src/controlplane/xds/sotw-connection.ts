@@ -57,7 +57,10 @@ export class SotwConnection extends ProxyConnection {
       const error = req.error_detail && (req.error_detail.message || req.error_detail.code) ? (req.error_detail.message || `code ${req.error_detail.code}`) : undefined;
       this.settle(st, nonce, error); // false = stale nonce: not an ACK/NACK; the subscription above still counts
     }
-    if (subChanged) st.dirty = true;
+    if (subChanged) {
+      st.dirty = true;
+      this.opts.listener.onSubscription?.(this, type);
+    }
     await this.pump();
   }
 

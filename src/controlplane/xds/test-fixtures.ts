@@ -61,13 +61,13 @@ export class SettableTranslator implements ScopeTranslator {
   readonly sets = new Map<string, ResourceSet>();
   full = 0;
   edsOnly = 0;
-  scopeKey(p: ProxyInfo): string { return `${p.role}/${p.namespace ?? '*'}`; }
+  scopeKey(p: ProxyInfo, _apiListeners: readonly string[] = []): string { return `${p.role}/${p.namespace ?? '*'}`; }
   set(scope: string): ResourceSet {
     let s = this.sets.get(scope);
     if (!s) { s = emptyResourceSet(); this.sets.set(scope, s); }
     return s;
   }
-  translate(p: ProxyInfo): Partial<ResourceSet> {
+  translate(p: ProxyInfo, _apiListeners: readonly string[] = []): Partial<ResourceSet> {
     this.full++;
     const s = this.sets.get(this.scopeKey(p));
     if (!s) return {};

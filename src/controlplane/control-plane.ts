@@ -1,0 +1,191 @@
+/**
+ * The control plane: watches the resources the translation reads (Knative Ingresses, Endpoints,
+ * Pods, Secrets, Istio networking and security kinds), keeps the MeshState, runs the push pipeline
+ * behind the ADS server, and writes readiness, NACKs and translation problems back to statuses.
+ *
+ *   store ──watch──▶ MeshTranslator (MeshState) ──▶ PushPipeline (debounce, scopes, queue)
+ *                                                     ▲            │
+ *                                    ACK/NACK ─ AdsServer ◀─────────┘ pushes
+ *                                                     │
+ *                              StatusReporter ◀───────┘ applied generations → Ingress Ready
+ *
+ * A change to an object is carried by the next flushed generation; the object is ready once
+ * every proxy that must carry it applied that generation (readiness from ACKs, no probing).
+ * Status-only updates (including the control plane's own writes) do not trigger pushes.
+ */
+import type { KubeObject } from '../api/meta.ts';
+import { realClock, type Clock } from '../lib/clock.ts';
+import { log } from '../lib/log.ts';
+import type { Store } from '../store/store.ts';
+import { Informer, cacheKey } from '../controller/informer.ts';
+import type { Lister } from '../controller/lister.ts';
+import { AdsServer, DEFAULT_ACK_TIMEOUT_MS } from './xds/ads-server.ts';
+import { PushPipeline } from './pipeline/push-pipeline.ts';
+import { XdsMetrics } from './pipeline/xds-metrics.ts';
+import { MeshTranslator, type MeshTranslatorOptions } from './mesh-translator.ts';
+import { StatusReporter } from './status/status-reporter.ts';
+import type { Registry } from 'prom-client';
+
+/** Resource ids the control plane watches (registry ids). */
+export const WATCHED_RESOURCES = [
+  'networking.internal.knative.dev/ingresses',
+  'core/endpoints',
+  'core/pods',
+  'core/secrets',
+  'networking.istio.io/virtualservices',
+  'networking.istio.io/destinationrules',
+  'networking.istio.io/gateways',
+  'networking.istio.io/sidecars',
+  'security.istio.io/peerauthentications',
+  'security.istio.io/authorizationpolicies',
+] as const;
+
+/** Kinds whose `status` is written through the status subresource and whose spec bumps generation. */
+const GENERATION_KINDS = new Set<string>(WATCHED_RESOURCES.filter((r) => r !== 'core/endpoints' && r !== 'core/pods' && r !== 'core/secrets'));
+
+export interface ControlPlaneOptions {
+  store: Store;
+  clock?: Clock;
+  host?: string;
+  port?: number;
+  debounceAfterMs?: number;
+  debounceMaxMs?: number;
+  maxConcurrentPushes?: number;
+  /** Flow control: wait this long for an ACK before sending the next response of a type. */
+  ackTimeoutMs?: number;
+  gatewayPorts?: { http: number; https: number };
+  /** Name written into Ingress status load balancers. */
+  loadBalancerDomain?: string;
+  translate?: MeshTranslatorOptions;
+}
+
+export interface ControlPlane {
+  start(): Promise<{ xdsAddress: string }>;
+  stop(): Promise<void>;
+  /** Prometheus registry with the pilot_* metrics (mount at /metrics). */
+  readonly metrics: Registry;
+  readonly pipeline: PushPipeline;
+  readonly translator: MeshTranslator;
+  readonly status: StatusReporter;
+  /** The ADS server (connections, address); available after start. */
+  readonly server: AdsServer;
+}
+
+function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
+
+/** True when nothing the translation reads changed (status writes, resourceVersion bumps). */
+export function isStatusOnlyUpdate(resource: string, oldObj: KubeObject, newObj: KubeObject): boolean {
+  if (!GENERATION_KINDS.has(resource)) return false;
+  const a = oldObj.metadata, b = newObj.metadata;
+  return a.generation === b.generation && a.deletionTimestamp === b.deletionTimestamp &&
+    sameJson(a.labels, b.labels) && sameJson(a.annotations, b.annotations) && sameJson(oldObj.spec, newObj.spec);
+}
+
+export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
+  const clock = opts.clock ?? realClock;
+  const metrics = new XdsMetrics();
+  const translator = new MeshTranslator({ ...(opts.translate ?? {}), gatewayPorts: opts.gatewayPorts ?? opts.translate?.gatewayPorts });
+  const informers = new Map<string, Informer>();
+  const listers = new Map<string, Lister>();
+  for (const resource of WATCHED_RESOURCES) {
+    const inf = new Informer({ store: opts.store, resource, clock });
+    informers.set(resource, inf);
+    listers.set(resource, inf.lister);
+  }
+  let server: AdsServer;
+  // eslint-disable-next-line prefer-const
+  let status: StatusReporter;
+  const pipeline = new PushPipeline({
+    clock, translator, metrics,
+    debounceAfterMs: opts.debounceAfterMs,
+    debounceMaxMs: opts.debounceMaxMs,
+    maxConcurrentPushes: opts.maxConcurrentPushes,
+    events: {
+      onApplied: () => status.proxiesChanged(),
+      onNack: () => status.proxiesChanged(),
+      onConnect: () => status.proxiesChanged(),
+      onDisconnect: (conn) => {
+        if (!pipeline.connections().some((c) => translator.scopeKey(c.proxy, c.explicitListenerNames() ?? []) === translator.scopeKey(conn.proxy, conn.explicitListenerNames() ?? []))) {
+          translator.forgetScope(translator.scopeKey(conn.proxy, conn.explicitListenerNames() ?? []));
+        }
+        status.proxiesChanged();
+      },
+      onFlush: (_g, cs) => {
+        status.proxiesChanged();
+        if (cs.endpointsOnly) return;
+        // After the pushes are on their way: problems of roles no connected proxy translated for.
+        setImmediate(() => {
+          const roles = new Set(pipeline.connections().map((c) => c.proxy.role));
+          const standIns = (['gateway', 'mesh'] as const).filter((r) => !roles.has(r));
+          try { translator.problemsPass(standIns); } catch (e) { log.warn({ err: String(e) }, 'controlplane: problem pass failed'); }
+          status.problemsChanged();
+        });
+      },
+    },
+  });
+  status = new StatusReporter({
+    store: opts.store, clock, listers,
+    connections: () => pipeline.connections(),
+    problems: () => translator.problems(),
+    loadBalancerDomain: opts.loadBalancerDomain ?? 'sluice-gateway.sluice-system.svc.cluster.local',
+  });
+  server = new AdsServer({ host: opts.host, port: opts.port, clock, listener: pipeline, ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS });
+
+  const observe = (resource: string, type: 'upsert' | 'delete', obj: KubeObject): void => {
+    translator.apply({ type, object: obj });
+    const key = cacheKey(obj);
+    pipeline.notify({ kind: resource, key, endpointsOnly: resource === 'core/endpoints' });
+    // The next flush is the first generation that carries this change.
+    if (type === 'delete') status.forget(resource, key);
+    else status.track(resource, key, pipeline.generation + 1);
+  };
+  for (const [resource, inf] of informers) {
+    inf.addHandler({
+      add: (o) => observe(resource, 'upsert', o),
+      update: (old, o) => { if (!isStatusOnlyUpdate(resource, old, o)) observe(resource, 'upsert', o); },
+      delete: (o) => observe(resource, 'delete', o),
+    });
+  }
+
+  return {
+    metrics: metrics.registry,
+    pipeline,
+    translator,
+    get status() { return status; },
+    get server() { return server; },
+    async start() {
+      await Promise.all([...informers.values()].map((i) => i.start()));
+      await Promise.all([...informers.values()].map((i) => i.waitForSync()));
+      pipeline.flushNow(); // generation 1 carries everything listed
+      const xdsAddress = await server.start();
+      log.info({ xds: xdsAddress }, 'controlplane: xDS server listening');
+      return { xdsAddress };
+    },
+    async stop() {
+      for (const inf of informers.values()) inf.stop();
+      pipeline.stop();
+      status.stop();
+      await server.stop();
+    },
+  };
+}
+
+/** The control plane as a `sluice up` component: returns `{ xds: 'host:port' }` for endpoints.json. */
+export function controlPlaneComponent(opts: Omit<ControlPlaneOptions, 'store' | 'clock'> = {}): {
+  name: string;
+  controlPlane(): ControlPlane | undefined;
+  start(ctx: { store: Store; clock: Clock }): Promise<Record<string, string>>;
+  stop(): Promise<void>;
+} {
+  let cp: ControlPlane | undefined;
+  return {
+    name: 'controlplane',
+    controlPlane: () => cp,
+    async start(ctx) {
+      cp = createControlPlane({ ...opts, store: ctx.store, clock: ctx.clock });
+      const { xdsAddress } = await cp.start();
+      return { xds: xdsAddress };
+    },
+    async stop() { await cp?.stop(); },
+  };
+}
