@@ -1,5 +1,6 @@
 /** `sluice apply -f FILE|DIR|-`: client-side apply, as kubectl does it (created / configured / unchanged). */
 import type { Command } from 'commander';
+import { io } from '../io.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import { ApiClient, ApiError, addConnectionOptions, collectionPath, objectPath, resolveServer, type ConnectionOptions } from '../api-client.ts';
 import { readManifests, type Manifest } from '../manifests.ts';
@@ -21,14 +22,14 @@ export function register(program: Command): void {
       for (const m of manifests) {
         try {
           const result = await applyOne(client, m, o.namespace);
-          process.stdout.write(`${resourceLabel(m.kind)}/${m.object.metadata.name} ${result}\n`);
+          io.out(`${resourceLabel(m.kind)}/${m.object.metadata.name} ${result}\n`);
         } catch (e) {
           failed++;
           const reason = e instanceof ApiError ? `Error from server (${e.reason ?? e.httpCode})` : 'error';
-          process.stderr.write(`${reason}: ${m.where}: ${(e as Error).message}\n`);
+          io.err(`${reason}: ${m.where}: ${(e as Error).message}\n`);
         }
       }
-      if (failed > 0) process.exitCode = 1;
+      if (failed > 0) io.exitCode = 1;
     });
 }
 

@@ -1,5 +1,6 @@
 /** `sluice delete -f FILE|DIR|-` or `sluice delete KIND NAME...`. */
 import type { Command } from 'commander';
+import { io } from '../io.ts';
 import { kindByName, type KindInfo } from '../../api/registry.ts';
 import { SluiceError } from '../../lib/errors.ts';
 import { ApiClient, ApiError, addConnectionOptions, objectPath, resolveServer, type ConnectionOptions } from '../api-client.ts';
@@ -35,14 +36,14 @@ export function register(program: Command): void {
       for (const t of targets) {
         try {
           await client.request('DELETE', objectPath(t.kind, t.ns, t.name));
-          process.stdout.write(`${resourceLabel(t.kind)} "${t.name}" deleted\n`);
+          io.out(`${resourceLabel(t.kind)} "${t.name}" deleted\n`);
         } catch (e) {
           if (e instanceof ApiError && e.httpCode === 404 && o.ignoreNotFound) continue;
           failed++;
           const reason = e instanceof ApiError ? `Error from server (${e.reason ?? e.httpCode})` : 'error';
-          process.stderr.write(`${reason}: ${t.where ? `${t.where}: ` : ''}${(e as Error).message}\n`);
+          io.err(`${reason}: ${t.where ? `${t.where}: ` : ''}${(e as Error).message}\n`);
         }
       }
-      if (failed > 0) process.exitCode = 1;
+      if (failed > 0) io.exitCode = 1;
     });
 }

@@ -1,5 +1,6 @@
 /** `sluice get KIND [NAME] [-n NS] [-A] [-o yaml|json|wide]`: tables from the server's Table output. */
 import type { Command } from 'commander';
+import { io } from '../io.ts';
 import { InvalidArgumentError } from 'commander';
 import type { KubeObject } from '../../api/meta.ts';
 import { kindByName } from '../../api/registry.ts';
@@ -36,14 +37,14 @@ export function register(program: Command): void {
       if (o.output === 'yaml' || o.output === 'json') {
         const res = await client.request<KubeObject & { items?: KubeObject[] }>('GET', p);
         const objs = name === undefined ? res.body.items ?? [] : [res.body];
-        process.stdout.write(formatObjects(objs, name !== undefined, o.output));
+        io.out(formatObjects(objs, name !== undefined, o.output));
         return;
       }
       const res = await client.request<Table>('GET', p, { accept: TABLE_ACCEPT });
       if (res.body.rows.length === 0) {
-        process.stderr.write(ns && kind.namespaced ? `No resources found in ${ns} namespace.\n` : 'No resources found\n');
+        io.err(ns && kind.namespaced ? `No resources found in ${ns} namespace.\n` : 'No resources found\n');
         return;
       }
-      process.stdout.write(formatTable(res.body, { wide: o.output === 'wide', withNamespace: ns === undefined && kind.namespaced }));
+      io.out(formatTable(res.body, { wide: o.output === 'wide', withNamespace: ns === undefined && kind.namespaced }));
     });
 }

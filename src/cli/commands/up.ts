@@ -1,5 +1,6 @@
 /** `sluice up`: runs the control process in the foreground until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
+import { io } from '../io.ts';
 import { realClock } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { log } from '../../lib/log.ts';
@@ -48,7 +49,7 @@ async function up(o: UpOptions): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   try {
     const started = await cp.start();
-    process.stdout.write(`sluice ready: api ${started.endpoints.api} kubeconfig ${started.kubeconfigPath}\n`);
+    io.out(`sluice ready: api ${started.endpoints.api} kubeconfig ${started.kubeconfigPath}\n`);
   } catch (e) {
     await cp.stop();
     throw e;
