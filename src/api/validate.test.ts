@@ -208,3 +208,12 @@ test('durations parse like Go', () => {
   ];
   for (const [text, want] of table) assert.equal(parseDuration(text), want, text);
 });
+
+test('semantic warnings are returned in every mode without refusing the object', () => {
+  const ap: KubeObject = { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'ap' }, spec: { action: 'DENY' } };
+  for (const mode of ['Strict', 'Warn', 'Ignore'] as const) {
+    const r = validateObject(ap, { fieldValidation: mode });
+    assert.deepEqual(r.causes, []);
+    assert.deepEqual(r.warnings, ['spec.rules: DENY policy without rules matches no request and has no effect']);
+  }
+});

@@ -24,7 +24,7 @@ export interface ValidateOptions {
 
 export interface ValidationResult {
   causes: StatusCause[];
-  /** Under fieldValidation=Warn: `unknown field "spec.foo"` for each unknown field. */
+  /** Under fieldValidation=Warn, `unknown field "spec.foo"` for each unknown field; then semantic warnings (`spec.rules: ...`) in every mode. */
   warnings: string[];
   /** Paths of fields the schema does not know, whatever the fieldValidation mode. */
   unknownFields: string[];
@@ -65,6 +65,6 @@ export function validateObject(obj: KubeObject, opts: ValidateOptions): Validati
     case 'networking.istio.io': validateIstioNetworking(obj, errs); break;
     case 'security.istio.io': validateIstioSecurity(obj, errs); break;
   }
-  const warnings = opts.fieldValidation === 'Warn' ? unknownFields.map(unknownFieldMessage) : [];
+  const warnings = [...(opts.fieldValidation === 'Warn' ? unknownFields.map(unknownFieldMessage) : []), ...errs.warnings];
   return { causes: errs.causes, warnings, unknownFields };
 }

@@ -30,6 +30,14 @@ export function quoteList(values: readonly (string | number)[]): string {
 /** Collects every problem found in one object; never stops at the first. */
 export class FieldErrors {
   readonly causes: StatusCause[] = [];
+  /** Problems that do not refuse the object; the API server sends them as Warning headers. */
+  readonly warnings: string[] = [];
+
+  /** Records a warning about `field` (`spec.rules: ...`). */
+  warn(field: string, message: string): void {
+    const line = `${field}: ${message}`;
+    if (!this.warnings.includes(line)) this.warnings.push(line);
+  }
 
   private add(reason: FieldErrorReason, field: string, message: string): void {
     // The schema walk and a semantic check may find the same problem; report it once.

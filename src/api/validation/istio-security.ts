@@ -84,8 +84,8 @@ function validateAuthorizationPolicy(spec: Obj, errs: FieldErrors): void {
     errs.invalid('spec.targetRef', 'targetRef', 'only one of targetRef or targetRefs may be set');
   }
   const rules = spec.rules;
-  if (action === 'CUSTOM' && Array.isArray(rules) && rules.length === 0) {
-    errs.required('spec.rules', 'the CUSTOM action needs at least one rule');
+  if ((action === 'DENY' || action === 'CUSTOM' || action === 'AUDIT') && asArr(rules).length === 0) {
+    errs.warn('spec.rules', `${action} policy without rules matches no request and has no effect`);
   }
   asArr(rules).forEach((r, i) => {
     const rule = asObj(r);
