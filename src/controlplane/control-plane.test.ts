@@ -146,8 +146,18 @@ test('control plane: grpc-js-xds routes by a VirtualService weighted split (80/2
   const store = new MemoryStore();
   const cp = createControlPlane({ store, ackTimeoutMs: 0, debounceAfterMs: 10 });
   try {
-    await store.create('core/endpoints', endpoints('default', 'who-blue', blue.port));
-    await store.create('core/endpoints', endpoints('default', 'who-green', green.port));
+    // grpc-js-xds rejects a ClusterLoadAssignment whose endpoints carry no locality, and the
+    // translation sets one only from pod topology labels: so the backends are pods in a zone.
+    for (const [name, port] of [['who-blue', blue.port], ['who-green', green.port]] as const) {
+      await store.create('core/pods', {
+        apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'default', name: `${name}-pod`, labels: { 'topology.kubernetes.io/region': 'local', 'topology.kubernetes.io/zone': 'a' } },
+        spec: { containers: [{ name: 'app', image: 'sluice/hello', ports: [{ containerPort: port }] }] }, status: { phase: 'Running' },
+      });
+      await store.create('core/endpoints', {
+        apiVersion: 'v1', kind: 'Endpoints', metadata: { namespace: 'default', name },
+        subsets: [{ addresses: [{ ip: '127.0.0.1', targetRef: { kind: 'Pod', namespace: 'default', name: `${name}-pod` } }], ports: [{ name: 'http', port }] }],
+      });
+    }
     await store.create('networking.istio.io/virtualservices', {
       apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { namespace: 'default', name: 'who' },
       spec: { hosts: ['who.default.svc.cluster.local'], http: [{ route: [
