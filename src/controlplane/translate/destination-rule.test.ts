@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { TrafficPolicy } from '../../api/types/istio.ts';
 import * as f from './testing/fixtures.ts';
 import { clas, clusters, hasProblem, meshIn, routesOf, run, secrets } from './testing/inspect.ts';
+import { ok } from './testing/inspect.ts';
 
 const C = 'outbound|80||reviews.default.svc.cluster.local';
 function withPolicy(trafficPolicy?: TrafficPolicy, more: object = {}) {
@@ -33,7 +34,7 @@ test('loadBalancer.simple table', () => {
   }
   const r = withPolicy({ loadBalancer: { simple: 'PASSTHROUGH' } });
   assert.equal(clusters(r).get(C)!.lb_policy, 'LEAST_REQUEST');
-  assert.ok(hasProblem(r, 'DestinationRule', 'spec.trafficPolicy.loadBalancer.simple', /not supported/));
+  ok(hasProblem(r, 'DestinationRule', 'spec.trafficPolicy.loadBalancer.simple', /not supported/));
 });
 
 test('consistentHash → RING_HASH with a minimum ring size, and a hash_policy on the route', () => {
@@ -55,7 +56,7 @@ test('consistentHash → RING_HASH with a minimum ring size, and a hash_policy o
 test('localityLbSetting enables locality-weighted balancing; distribute/failover are reported', () => {
   const r = withPolicy({ loadBalancer: { localityLbSetting: { enabled: true, failover: [{ from: 'a', to: 'b' }] } } });
   assert.deepEqual(clusters(r).get(C)!.common_lb_config, { locality_weighted_lb_config: {} });
-  assert.ok(hasProblem(r, 'DestinationRule', 'spec.trafficPolicy.loadBalancer.localityLbSetting.failover', /not supported/));
+  ok(hasProblem(r, 'DestinationRule', 'spec.trafficPolicy.loadBalancer.localityLbSetting.failover', /not supported/));
   const off = withPolicy({ loadBalancer: { localityLbSetting: { enabled: false } } });
   assert.equal(clusters(off).get(C)!.common_lb_config, undefined);
 });
@@ -84,7 +85,7 @@ test('outlierDetection only when asked; max ejection 10 % by default; gateway-on
   assert.equal(c.outlier_detection.max_ejection_percent.value, 30);
   assert.deepEqual(c.common_lb_config, { healthy_panic_threshold: { value: 50 } });
   const bad = withPolicy({ outlierDetection: { interval: 'often' } });
-  assert.ok(hasProblem(bad, 'DestinationRule', 'spec.trafficPolicy.outlierDetection.interval', /not a duration/, 'error'));
+  ok(hasProblem(bad, 'DestinationRule', 'spec.trafficPolicy.outlierDetection.interval', /not a duration/, 'error'));
 });
 
 test('subsets: one cluster per subset, endpoints filtered by pod labels, subset policy overrides the top level', () => {
@@ -124,14 +125,14 @@ test('tls SIMPLE and MUTUAL → UpstreamTlsContext with SDS secrets that are sen
   assert.equal(ts.typed_config.sni, 'reviews.internal');
   assert.equal(ts.typed_config.common_tls_context.validation_context_sds_secret_config.name, 'default/client-cacert');
   assert.equal(ts.typed_config.common_tls_context.tls_certificate_sds_secret_configs, undefined);
-  assert.ok(secrets(r).get('default/client-cacert').validation_context.trusted_ca.inline_bytes);
+  ok(secrets(r).get('default/client-cacert').validation_context.trusted_ca.inline_bytes);
   r = withPolicy({ tls: { mode: 'MUTUAL', credentialName: 'client', subjectAltNames: ['reviews.default'] } });
   ts = clusters(r).get(C)!.transport_socket;
   assert.equal(ts.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default/client');
   assert.deepEqual(ts.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'DNS', matcher: { exact: 'reviews.default' } }]);
   assert.deepEqual([...secrets(r).keys()], ['default/client', 'default/client-cacert']);
   r = withPolicy({ tls: { mode: 'MUTUAL', credentialName: 'missing' } });
-  assert.ok(hasProblem(r, 'DestinationRule', 'spec.trafficPolicy.tls.credentialName', /Secret default\/missing does not exist/, 'error'));
+  ok(hasProblem(r, 'DestinationRule', 'spec.trafficPolicy.tls.credentialName', /Secret default\/missing does not exist/, 'error'));
   assert.equal(secrets(r).size, 0);
   r = withPolicy({ tls: { mode: 'DISABLE' } });
   assert.equal(clusters(r).get(C)!.transport_socket, undefined);
@@ -147,7 +148,7 @@ test('unsupported DestinationRule fields are reported with their paths', () => {
   for (const f of ['spec.workloadSelector', 'spec.trafficPolicy.tunnel', 'spec.trafficPolicy.proxyProtocol', 'spec.trafficPolicy.loadBalancer.warmupDurationSecs',
     'spec.trafficPolicy.connectionPool.tcp.idleTimeout', 'spec.trafficPolicy.connectionPool.http.h2UpgradePolicy', 'spec.trafficPolicy.connectionPool.http.useClientProtocol',
     'spec.trafficPolicy.connectionPool.http.maxConcurrentStreams', 'spec.trafficPolicy.tls.mode', 'spec.trafficPolicy.tls.caCertificates']) {
-    assert.ok(hasProblem(r, 'DestinationRule', f, /not supported/), f);
+    ok(hasProblem(r, 'DestinationRule', f, /not supported/), f);
   }
   assert.equal(clusters(r).get(C)!.lb_policy, 'ROUND_ROBIN', 'the rest still applies');
 });

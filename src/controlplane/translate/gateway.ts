@@ -27,9 +27,9 @@ class ChainSet {
   private catchAll?: string;
   constructor(private readonly ctx: TranslateContext) {}
   add(owner: KubeObject, field: string, hosts: string[], chain: Omit<TlsChain, 'serverNames'>): void {
-    const who = `${owner.kind} ${owner.metadata.namespace}/${owner.metadata.name}`;
+    const who = `${owner.kind} ${owner.metadata.namespace}/${owner.metadata.name} (${field})`;
     if (hosts.includes('*')) {
-      if (this.catchAll) { this.ctx.problems.add(owner, field, `a TLS server for every host (*) already exists (${this.catchAll}); this one is not applied`); return; }
+      if (this.catchAll) { this.ctx.problems.add(owner, field, `a TLS server for every host (*) already exists: ${this.catchAll}; this one is not applied`); return; }
       this.catchAll = who;
       this.chains.push({ ...chain, serverNames: [] });
       return;
@@ -37,7 +37,7 @@ class ChainSet {
     const mine: string[] = [];
     for (const h of [...new Set(hosts)].sort()) {
       const holder = this.names.get(h);
-      if (holder === undefined) { this.names.set(h, who); mine.push(h); } else if (holder !== who) this.ctx.problems.add(owner, field, `TLS for host ${h} is already served by ${holder}; this one is not applied`);
+      if (holder === undefined) { this.names.set(h, who); mine.push(h); } else this.ctx.problems.add(owner, field, `TLS for host ${h} is already served by ${holder}; this one is not applied`);
     }
     if (mine.length) this.chains.push({ ...chain, serverNames: mine });
   }

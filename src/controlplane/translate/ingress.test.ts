@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as f from './testing/fixtures.ts';
 import { clusters, GATEWAY, hasProblem, listeners, meshIn, routesOf, run, vhost, secrets } from './testing/inspect.ts';
+import { ok } from './testing/inspect.ts';
 
 test('Ingress splits become weighted clusters by percent, with appendHeaders per split', () => {
   const r = run({ ingresses: [f.knativeIngress('default', 'hello', [['hello-00001', 90], ['hello-00002', 10]])] });
@@ -26,8 +27,8 @@ test('a single split routes to one cluster and keeps its headers on the route; z
   const [route] = routesOf(r, 'http.8080', 'hello.default.example.com');
   assert.equal(route.route.cluster, 'outbound|80||hello-00001.default.svc.cluster.local');
   assert.equal(route.route.weighted_clusters, undefined);
-  assert.ok(route.request_headers_to_add.some((h: any) => h.header.key === 'Knative-Serving-Revision' && h.header.value === 'hello-00001'));
-  assert.ok(!clusters(r).has('outbound|80||hello-00002.default.svc.cluster.local'), 'a 0% revision is not sent');
+  ok(route.request_headers_to_add.some((h: any) => h.header.key === 'Knative-Serving-Revision' && h.header.value === 'hello-00001'));
+  ok(!clusters(r).has('outbound|80||hello-00002.default.svc.cluster.local'), 'a 0% revision is not sent');
 });
 
 test('tag routing: header-matched paths come first, path appendHeaders and rewriteHost apply', () => {
@@ -52,7 +53,7 @@ test('visibility: ClusterLocal rules stay off the gateway; the mesh proxy gets b
   assert.equal(vhost(gw, 'http.8080', 'hello.default.svc.cluster.local'), undefined);
   const mesh = run(state, meshIn('default'));
   for (const d of ['hello.default', 'hello.default.svc', 'hello.default.svc.cluster.local', 'hello.default.svc.cluster.local:*', 'hello.default.example.com']) {
-    assert.ok(vhost(mesh, 'egress|default', d), `mesh routes ${d}`);
+    ok(vhost(mesh, 'egress|default', d), `mesh routes ${d}`);
   }
 });
 
@@ -61,7 +62,7 @@ test('an Ingress with no positive split answers 503 and says so on its status', 
   const r = run({ ingresses: [ing] });
   const [route] = routesOf(r, 'http.8080', 'b.example.com');
   assert.equal(route.direct_response.status, 503);
-  assert.ok(hasProblem(r, 'Ingress', 'spec.rules[0].http.paths[0].splits', /no split/, 'error'));
+  ok(hasProblem(r, 'Ingress', 'spec.rules[0].http.paths[0].splits', /no split/, 'error'));
 });
 
 test('Ingress TLS: an HTTPS listener with the Secret over SDS, and httpOption Redirected requires TLS on HTTP', () => {
@@ -70,22 +71,22 @@ test('Ingress TLS: an HTTPS listener with the Secret over SDS, and httpOption Re
   ing.spec!.httpOption = 'Redirected';
   const r = run({ ingresses: [ing], secrets: [f.tlsSecret('default', 'hello-cert')] });
   const https = listeners(r).find((l) => l.name === 'gateway|https|8443')!;
-  assert.ok(https, 'https listener exists');
+  ok(https, 'https listener exists');
   const chain = https.filter_chains[0];
   assert.deepEqual(chain.filter_chain_match.server_names, ['hello.default.example.com']);
   assert.equal(chain.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default/hello-cert');
-  assert.ok(secrets(r).get('default/hello-cert').tls_certificate.certificate_chain.inline_bytes);
+  ok(secrets(r).get('default/hello-cert').tls_certificate.certificate_chain.inline_bytes);
   assert.equal(vhost(r, 'http.8080', 'hello.default.example.com')!.require_tls, 'ALL');
-  assert.ok(vhost(r, 'https.8443', 'hello.default.example.com'));
+  ok(vhost(r, 'https.8443', 'hello.default.example.com'));
 });
 
 test('Ingress TLS with a missing Secret: no HTTPS chain, an error naming the Secret, HTTP keeps serving', () => {
   const ing = f.knativeIngress('default', 'hello', [['hello-00001', 100]]);
   ing.spec!.tls = [{ hosts: ['hello.default.example.com'], secretName: 'nope', secretNamespace: 'default' }];
   const r = run({ ingresses: [ing] });
-  assert.ok(!listeners(r).some((l) => l.name.startsWith('gateway|https')));
-  assert.ok(hasProblem(r, 'Ingress', 'spec.tls[0].secretName', /Secret default\/nope does not exist/, 'error'));
-  assert.ok(vhost(r, 'http.8080', 'hello.default.example.com'));
+  ok(!listeners(r).some((l) => l.name.startsWith('gateway|https')));
+  ok(hasProblem(r, 'Ingress', 'spec.tls[0].secretName', /Secret default\/nope does not exist/, 'error'));
+  ok(vhost(r, 'http.8080', 'hello.default.example.com'));
 });
 
 test('two Ingresses claiming one host: the older keeps it, the newer is told', () => {
@@ -93,6 +94,6 @@ test('two Ingresses claiming one host: the older keeps it, the newer is told', (
   const b = f.ingress('default', 'b', [{ hosts: ['same.example.com'], http: { paths: [{ splits: [{ serviceNamespace: 'default', serviceName: 'b-1', servicePort: 80, percent: 100 }] }] } }]);
   const r = run({ ingresses: [b, a] }, GATEWAY);
   assert.equal(routesOf(r, 'http.8080', 'same.example.com')[0].route.cluster, 'outbound|80||a-1.default.svc.cluster.local');
-  assert.ok(hasProblem(r, 'Ingress', 'spec.rules[0].hosts', /already routed by Ingress default\/a/));
-  assert.ok(!clusters(r).has('outbound|80||b-1.default.svc.cluster.local'), 'the shadowed rule adds no cluster');
+  ok(hasProblem(r, 'Ingress', 'spec.rules[0].hosts', /already routed by Ingress default\/a/));
+  ok(!clusters(r).has('outbound|80||b-1.default.svc.cluster.local'), 'the shadowed rule adds no cluster');
 });

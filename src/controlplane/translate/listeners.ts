@@ -56,7 +56,7 @@ export function downstreamTls(t: TlsChain): object {
   if (t.tlsParams) common.tls_params = t.tlsParams;
   return {
     name: TLS_TRANSPORT,
-    typed_config: { '@type': TypeUrl.DownstreamTlsContext, common_tls_context: common, ...(t.caSecret ? { require_client_certificate: true } : {}) },
+    typed_config: { '@type': TypeUrl.DownstreamTlsContext, common_tls_context: common, ...(t.caSecret ? { require_client_certificate: { value: true } } : {}) },
   };
 }
 

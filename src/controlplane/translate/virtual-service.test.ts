@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { HTTPRoute } from '../../api/types/istio.ts';
 import * as f from './testing/fixtures.ts';
 import { clusters, GATEWAY, hasProblem, meshIn, routesOf, run, vhost } from './testing/inspect.ts';
+import { ok } from './testing/inspect.ts';
 
 const GW = f.gateway('istio-system', 'public', { servers: [{ port: { number: 80, protocol: 'HTTP' }, hosts: ['*'] }] });
 const dr = f.destinationRule('default', 'reviews', { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] });
@@ -52,7 +53,7 @@ test('destinations with weights and subsets → weighted clusters outbound|PORT|
   assert.deepEqual(wc.map((c: any) => [c.name, c.weight.value]), [['outbound|80|v1|reviews.default.svc.cluster.local', 75], ['outbound|9080|v2|reviews.default.svc.cluster.local', 25]]);
   assert.deepEqual(wc[1].request_headers_to_add, [{ header: { key: 'x-v', value: '2' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
   assert.deepEqual(wc[1].response_headers_to_remove, ['server']);
-  assert.ok(clusters(r).has('outbound|9080|v2|reviews.default.svc.cluster.local'));
+  ok(clusters(r).has('outbound|9080|v2|reviews.default.svc.cluster.local'));
 });
 
 test('a single destination routes to its cluster; other-namespace hosts are qualified', () => {
@@ -63,7 +64,7 @@ test('a single destination routes to its cluster; other-namespace hosts are qual
 test('an unknown subset is an error and the destination is dropped (503 when none is left)', () => {
   const { r, routes } = meshRoutes([{ route: [to('reviews', { subset: 'v9' })] }]);
   assert.equal(routes[0].direct_response.status, 503);
-  assert.ok(hasProblem(r, 'VirtualService', 'spec.http[0].route[0].destination.subset', /subset "v9" is not defined/, 'error'));
+  ok(hasProblem(r, 'VirtualService', 'spec.http[0].route[0].destination.subset', /subset "v9" is not defined/, 'error'));
   assert.equal(clusters(r).size, 0);
 });
 
@@ -90,7 +91,7 @@ test('timeout: the route asks → set; not asked → 0 (none); a bad duration is
   ({ routes } = meshRoutes([{ route: [to()] }]));
   assert.deepEqual(routes[0].route.timeout, { seconds: 0, nanos: 0 });
   const bad = meshRoutes([{ timeout: 'soon', route: [to()] }]);
-  assert.ok(hasProblem(bad.r, 'VirtualService', 'spec.http[0].timeout', /not a duration/, 'error'));
+  ok(hasProblem(bad.r, 'VirtualService', 'spec.http[0].timeout', /not a duration/, 'error'));
 });
 
 test('retries only when the route asks: attempts, perTryTimeout, retryOn (status codes split out), backoff', () => {
@@ -135,7 +136,7 @@ test('mirror and mirrors → request_mirror_policies with their clusters', () =>
     { cluster: 'outbound|80||shadow.default.svc.cluster.local', runtime_fraction: { default_value: { numerator: 500_000, denominator: 'MILLION' } } },
     { cluster: 'outbound|80||audit.default.svc.cluster.local', runtime_fraction: { default_value: { numerator: 1_000_000, denominator: 'MILLION' } } },
   ]);
-  assert.ok(clusters(r).has('outbound|80||shadow.default.svc.cluster.local'));
+  ok(clusters(r).has('outbound|80||shadow.default.svc.cluster.local'));
 });
 
 test('unsupported fields show up as problems with their path, and the rest still translates', () => {
@@ -144,7 +145,7 @@ test('unsupported fields show up as problems with their path, and the rest still
     { delegate: { name: 'other' } },
   ], { tcp: [{ route: [{ destination: { host: 'db' } }] }], tls: [{ match: [{ sniHosts: ['a'] }] }] });
   for (const field of ['spec.tcp', 'spec.tls', 'spec.http[0].corsPolicy', 'spec.http[0].match[0].sourceLabels', 'spec.http[0].match[0].port', 'spec.http[1].delegate']) {
-    assert.ok(hasProblem(r, 'VirtualService', field, /not supported/), field);
+    ok(hasProblem(r, 'VirtualService', field, /not supported/), field);
   }
   assert.equal(routes.length, 1);
   assert.equal(routes[0].route.cluster, 'outbound|80||reviews.default.svc.cluster.local');
@@ -175,7 +176,7 @@ test('a VirtualService naming a Gateway by short name binds to the Gateway of it
   const vs = f.virtualService('default', 'web', { hosts: ['web.example.com'], gateways: ['gw'], http: [{ route: [to('web')] }] });
   const foreign = f.virtualService('other', 'web', { hosts: ['x.example.com'], gateways: ['default/gw'], http: [{ route: [to('web')] }] });
   const r = run({ gateways: [gw, GW], virtualServices: [vs, foreign] }, GATEWAY);
-  assert.ok(vhost(r, 'http.8080', 'web.example.com'));
+  ok(vhost(r, 'http.8080', 'web.example.com'));
   assert.equal(vhost(r, 'http.8080', 'x.example.com'), undefined, 'server hosts ./* admit only the Gateway namespace');
-  assert.ok(hasProblem(r, 'VirtualService', 'spec.hosts', /none of the hosts matches/));
+  ok(hasProblem(r, 'VirtualService', 'spec.hosts', /none of the hosts matches/));
 });

@@ -45,3 +45,11 @@ export function problemFields(r: TranslateResult): string[] {
 export function hasProblem(r: TranslateResult, kind: string, field: string, re?: RegExp, severity?: 'error' | 'warning'): boolean {
   return r.problems.some((p) => p.resource.kind === kind && p.field === field && (!re || re.test(p.message)) && (!severity || p.severity === severity));
 }
+
+/**
+ * assert.ok with a default message: without one, node's assert re-reads the test source to
+ * describe the failing expression, which can stall under the tsx loader on long files.
+ */
+export function ok(value: unknown, message = 'expected a truthy value'): asserts value {
+  assert.ok(value, message);
+}
