@@ -226,3 +226,20 @@ test('watch: a compacted resourceVersion is an ERROR event with a 410 Expired St
   const ended = await watch(`${SVC}?watch=true&resourceVersion=${cur}&timeoutSeconds=1`, () => false);
   assert.deepEqual(ended, []);
 });
+
+test('kind-specific field selectors: events by involvedObject (kubectl describe)', async () => {
+  const ev = (name: string, uid: string): Record<string, unknown> => ({
+    apiVersion: 'v1', kind: 'Event', metadata: { name }, type: 'Normal', reason: 'Created', message: 'm',
+    involvedObject: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', namespace: 'default', name: 'x', uid },
+  });
+  for (const [n, u] of [['e1', 'u1'], ['e2', 'u2']]) {
+    const r = await call('POST', '/api/v1/namespaces/default/events', ev(n, u));
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const got = await call('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.uid=u2,involvedObject.name=x,metadata.namespace=default')}`);
+  assert.equal(got.status, 200, JSON.stringify(got.body));
+  assert.deepEqual(got.body.items.map((o: any) => o.metadata.name), ['e2']);
+  const bad = await call('GET', `${SVC}?fieldSelector=spec.foo%3D1`);
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /spec\.foo/);
+});

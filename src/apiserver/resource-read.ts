@@ -6,6 +6,7 @@ import type { ListOptions } from '../store/store.ts';
 import { qualified, rid, type HandlerContext } from './handler-context.ts';
 import { boolParam, intParam, sendJson, wantsTable } from './http-util.ts';
 import { badRequest, notFoundError } from './status.ts';
+import { matchesExtra, splitFieldSelector, type SplitSelector } from './field-filter.ts';
 import { serveWatch } from './watch-stream.ts';
 
 type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -17,17 +18,18 @@ function includeObjectParam(q: URLSearchParams): IncludeObject {
   throw badRequest(`query parameter includeObject=${JSON.stringify(v)} is invalid: expected None, Metadata or Object`);
 }
 
-function selectorsOf(ctx: HandlerContext): ListOptions {
+/** Store list options from the query, plus kind-specific field terms the API server filters itself. */
+function selectorsOf(ctx: HandlerContext): { opts: ListOptions; extra: SplitSelector['extra'] } {
   const q = ctx.url.searchParams;
   const opts: ListOptions = {};
   if (ctx.r.namespace) opts.namespace = ctx.r.namespace;
   const ls = q.get('labelSelector');
   if (ls) opts.labelSelector = ls;
-  const fs = q.get('fieldSelector');
-  const parts = fs ? [fs] : [];
+  const split = splitFieldSelector(ctx.r.kind, q.get('fieldSelector') ?? undefined);
+  const parts = split.store ? [split.store] : [];
   if (ctx.r.name !== undefined) parts.push(`metadata.name=${ctx.r.name}`);
   if (parts.length > 0) opts.fieldSelector = parts.join(',');
-  return opts;
+  return { opts, extra: split.extra };
 }
 
 /** GET on a collection or an object; `watch=true` (or `/watch/`) turns either into a watch. */
@@ -38,7 +40,8 @@ export async function handleGet(ctx: HandlerContext): Promise<void> {
   if (watch) {
     const include = includeObjectParam(q);
     const transform = table ? (ev: WatchEvent) => ({ type: ev.type, object: toTable(ctx.r.kind, [ev.object], { includeObject: include, now: ctx.state.clock.now() }) }) : undefined;
-    return serveWatch(ctx, selectorsOf(ctx), transform);
+    const { opts, extra } = selectorsOf(ctx);
+    return serveWatch(ctx, opts, transform, extra.length > 0 ? (o) => matchesExtra(o, extra) : undefined);
   }
   if (ctx.r.name !== undefined) return getOne(ctx, table);
   return list(ctx, table);
@@ -58,12 +61,14 @@ async function getOne(ctx: HandlerContext, table: boolean): Promise<void> {
 async function list(ctx: HandlerContext, table: boolean): Promise<void> {
   const { r, state, url } = ctx;
   const q = url.searchParams;
-  const opts = selectorsOf(ctx);
+  const { opts, extra } = selectorsOf(ctx);
   const limit = intParam(q, 'limit');
   if (limit !== undefined && limit > 0) opts.limit = limit;
   const cont = q.get('continue');
   if (cont) opts.continue = cont;
   const result = await state.store.list(rid(r.kind), opts);
+  // Kind-specific field terms filter each page (a page may come back short, as Kubernetes allows).
+  if (extra.length > 0) result.items = result.items.filter((o) => matchesExtra(o, extra));
   const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
   if (result.continue) metadata.continue = result.continue;
   if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;

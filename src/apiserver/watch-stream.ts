@@ -22,7 +22,7 @@ const WATCH_LINE_CACHE = 512;
 
 export type EventTransform = (ev: WatchEvent) => unknown;
 
-export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, transform?: EventTransform): Promise<void> {
+export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, transform?: EventTransform, filter?: (o: KubeObject) => boolean): Promise<void> {
   const { res, url, r, state } = ctx;
   const q = url.searchParams;
   const rvParam = q.get('resourceVersion') ?? '';
@@ -79,6 +79,7 @@ export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, tr
 
   const emit = (ev: WatchEvent): void => {
     if (ev.type === 'BOOKMARK' && !allowBookmarks) return;
+    if (filter && ev.type !== 'BOOKMARK' && ev.type !== 'ERROR' && !filter(ev.object)) return;
     write(ev);
   };
 
@@ -95,7 +96,7 @@ export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, tr
         if (watchReady) emit(ev);
         else pending.push(ev);
       });
-      for (const o of listed.items) write({ type: 'ADDED', object: o });
+      for (const o of listed.items) if (!filter || filter(o)) write({ type: 'ADDED', object: o });
       if (sendInitial === true && allowBookmarks) {
         write({ type: 'BOOKMARK', object: bookmarkObject(r.kind.group ? `${r.kind.group}/${r.kind.version}` : r.kind.version, r.kind.kind, fromRv, true) });
       }
