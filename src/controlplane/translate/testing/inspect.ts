@@ -53,3 +53,13 @@ export function hasProblem(r: TranslateResult, kind: string, field: string, re?:
 export function ok(value: unknown, message = 'expected a truthy value'): asserts value {
   assert.ok(value, message);
 }
+
+/** Asserts no resource of the result (names and content) mentions any of `needles`. */
+export function expectNoResourceMentioning(r: TranslateResult, needles: string[]): void {
+  for (const [t, m] of Object.entries(r.resources)) {
+    for (const [name, res] of m) {
+      const text = name + JSON.stringify(res);
+      for (const n of needles) assert.ok(!text.includes(n), `${t.slice(t.lastIndexOf('.') + 1)} ${name} mentions "${n}"`);
+    }
+  }
+}
