@@ -90,6 +90,11 @@ test('hello Service becomes Ready with URL; env change makes 00002; 90/10 split 
   await store.update(R.services, cur);
   await waitFor(R.services, 'default', 'hello', 'latestReady 00002', (o) => ((o as KService).status?.latestReadyRevisionName === 'hello-00002' && readyIs('True')(o) ? o : undefined));
   assert.ok(await store.get(R.revisions, 'default', 'hello-00001'), 'revision 00001 stays');
+  // No longer routed and not the newest: 00001 is in reserve and scales to zero (Knative's routingState).
+  const reserve = (await waitFor(R.revisions, 'default', 'hello-00001', '00001 scaled to zero',
+    (o) => (getCondition(o.status?.conditions, 'Active')?.reason === 'NoTraffic' ? o : undefined))) as Revision;
+  assert.equal(reserve.status?.desiredReplicas, 0);
+  assert.equal(getCondition(reserve.status?.conditions, 'Ready')?.status, 'True', 'a revision at zero stays Ready');
   const port2 = await endpointPort('hello-00002');
   assert.equal(await (await fetch(`http://127.0.0.1:${port2}/`)).text(), 'Hello two!\n');
 
@@ -107,6 +112,9 @@ test('hello Service becomes Ready with URL; env change makes 00002; 90/10 split 
   assert.deepEqual(main.http.paths[0].splits.map((s) => [s.serviceName, s.percent]), [['hello-00001', 90], ['hello-00002', 10]]);
   assert.ok(ing2.spec!.rules.some((r) => r.hosts.includes('canary-hello.default.example.test')));
   await waitFor(R.services, 'default', 'hello', 'service traffic', (o) => ((o as KService).status?.traffic?.length === 2 ? o : undefined));
+  // Routed again, 00001 scales back up.
+  const port1b = await endpointPort('hello-00001');
+  assert.equal(await (await fetch(`http://127.0.0.1:${port1b}/`)).text(), 'Hello one!\n');
 
   // Delete → no pod process left.
   const pids = serving.runtime!.livePids();

@@ -1,8 +1,9 @@
 /**
  * Where a Revision's desired pod count comes from. The autoscaler implements ScaleSource and
  * calls the subscriber when a revision's desired scale changes; until it is wired in (or for a
- * revision it does not know) the default applies: `autoscaling.knative.dev/initial-scale`
- * (default 1), raised to `min-scale` and capped by `max-scale` when set.
+ * revision it has no opinion on) the revision reconciler applies the default: zero for reserve
+ * revisions (see routing-state.ts), else `autoscaling.knative.dev/initial-scale` (default 1),
+ * raised to `min-scale` and capped by `max-scale` when set.
  */
 import type { Revision } from '../../api/types/knative.ts';
 import { Annotations } from '../../api/types/knative.ts';
@@ -34,8 +35,3 @@ export function initialScale(rev: Revision, clusterDefault = 1): number {
 export const initialScaleSource: ScaleSource = {
   desiredScale: (_key, rev) => initialScale(rev),
 };
-
-/** Resolves the desired scale: the source's answer, else the revision's initial scale. */
-export function desiredScaleOf(src: ScaleSource, key: string, rev: Revision): number {
-  return src.desiredScale(key, rev) ?? initialScale(rev);
-}
