@@ -54,6 +54,7 @@ export class ControlProcess {
   private api?: ApiServer;
   private readonly started: Component[] = [];
   private readonly clock: Clock;
+  private wroteEndpoints = false;
   readonly stateDir: string;
 
   constructor(private readonly opts: ControlProcessOptions) {
@@ -69,7 +70,6 @@ export class ControlProcess {
       throw new SluiceError(ControlErrors.StateDir, `cannot create state dir ${this.stateDir}: ${(e as Error).message}`, { cause: e });
     }
     const endpointsPath = path.join(this.stateDir, 'endpoints.json');
-    fs.rmSync(endpointsPath, { force: true });
     const storePath = path.resolve(this.stateDir, config.store.path);
     this.store = openStore({ backend: config.store.backend, path: storePath, clock: this.clock });
     this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes });
@@ -92,6 +92,7 @@ export class ControlProcess {
     const kubeconfigPath = path.join(this.stateDir, 'kubeconfig');
     writeAtomic(kubeconfigPath, renderKubeconfig({ server: endpoints.api }), 0o600);
     writeAtomic(endpointsPath, JSON.stringify(endpoints, null, 2) + '\n');
+    this.wroteEndpoints = true;
     return { endpoints, kubeconfigPath, endpointsPath };
   }
 
@@ -114,7 +115,9 @@ export class ControlProcess {
     } catch (e) {
       log.error({ err: e }, 'store failed to close cleanly');
     }
-    fs.rmSync(path.join(this.stateDir, 'endpoints.json'), { force: true });
+    // Only our own endpoints.json: a failed start (e.g. the state dir is in use) leaves another's alone.
+    if (this.wroteEndpoints) fs.rmSync(path.join(this.stateDir, 'endpoints.json'), { force: true });
+    this.wroteEndpoints = false;
     this.api = undefined;
     this.store = undefined;
   }

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { isSluiceError } from '../lib/errors.ts';
+import { defaultConfig } from './config.ts';
+import { ControlErrors, ControlProcess, type Component } from './control-process.ts';
+
+const dirs: string[] = [];
+after(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cp-'));
+  dirs.push(d);
+  return d;
+}
+
+function recorder(log: string[], name: string, endpoints?: Record<string, string>, fail = false): Component {
+  return {
+    name,
+    async start(ctx) {
+      log.push(`start ${name} sees ${Object.keys(ctx.endpoints).join(',')}`);
+      if (fail) throw new Error('boom');
+      return endpoints;
+    },
+    async stop() { log.push(`stop ${name}`); },
+  };
+}
+
+test('components start in order, see earlier endpoints, stop in reverse; files written and removed', async () => {
+  const dir = tmp();
+  const config = defaultConfig();
+  config.api.port = 0;
+  config.store.backend = 'memory';
+  const log: string[] = [];
+  const cp = new ControlProcess({ stateDir: dir, config, components: [recorder(log, 'a', { xds: 'grpc://127.0.0.1:1' }), recorder(log, 'b')] });
+  const started = await cp.start();
+  assert.deepEqual(log, ['start a sees api', 'start b sees api,xds']);
+  const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8'));
+  assert.deepEqual(Object.keys(endpoints), ['api', 'xds']);
+  assert.match(endpoints.api, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal((await fetch(`${started.endpoints.api}/readyz`)).status, 200);
+  assert.match(fs.readFileSync(started.kubeconfigPath, 'utf8'), new RegExp(`server: ${endpoints.api}`));
+  await cp.stop();
+  assert.deepEqual(log.slice(2), ['stop b', 'stop a']);
+  assert.equal(fs.existsSync(path.join(dir, 'endpoints.json')), false);
+});
+
+test('a failing component is named; a second process on an in-use sqlite state dir fails and leaves the first alone', async () => {
+  const dir = tmp();
+  const config = defaultConfig();
+  config.api.port = 0;
+  const log: string[] = [];
+  const bad = new ControlProcess({ stateDir: dir, config, components: [recorder(log, 'ok'), recorder(log, 'broken', undefined, true)] });
+  await assert.rejects(bad.start(), (e: unknown) => isSluiceError(e, ControlErrors.ComponentStart) && e.message.includes('broken'));
+  await bad.stop();
+  assert.deepEqual(log, ['start ok sees api', 'start broken sees api', 'stop ok']);
+
+  const first = new ControlProcess({ stateDir: dir, config });
+  await first.start();
+  const second = new ControlProcess({ stateDir: dir, config });
+  await assert.rejects(second.start(), /in use/);
+  await second.stop();
+  assert.ok(fs.existsSync(path.join(dir, 'endpoints.json')), 'the running process keeps its endpoints.json');
+  await first.stop();
+});
