@@ -131,7 +131,8 @@ test('control plane: an unsupported VirtualService field is reported on its stat
       apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { namespace: 'default', name: 'vs' },
       spec: { hosts: ['hello-00001'], http: [{ match: [{ port: 80 }], route: [{ destination: { host: 'hello-00001' } }] }] },
     });
-    await waitFor(() => (clock.advance(100), true), 'flush');
+    clock.advance(100); // debounce → flush
+    clock.advance(250); // the stand-in problem pass (no proxy is connected)
     const o = await waitFor(async () => { const x = await store.get('networking.istio.io/virtualservices', 'default', 'vs'); return cond(x, 'ConfigurationSupported') ? x : undefined; }, 'problem condition');
     const c = cond(o, 'ConfigurationSupported')!;
     assert.equal(c.status, 'False');

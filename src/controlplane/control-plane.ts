@@ -14,7 +14,7 @@
  * Status-only updates (including the control plane's own writes) do not trigger pushes.
  */
 import type { KubeObject } from '../api/meta.ts';
-import { realClock, type Clock } from '../lib/clock.ts';
+import { realClock, type Clock, type Timer } from '../lib/clock.ts';
 import { log } from '../lib/log.ts';
 import type { Store } from '../store/store.ts';
 import { Informer, cacheKey } from '../controller/informer.ts';
@@ -57,6 +57,8 @@ export interface ControlPlaneOptions {
   /** Name written into Ingress status load balancers. */
   loadBalancerDomain?: string;
   translate?: MeshTranslatorOptions;
+  /** Observers for benchmarks and diagnostics. */
+  observe?: { onFlush?(generation: number, at: number): void; onConverged?(generation: number, tookMs: number): void };
 }
 
 export interface ControlPlane {
@@ -70,6 +72,8 @@ export interface ControlPlane {
   /** The ADS server (connections, address); available after start. */
   readonly server: AdsServer;
 }
+
+const PROBLEM_PASS_DELAY_MS = 250;
 
 function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
 
@@ -110,17 +114,12 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
         }
         status.proxiesChanged();
       },
-      onFlush: (_g, cs) => {
+      onFlush: (g, cs, at) => {
+        opts.observe?.onFlush?.(g, at);
         status.proxiesChanged();
-        if (cs.endpointsOnly) return;
-        // After the pushes are on their way: problems of roles no connected proxy translated for.
-        setImmediate(() => {
-          const roles = new Set(pipeline.connections().map((c) => c.proxy.role));
-          const standIns = (['gateway', 'mesh'] as const).filter((r) => !roles.has(r));
-          try { translator.problemsPass(standIns); } catch (e) { log.warn({ err: String(e) }, 'controlplane: problem pass failed'); }
-          status.problemsChanged();
-        });
+        if (!cs.endpointsOnly) scheduleProblemPass();
       },
+      onConverged: (g, ms) => opts.observe?.onConverged?.(g, ms),
     },
   });
   status = new StatusReporter({
@@ -130,6 +129,20 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     loadBalancerDomain: opts.loadBalancerDomain ?? 'sluice-gateway.sluice-system.svc.cluster.local',
   });
   server = new AdsServer({ host: opts.host, port: opts.port, clock, listener: pipeline, ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS });
+
+  // Problems of roles no connected proxy translated for, via stand-in proxies: coalesced and
+  // run a little after a flush, so a full stand-in translation never delays the pushes or ACKs.
+  let problemTimer: Timer | undefined;
+  const scheduleProblemPass = (): void => {
+    if (problemTimer) return;
+    problemTimer = clock.setTimeout(() => {
+      problemTimer = undefined;
+      const roles = new Set(pipeline.connections().map((c) => c.proxy.role));
+      const standIns = (['gateway', 'mesh'] as const).filter((r) => !roles.has(r));
+      try { translator.problemsPass(standIns); } catch (e) { log.warn({ err: String(e) }, 'controlplane: problem pass failed'); }
+      status.problemsChanged();
+    }, PROBLEM_PASS_DELAY_MS);
+  };
 
   const observe = (resource: string, type: 'upsert' | 'delete', obj: KubeObject): void => {
     translator.apply({ type, object: obj });
@@ -162,6 +175,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
       return { xdsAddress };
     },
     async stop() {
+      if (problemTimer) clock.clearTimeout(problemTimer);
       for (const inf of informers.values()) inf.stop();
       pipeline.stop();
       status.stop();
