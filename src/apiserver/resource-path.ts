@@ -3,7 +3,7 @@
  * and subresource, including the legacy `/watch/` prefix. Built once from the kind registry.
  */
 import { KINDS, type KindInfo } from '../api/registry.ts';
-import { notFoundError } from './status.ts';
+import { badRequest, notFoundError } from './status.ts';
 
 export interface ResourceRequest {
   kind: KindInfo;
@@ -64,7 +64,13 @@ export function parseResourcePath(path: string, gv: string, rest: string[]): Res
   // A namespaced object needs its namespace in the path; a cluster-scoped one must not have one.
   if (name !== undefined && kind.namespaced && !namespace) throw notFound(path);
   if (name === '' || namespace === undefined) throw notFound(path);
-  return { kind, namespace, name: name === undefined ? undefined : decodeURIComponent(name), subresource, legacyWatch };
+  let decoded: string | undefined;
+  try {
+    decoded = name === undefined ? undefined : decodeURIComponent(name);
+  } catch {
+    throw badRequest(`the object name in ${path} is not valid percent-encoding`);
+  }
+  return { kind, namespace, name: decoded, subresource, legacyWatch };
 }
 
 /** Splits `/apis/G/V/rest...` or `/api/V/rest...` into group-version and the remaining segments. */
