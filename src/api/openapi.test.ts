@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openapiV2Document, openapiV3Document, openapiV3Paths } from './openapi.ts';
+import { openapiV2Document, openapiV2Protobuf, openapiV3Document, openapiV3Paths } from './openapi.ts';
+import { encodeSwaggerProto } from './openapi-v2-proto.ts';
 import { toSwaggerSchema } from './openapi-v2.ts';
 import { KINDS, apiVersionOf } from './registry.ts';
 
@@ -71,4 +72,17 @@ test('swagger 2.0 conversion drops nullable, maps int-or-string and rewrites ref
   assert.equal(v2.swagger, '2.0');
   assert.equal(JSON.stringify(v2).includes('"nullable"'), false);
   assert.equal(JSON.stringify(v2).includes('#/components/'), false);
+});
+
+test('v2 protobuf: gnostic Document field numbers', () => {
+  const bytes = encodeSwaggerProto({ swagger: '2.0', info: { title: 't', version: 'v' }, paths: {}, definitions: { X: { type: 'object', 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'X' }] } } });
+  // field 1 (swagger) "2.0", field 2 (info) {1: "t", 2: "v"}, field 8 (paths) empty, field 9 (definitions) ...
+  assert.deepEqual([...bytes.slice(0, 13)], [0x0a, 3, 0x32, 0x2e, 0x30, 0x12, 6, 0x0a, 1, 0x74, 0x12, 1, 0x76]);
+  assert.deepEqual([...bytes.slice(13, 15)], [0x42, 0]);
+  assert.equal(bytes[15], 0x4a);
+  const text = Buffer.from(bytes).toString('latin1');
+  assert.ok(text.includes('x-kubernetes-group-version-kind') && text.includes('kind: X'), 'vendor extension as YAML');
+  const full = openapiV2Protobuf();
+  assert.ok(full.length > 10_000);
+  assert.equal(openapiV2Protobuf(), full, 'built once');
 });

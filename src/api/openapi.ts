@@ -2,7 +2,10 @@
  * OpenAPI documents as the Kubernetes API server publishes them:
  *   /openapi/v3                 → openapiV3Paths(): the index, one entry per group-version
  *   /openapi/v3/apis/G/V        → openapiV3Document('apis/G/V'): schemas + paths
- *   /openapi/v2                 → openapiV2Document(): swagger 2.0 (in openapi-v2.ts)
+ *   /openapi/v2                 → openapiV2Document(): swagger 2.0 JSON (openapi-v2.ts), and
+ *                                 openapiV2Protobuf() when the client accepts
+ *                                 OPENAPI_V2_PROTOBUF_MEDIA_TYPE (kubectl always does; send it
+ *                                 as Content-Type application/octet-stream, as Kubernetes does)
  * With these, plain `kubectl apply -f` (validation on) uses server-side field validation and
  * `kubectl explain ksvc.spec` finds the schema. Documents are built once and cached; every call
  * returns the same frozen object, so callers must not modify them.
@@ -12,6 +15,7 @@ import { kindEntries, kindPaths, metaSchemas, groupVersionPath, type KindEntry, 
 import type { Schema } from './schema/types.ts';
 
 export { openapiV2Document } from './openapi-v2.ts';
+export { OPENAPI_V2_PROTOBUF_MEDIA_TYPE, openapiV2Protobuf } from './openapi-v2-proto.ts';
 
 const REF = '#/components/schemas/';
 /** The Kubernetes minor version sluice's API mimics, reported in info.version. */
