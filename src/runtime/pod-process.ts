@@ -58,7 +58,7 @@ export interface PodProcessOptions {
   memoryLimitBytes?: number;
   stateDir: string;
   clock: Clock;
-  /** Interval of the aggressive probing before the first readiness success (default 10 ms). */
+  /** Interval of the aggressive probing before the first readiness success (default 5 ms). */
   fastProbeMs?: number;
   restartBaseMs?: number;
   restartMaxMs?: number;
@@ -149,7 +149,7 @@ export class PodProcess {
 
   private startReadiness(gen: number): void {
     const t = probeTiming(this.o.readinessProbe, { periodS: 10 });
-    const fast = this.o.fastProbeMs ?? 10;
+    const fast = this.o.fastProbeMs ?? 5;
     let everReady = false, fails = 0, oks = 0;
     const tick = async (): Promise<void> => {
       if (gen !== this.probeGen || this.state.terminating) return;
