@@ -12,7 +12,7 @@ import { acceptsConnection, effectiveMtlsMode, explainMtlsMode, validatePeerAuth
 function pa(namespace: string, name: string, spec: PeerAuthenticationSpec, created = '2026-01-01T00:00:00Z'): PeerAuthentication {
   return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { namespace, name, creationTimestamp: created }, spec };
 }
-const W = { namespace: 'a', labels: { app: 'web' } };
+const W: { namespace: string; labels: Record<string, string> } = { namespace: "a", labels: { app: "web" } };
 const mode = (policies: PeerAuthentication[], port = 8080, workload = W, rootNamespace?: string) => effectiveMtlsMode({ policies, workload, port, rootNamespace });
 
 test('precedence table: workload > namespace > mesh; port level overrides; UNSET inherits; default PERMISSIVE', () => {
