@@ -125,7 +125,7 @@ test('tls SIMPLE and MUTUAL → UpstreamTlsContext with SDS secrets that are sen
   assert.equal(ts.typed_config.sni, 'reviews.internal');
   assert.equal(ts.typed_config.common_tls_context.validation_context_sds_secret_config.name, 'default/client-cacert');
   assert.equal(ts.typed_config.common_tls_context.tls_certificate_sds_secret_configs, undefined);
-  ok(secrets(r).get('default/client-cacert').validation_context.trusted_ca.inline_bytes);
+  ok(secrets(r).get('default/client-cacert')!.validation_context.trusted_ca.inline_bytes);
   r = withPolicy({ tls: { mode: 'MUTUAL', credentialName: 'client', subjectAltNames: ['reviews.default'] } });
   ts = clusters(r).get(C)!.transport_socket;
   assert.equal(ts.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default/client');

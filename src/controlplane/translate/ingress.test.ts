@@ -75,7 +75,7 @@ test('Ingress TLS: an HTTPS listener with the Secret over SDS, and httpOption Re
   const chain = https.filter_chains[0];
   assert.deepEqual(chain.filter_chain_match.server_names, ['hello.default.example.com']);
   assert.equal(chain.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name, 'default/hello-cert');
-  ok(secrets(r).get('default/hello-cert').tls_certificate.certificate_chain.inline_bytes);
+  ok(secrets(r).get('default/hello-cert')!.tls_certificate.certificate_chain.inline_bytes);
   assert.equal(vhost(r, 'http.8080', 'hello.default.example.com')!.require_tls, 'ALL');
   ok(vhost(r, 'https.8443', 'hello.default.example.com'));
 });
