@@ -29,8 +29,3 @@ export function parseDuration(text: string): number | undefined {
   return sign * total;
 }
 
-/** Formats milliseconds as a Go-style duration (`1.5s`, `100ms`, `2m0s` is written `120s`). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && Math.abs(ms) < 1000) return `${ms}ms`;
-  return `${ms / 1000}s`;
-}
