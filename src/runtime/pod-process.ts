@@ -8,7 +8,7 @@
  * group, SIGKILL after the grace period; the built-in apps drain and exit early).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Clock, Timer } from '../lib/clock.ts';
 import type { Probe } from '../api/types/core.ts';
@@ -123,7 +123,9 @@ export class PodProcess {
     child.once('error', (e: NodeJS.ErrnoException) => {
       if (exited) return;
       exited = true;
-      this.onExit(child, 127, null, startedAt, `exec: "${this.o.file}": ${e.code === 'ENOENT' ? 'executable file not found' : e.message}`);
+      const why = e.code !== 'ENOENT' ? e.message
+        : this.o.workingDir && !existsSync(this.o.workingDir) ? `workingDir "${this.o.workingDir}" does not exist` : 'executable file not found';
+      this.onExit(child, 127, null, startedAt, `exec: "${this.o.file}": ${why}`);
     });
     child.once('exit', (code, signal) => {
       if (exited) return;

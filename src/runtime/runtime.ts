@@ -145,7 +145,9 @@ export class Runtime {
     const active = [...set].filter((p) => !p.proc.state.terminating);
     const have = active.length + (this.starting.get(key) ?? 0);
     if (have < replicas) {
-      for (let i = have; i < replicas; i++) void this.startPod(rev, key);
+      for (let i = have; i < replicas; i++) {
+        this.startPod(rev, key).catch((e) => log.error({ revision: key, err: errorMessage(e) }, 'runtime: could not start a pod'));
+      }
     } else if (active.length > replicas) {
       // Not-ready pods go first, then the newest (ReplicaSet's ordering, simplified).
       const victims = active.sort((a, b) => Number(a.proc.state.ready) - Number(b.proc.state.ready) || b.seq - a.seq).slice(0, active.length - replicas);
