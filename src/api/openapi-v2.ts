@@ -75,7 +75,7 @@ export function openapiV2Document(): object {
   const sortedDefs = Object.fromEntries(Object.entries(definitions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   cached = Object.freeze({
     swagger: '2.0',
-    info: { title: 'sluice', version: 'v1.31.0' },
+    info: { title: 'sluice', version: 'v1.32.0' },
     paths,
     definitions: sortedDefs,
     securityDefinitions: { BearerToken: { type: 'apiKey', name: 'authorization', in: 'header', description: 'Bearer Token authentication' } },

@@ -19,7 +19,7 @@ export { OPENAPI_V2_PROTOBUF_MEDIA_TYPE, openapiV2Protobuf } from './openapi-v2-
 
 const REF = '#/components/schemas/';
 /** The Kubernetes minor version sluice's API mimics, reported in info.version. */
-export const OPENAPI_INFO = { title: 'sluice', version: 'v1.31.0' } as const;
+export const OPENAPI_INFO = { title: 'sluice', version: 'v1.32.0' } as const;
 
 function v3Param(p: ParamModel): Record<string, unknown> {
   return {

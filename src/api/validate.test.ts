@@ -132,6 +132,13 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'exportTo', obj: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { host: 'x', exportTo: ['*', 'Bad_NS'] } },
+    want: [
+      'spec.exportTo[1]: Invalid value: "Bad_NS": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character (e.g. \'my-name\',  or \'123-abc\', regex used for validation is \'[a-z0-9]([-a-z0-9]*[a-z0-9])?\')',
+      'spec.exportTo: Invalid value: ["*","Bad_NS"]: cannot have both public (*) and non-public exports',
+    ],
+  },
+  {
     name: 'destination rule enum', obj: { apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'dr' }, spec: { host: 'x', trafficPolicy: { loadBalancer: { simple: 'FASTEST' }, outlierDetection: { maxEjectionPercent: 150, interval: '100ms' } } } },
     want: [
       'spec.trafficPolicy.loadBalancer.simple: Unsupported value: "FASTEST": supported values: "UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"',

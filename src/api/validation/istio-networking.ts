@@ -6,6 +6,7 @@
 import type { KubeObject } from '../meta.ts';
 import { child, FieldErrors, isPlainObject } from './field-errors.ts';
 import { parseDuration } from './duration.ts';
+import { isDNS1123Label } from './names.ts';
 
 type Obj = Record<string, unknown>;
 const asObj = (v: unknown): Obj | undefined => (isPlainObject(v) ? v : undefined);
@@ -73,6 +74,16 @@ function validateWeights(routes: unknown[], path: string, errs: FieldErrors): vo
   if (routes.length > 1 && sum !== 100) errs.invalid(path, sum, `total destination weight ${sum} != 100`);
 }
 
+/** exportTo: `.` (this namespace), `*` (all, alone) or namespace names, as Istio accepts. */
+function validateExportTo(v: unknown, path: string, errs: FieldErrors): void {
+  const list = asArr(v);
+  list.forEach((ns, i) => {
+    if (typeof ns !== 'string' || ns === '.' || ns === '*') return;
+    for (const m of isDNS1123Label(ns)) errs.invalid(child(path, i), ns, m);
+  });
+  if (list.includes('*') && list.length > 1) errs.invalid(path, list, 'cannot have both public (*) and non-public exports');
+}
+
 function validateHttpRoute(r: Obj, path: string, errs: FieldErrors): void {
   asArr(r.match).forEach((m, i) => {
     const o = asObj(m);
@@ -132,6 +143,7 @@ function validateVirtualService(spec: Obj, errs: FieldErrors): void {
   const hosts = asArr(spec.hosts);
   if (hosts.length === 0) errs.required('spec.hosts', 'virtual service must have at least one host');
   hosts.forEach((h, i) => { if (h === '') errs.invalid(child('spec.hosts', i), h, 'host must not be empty'); });
+  validateExportTo(spec.exportTo, 'spec.exportTo', errs);
   const http = asArr(spec.http);
   const tcp = asArr(spec.tcp);
   const tls = asArr(spec.tls);
@@ -189,6 +201,7 @@ function validateDestinationRule(spec: Obj, errs: FieldErrors): void {
   if (typeof spec.host !== 'string' || spec.host === '') {
     if (!errs.has('spec.host')) errs.required('spec.host');
   }
+  validateExportTo(spec.exportTo, 'spec.exportTo', errs);
   validateTrafficPolicy(spec.trafficPolicy, 'spec.trafficPolicy', errs);
   const names = new Set<string>();
   asArr(spec.subsets).forEach((s, i) => {
