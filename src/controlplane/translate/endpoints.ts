@@ -64,10 +64,10 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
     if (g) { if (!g.some((x) => x.ip === e.ip && x.port === e.port)) g.push(e); } else groups.set(k, [e]);
   }
   const endpoints = [...groups.values()].map((g) => {
-    const loc: Record<string, unknown> = {};
-    if (g[0].region || g[0].zone) loc.locality = { ...(g[0].region ? { region: g[0].region } : {}), ...(g[0].zone ? { zone: g[0].zone } : {}) };
+    // Always set (possibly empty): gRPC's xDS client rejects a locality group without one.
+    const locality = { ...(g[0].region ? { region: g[0].region } : {}), ...(g[0].zone ? { zone: g[0].zone } : {}) };
     return {
-      ...loc,
+      locality,
       lb_endpoints: g.map((e) => ({
         endpoint: { address: { socket_address: { address: e.ip, port_value: e.port } } },
         health_status: 'HEALTHY',
