@@ -6,7 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openapiV2Document, openapiV3Document, openapiV3Paths } from '../api/openapi.ts';
+import { OPENAPI_V2_PROTOBUF_MEDIA_TYPE, openapiV2Document, openapiV2Protobuf, openapiV3Document, openapiV3Paths } from '../api/openapi.ts';
 import { realClock, type Clock } from '../lib/clock.ts';
 import { log } from '../lib/log.ts';
 import type { Store } from '../store/store.ts';
@@ -57,6 +57,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const version = versionInfo(opts.version ?? '0.1.0');
   const routes: { prefix: string; handler: RouteHandler }[] = [];
   const openapiCache = new Map<string, string>();
+  let openapiV2Proto: Buffer | undefined;
   let ready = false;
   let address = '';
 
@@ -83,7 +84,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (path === '/healthz' || path === '/livez' || path.startsWith('/healthz/') || path.startsWith('/livez/')) return plain(res, 200, 'ok');
     if (path === '/readyz' || path.startsWith('/readyz/')) return ready ? plain(res, 200, 'ok') : plain(res, 503, 'not ready: namespaces not initialised');
     if (path === '/version') return sendJson(res, 200, version);
-    if (path.startsWith('/openapi/')) return serveOpenapi(res, path);
+    if (path.startsWith('/openapi/')) return serveOpenapi(res, path, req.headers.accept);
     if (path === '/api' || path === '/api/') {
       const agg = wantsAggregated(req.headers.accept);
       if (agg) return sendJson(res, 200, discovery.aggregatedCore, { 'Content-Type': agg, Vary: 'Accept' });
@@ -120,7 +121,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   }
 
   /** OpenAPI documents are static: built once per path and served from memory. */
-  function serveOpenapi(res: ServerResponse, path: string): void {
+  function serveOpenapi(res: ServerResponse, path: string, accept: string | undefined): void {
+    if (path === '/openapi/v2' && accept?.includes(OPENAPI_V2_PROTOBUF_MEDIA_TYPE)) {
+      // kubectl reads v2 only as protobuf; like kube-openapi, send it as octet-stream (Go's mime
+      // parser rejects the '@' in the proper media type).
+      openapiV2Proto ??= Buffer.from(openapiV2Protobuf());
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': openapiV2Proto.length, Vary: 'Accept' });
+      res.end(openapiV2Proto);
+      return;
+    }
     let text = openapiCache.get(path);
     if (text === undefined) {
       let doc: unknown;

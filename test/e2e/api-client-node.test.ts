@@ -2,10 +2,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+// Not re-exported from the package index; the module object.ts itself uses (same instance).
+import { ObjectSerializer, defaultSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { ksvc, startSluice, type SluiceProc } from './api-harness.ts';
 
 let s: SluiceProc;
 let kc: k8s.KubeConfig;
+// client-node picks its serializer from the version and kind alone ("V1Service"), so a Knative
+// Service would go out as a core Service with spec.template stripped. Its remedy for custom resources
+// is a registered model (ObjectSerializer.registerModel); the default serializer passes objects through.
+ObjectSerializer.registerModel({ group: 'serving.knative.dev', version: 'v1', kind: 'Service' }, defaultSerializer);
 before(async () => {
   s = await startSluice({ store: 'memory' });
   kc = new k8s.KubeConfig();
