@@ -1,0 +1,254 @@
+/**
+ * bench:push — how fast one change reaches N proxies, and what it costs, with 10,000 services
+ * loaded. The control plane (store, informers, translation, pipeline, ADS server) runs in this
+ * process; the N simulated proxies run in a child process (real gRPC ADS streams, one per proxy,
+ * each ACKing like Envoy), so the control process's RSS and event loop are its own.
+ *
+ * Phases, each with a fresh control plane:
+ *   1k   services: N delta proxies; change one route; bytes pushed per change.
+ *   10k  services: N delta proxies; change one route → convergence p50/p99 (after the debounce),
+ *        bytes per change; then a reconnect storm of all N with initial_resource_versions;
+ *        then N state-of-the-world proxies and the same change (SotW full push of the type).
+ * Services: one Knative Ingress (ClusterLocal + ExternalIP rule, 100 % to one revision) plus that
+ * revision's Endpoints each, 10 per namespace. The proxies are mesh proxies of namespace ns-0 (one
+ * scope: one translation, N pushes); the changed route is in ns-0, so every proxy receives it.
+ * Each phase makes 3 warm-up changes and 5 measured ones; figures are over the measured ones
+ * (convergence percentiles over every proxy × change, bytes per change averaged).
+ *
+ *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { MemoryStore } from '../src/store/memory-store.ts';
+import { createControlPlane, type ControlPlane } from '../src/controlplane/control-plane.ts';
+import { AdsTestClient } from '../src/controlplane/xds/ads-test-client.ts';
+import { TypeUrl } from '../src/xds/protos.ts';
+import type { KubeObject } from '../src/api/meta.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ING = 'networking.internal.knative.dev/ingresses';
+const TYPES = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration];
+const PER_NS = 10;
+const WARMUP = 3;
+const MEASURED = 5;
+const epoch = (): number => performance.timeOrigin + performance.now();
+
+// ------------------------------------------------------------------ child: the simulated proxies
+
+type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
+
+async function childMain(): Promise<void> {
+  let clients: AdsTestClient[] = [];
+  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number } | undefined;
+  const onResponse = (c: AdsTestClient) => (r: { type_url: string; bytes: number; at: number }) => {
+    if (!watching) return;
+    watching.bytes += r.bytes;
+    watching.responses++;
+    if (r.type_url === TypeUrl.RouteConfiguration && !watching.got.has(c)) {
+      watching.got.set(c, performance.timeOrigin + r.at);
+      if (watching.got.size === clients.length) {
+        process.send!({ ev: 'converged', times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses });
+        watching = undefined;
+      }
+    }
+  };
+  const open = (m: Extract<Msg, { cmd: 'connect' }>, i: number, initial?: Map<string, Map<string, string>>): AdsTestClient => {
+    let c!: AdsTestClient;
+    // eslint-disable-next-line prefer-const
+    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns } }, { onResponse: (r) => onResponse(c)(r) });
+    for (const t of TYPES) {
+      if (m.protocol === 'sotw') c.sotwRequest(t, t === TypeUrl.Cluster || t === TypeUrl.Listener ? [] : ['*']);
+      else c.deltaRequest(t, [], [], { initial: initial?.get(t) ? Object.fromEntries(initial.get(t)!) : undefined });
+    }
+    return c;
+  };
+  process.on('message', async (m: Msg) => {
+    if (m.cmd === 'connect') {
+      const start = epoch();
+      const old = clients;
+      const have = old.map((c) => c.have);
+      for (const c of old) c.close();
+      let bytes = 0;
+      clients = [];
+      for (let i = 0; i < m.n; i++) {
+        const c = open(m, i, m.reconnect ? have[i] : undefined);
+        clients.push(c);
+        if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+      }
+      // Connected = every proxy has an answer for each of the four types.
+      const deadline = Date.now() + 120_000;
+      while (clients.some((c) => new Set(c.all.map((r) => r.type_url)).size < TYPES.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      for (const c of clients) for (const r of c.all) bytes += r.bytes;
+      const ready = clients.filter((c) => new Set(c.all.map((r) => r.type_url)).size === TYPES.length).length;
+      process.send!({ ev: 'connected', ms: epoch() - start, bytes, ready });
+    } else if (m.cmd === 'watch') {
+      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0 };
+      process.send!({ ev: 'watching' });
+    } else if (m.cmd === 'close') {
+      for (const c of clients) c.close();
+      process.exit(0);
+    }
+  });
+  process.send!({ ev: 'up' });
+}
+
+// ------------------------------------------------------------------ parent: the control process
+
+function service(ns: string, svc: string, port: number, headerValue: string): KubeObject[] {
+  const rev = `${svc}-00001`;
+  const paths = [{ splits: [{ serviceNamespace: ns, serviceName: rev, servicePort: 80, percent: 100, appendHeaders: { 'Knative-Serving-Revision': rev } }], appendHeaders: { 'X-Bench': headerValue } }];
+  return [
+    { apiVersion: 'v1', kind: 'Endpoints', metadata: { namespace: ns, name: rev }, subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'http', port }] }] },
+    {
+      apiVersion: 'networking.internal.knative.dev/v1alpha1', kind: 'Ingress', metadata: { namespace: ns, name: svc },
+      spec: { rules: [
+        { hosts: [`${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`], visibility: 'ClusterLocal', http: { paths } },
+        { hosts: [`${svc}.${ns}.example.com`], visibility: 'ExternalIP', http: { paths } },
+      ] },
+    },
+  ];
+}
+
+class Children {
+  private readonly child: ChildProcess;
+  private waiters: ((m: any) => void)[] = [];
+  constructor() {
+    this.child = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m) => { const w = this.waiters.shift(); w?.(m); });
+  }
+  request(msg: Msg | undefined, timeoutMs = 180_000): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`bench child: no answer to ${msg?.cmd ?? 'start'} within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push((m) => { clearTimeout(t); resolve(m); });
+      if (msg) this.child.send(msg);
+    });
+  }
+  close(): void { this.child.send({ cmd: 'close' }); }
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+interface PhaseResult { services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
+
+async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean): Promise<PhaseResult> {
+  const store = new MemoryStore({ historyLimit: 1_000 });
+  const t0 = epoch();
+  for (let i = 0; i < services; i++) {
+    const ns = `ns-${Math.floor(i / PER_NS)}`;
+    for (const o of service(ns, `svc-${i}`, 20_000 + (i % 40_000), 'a')) await store.create(o.kind === 'Ingress' ? ING : 'core/endpoints', o);
+  }
+  const flushes = new Map<number, number>();
+  const converged = new Map<number, number>();
+  const cp: ControlPlane = createControlPlane({
+    store, debounceAfterMs, maxConcurrentPushes: 100,
+    observe: { onFlush: (g) => flushes.set(g, epoch()), onConverged: (g, ms) => converged.set(g, ms) },
+  });
+  const { xdsAddress } = await cp.start();
+  await cp.status.idle();
+  const loadMs = epoch() - t0;
+  const kids = new Children();
+  await kids.request(undefined);
+  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0' });
+  if (conn.ready !== proxies) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
+  await cp.status.idle();
+  await new Promise((r) => setTimeout(r, 300));
+
+  // Change one route (the X-Bench header of svc-0's path): a few warm-up changes (JIT, first
+  // encodes), then the measured ones; every proxy must receive each change.
+  const result: PhaseResult = {
+    services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
+    converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0,
+  };
+  const server: number[] = [];
+  for (let k = 0; k < WARMUP + MEASURED; k++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await kids.request({ cmd: 'watch' });
+    const before = cp.pipeline.generation;
+    const changeAt = epoch();
+    const cur = (await store.get(ING, 'ns-0', 'svc-0'))!;
+    await store.update(ING, { ...cur, spec: service('ns-0', 'svc-0', 20_000, `v${k}`)[1].spec });
+    const done = await kids.request(undefined, 60_000);
+    const end = Date.now() + 10_000;
+    while (!converged.has(before + 1) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    if (k < WARMUP) continue;
+    const flushAt = flushes.get(before + 1) ?? NaN;
+    result.converge.push(...(done.times as number[]).map((t) => t - flushAt));
+    result.convergeTotal.push(...(done.times as number[]).map((t) => t - changeAt));
+    server.push(converged.get(before + 1) ?? NaN);
+    result.bytes += done.bytes / MEASURED;
+    result.responses += done.responses / MEASURED;
+  }
+  result.serverConvergeMs = pct(server, 50);
+
+  if (withStorm) {
+    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true });
+    result.storm = { ms: storm.ms, bytes: storm.bytes };
+  }
+  const mem = process.memoryUsage();
+  result.rssMb = mem.rss / 2 ** 20;
+  result.heapMb = mem.heapUsed / 2 ** 20;
+  kids.close();
+  await cp.stop();
+  await store.close();
+  return result;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .option('--proxies <n>', 'simulated proxies', '1000')
+    .option('--services <n>', 'services loaded for the main phase', '10000')
+    .option('--small-services <n>', 'services for the bytes-per-change comparison', '1000')
+    .option('--debounce-after <ms>', 'debounce quiet period', '100')
+    .option('--out <file>', 'results file', path.join(here, 'results', 'push.json'))
+    .parse(process.argv);
+  const o = program.opts();
+  const proxies = Number(o.proxies), services = Number(o.services), small = Number(o.smallServices), debounce = Number(o.debounceAfter);
+  for (const [k, v] of Object.entries({ proxies, services, 'small-services': small, 'debounce-after': debounce })) {
+    if (!Number.isInteger(v) || v < (k === 'debounce-after' ? 0 : 1)) throw new Error(`--${k} must be a positive integer, got ${v}`);
+  }
+  const small1 = await runPhase(small, proxies, 'delta', debounce, false);
+  const big = await runPhase(services, proxies, 'delta', debounce, true);
+  const sotw = await runPhase(services, proxies, 'sotw', debounce, false);
+
+  const rows = [
+    ['phase', 'services', 'load s', 'connect ms', 'p50 ms', 'p99 ms', 'p99 total ms', 'server conv ms', 'bytes/change', 'responses', 'rss MB'],
+    ...([['delta', small1], ['delta', big], ['sotw', sotw]] as const).map(([p, r]) => [p, r.services, r1(r.loadMs / 1000), Math.round(r.connectMs), r1(pct(r.converge, 50)), r1(pct(r.converge, 99)), r1(pct(r.convergeTotal, 99)), r1(r.serverConvergeMs), r.bytes, r.responses, Math.round(r.rssMb)]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  for (const r of rows) console.log(r.map((c, i) => String(c).padStart(widths[i])).join('  '));
+  console.log(`reconnect storm (${proxies} delta proxies with initial_resource_versions): ${Math.round(big.storm!.ms)} ms until all had answers, ${big.storm!.bytes} resource bytes re-sent`);
+
+  const summary = {
+    proxies, services,
+    converge_p50_ms: r1(pct(big.converge, 50)),
+    converge_p99_ms: r1(pct(big.converge, 99)),
+    converge_total_p99_ms: r1(pct(big.convergeTotal, 99)),
+    server_converge_ms: r1(big.serverConvergeMs),
+    sotw_converge_p99_ms: r1(pct(sotw.converge, 99)),
+    bytes_per_change_1k: small1.bytes,
+    bytes_per_change_10k: big.bytes,
+    bytes_ratio: r1(big.bytes / small1.bytes),
+    sotw_bytes_per_change_10k: sotw.bytes,
+    reconnect_storm_ms: Math.round(big.storm!.ms),
+    reconnect_storm_bytes: big.storm!.bytes,
+    cp_rss_mb: Math.round(big.rssMb),
+    debounce_after_ms: debounce,
+  };
+  const full = { summary, phases: { delta_small: small1, delta: big, sotw }, machine: { cores: cpus().length, memory_mb: Math.round(totalmem() / 2 ** 20), node: process.version }, at: new Date().toISOString() };
+  mkdirSync(path.dirname(o.out), { recursive: true });
+  writeFileSync(o.out, JSON.stringify(full, null, 2) + '\n');
+  console.log(JSON.stringify(summary));
+  process.exit(0);
+}
+
+if (process.argv.includes('--child')) void childMain();
+else main().catch((e: unknown) => { console.error(e); process.exit(1); });
