@@ -269,17 +269,20 @@ export class Runtime {
       try { await this.o.store.delete(PODS_RESOURCE, ns, name); } catch (e) { if (!isSluiceError(e, StoreErrors.NotFound)) throw e; }
       return;
     }
+    const status = makePodStatus(s, p.image, p.meta.spec?.containers[0]?.name);
     if (!p.created) {
       if (s.terminating) return;
       try {
-        await this.o.store.create(PODS_RESOURCE, p.meta);
+        // Core kinds keep status on create: one write shows the pod with its current state.
+        await this.o.store.create(PODS_RESOURCE, { ...p.meta, status });
+        p.created = true;
+        return;
       } catch (e) {
-        // Owner revision gone (or an old object of the same name): nothing to show.
+        // An old object of the same name (a previous run): take it over with a status write.
         if (!isSluiceError(e, StoreErrors.AlreadyExists)) throw e;
+        p.created = true;
       }
-      p.created = true;
     }
-    const status = makePodStatus(s, p.image, p.meta.spec?.containers[0]?.name);
     try {
       await this.o.store.update(PODS_RESOURCE, { ...p.meta, status }, { subresource: 'status' });
     } catch (e) {

@@ -63,11 +63,13 @@ export class RevisionReconciler {
 
     const pods = this.ctx.listers.pods.list(namespace, { [Labels.revision]: name },
       (p: Pod) => !rev.metadata.uid || p.metadata.labels?.['serving.knative.dev/revisionUID'] === rev.metadata.uid);
-    await applyChild<Endpoints>(this.ctx.store, R.endpoints, rev, makeEndpoints(rev, pods), this.ctx.listers.endpoints.get(namespace, name));
-
     const status = computeRevisionStatus(rev, pods, desired, now, failure);
     const before = getCondition(rev.status?.conditions, CT.ready);
-    await updateStatus(this.ctx.store, R.revisions, rev, status);
+    // Endpoints and status do not depend on each other: write both at once.
+    await Promise.all([
+      applyChild<Endpoints>(this.ctx.store, R.endpoints, rev, makeEndpoints(rev, pods), this.ctx.listers.endpoints.get(namespace, name)),
+      updateStatus(this.ctx.store, R.revisions, rev, status),
+    ]);
     const after = getCondition(status.conditions, CT.ready);
     if (after && after.status !== before?.status) {
       if (after.status === 'True') void this.ctx.recorder.event(rev, 'Normal', 'RevisionReady', `Revision "${name}" is ready`);
