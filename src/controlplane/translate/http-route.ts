@@ -131,7 +131,12 @@ export function translateHttpRoute(ctx: TranslateContext, vs: VirtualService, ro
     const b = route.directResponse.body;
     action = { status: route.directResponse.status, ...(b?.string !== undefined ? { body: { inline_string: b.string } } : b?.bytes !== undefined ? { body: { inline_bytes: b.bytes } } : {}) };
   } else {
-    const dests = (route.route ?? []).filter((d) => route.route!.length === 1 || (d.weight ?? 0) > 0);
+    // One destination takes everything; several without any weight share evenly; otherwise
+    // destinations without a (positive) weight get none, as in Istio.
+    const all = route.route ?? [];
+    const unweighted = all.length > 1 && all.every((d) => d.weight === undefined);
+    const weightOf = (d: (typeof all)[number]) => (all.length === 1 ? 100 : unweighted ? 1 : d.weight ?? 0);
+    const dests = all.filter((d) => weightOf(d) > 0);
     const clusters: Record<string, unknown>[] = [];
     const hash: object[] = [];
     dests.forEach((d) => {
@@ -140,7 +145,7 @@ export function translateHttpRoute(ctx: TranslateContext, vs: VirtualService, ro
       const use = useDestination(ctx, fqdnOf(d.destination.host), port, d.destination.subset, scope.fromNamespace,
         (msg) => p.add(vs, `${field}.route[${k}].destination.subset`, msg, 'error'));
       if (!use) return;
-      clusters.push({ name: use.cluster, weight: { value: route.route!.length === 1 ? 100 : d.weight! }, ...mergeHeaderFields(headerOperations(d.headers?.request, 'request'), headerOperations(d.headers?.response, 'response')) });
+      clusters.push({ name: use.cluster, weight: { value: weightOf(d) }, ...mergeHeaderFields(headerOperations(d.headers?.request, 'request'), headerOperations(d.headers?.response, 'response')) });
       for (const h of use.hashPolicy ?? []) if (!hash.some((x) => JSON.stringify(x) === JSON.stringify(h))) hash.push(h);
     });
     if (clusters.length === 0) {

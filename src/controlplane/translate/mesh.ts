@@ -65,7 +65,7 @@ export function egressRoutes(ctx: TranslateContext, ns: string): object {
       table.add(`${other}/${name}`, serviceDomains(name, other, ctx.opts.clusterDomain, ns), () => {
         const d = useDestination(ctx, fqdn, ctx.opts.defaultServicePort, undefined, ns, () => undefined)!;
         return [{ match: { prefix: '/' }, route: { cluster: d.cluster, timeout: duration(ctx.opts.routeTimeoutMs), ...(d.hashPolicy ? { hash_policy: d.hashPolicy } : {}) } }];
-      }, ep, 'metadata.name');
+      }, ep, 'metadata.name', {}, true);
     }
   }
   return table.build();

@@ -20,15 +20,17 @@ export class RouteTableBuilder {
    * Adds a virtual host answering `domains` with `routes`. Domains already claimed by another
    * input are left out (and reported on `owner` at `field`); returns the domains actually added.
    * `routes` may be a function, called only when some domain is still free (so a shadowed
-   * input registers no clusters).
+   * input registers no clusters). `quiet` adds default routes that anything may override
+   * without a report (a service's own name, overridden by a VirtualService).
    */
-  add(vhostName: string, domains: readonly string[], routes: object[] | (() => object[]), owner: KubeObject, field: string, extra: Record<string, unknown> = {}): string[] {
+  add(vhostName: string, domains: readonly string[], routes: object[] | (() => object[]), owner: KubeObject, field: string, extra: Record<string, unknown> = {},
+    quiet = false): string[] {
     const mine: string[] = [];
     const ownerKey = `${owner.kind} ${owner.metadata.namespace}/${owner.metadata.name}`;
     for (const d of domains) {
       const holder = this.claimed.get(d);
       if (holder === undefined) { this.claimed.set(d, ownerKey); mine.push(d); continue; }
-      if (holder !== ownerKey && !d.endsWith(':*')) {
+      if (holder !== ownerKey && !quiet && !d.endsWith(':*')) {
         this.problems.add(owner, field, `host ${d} is already routed by ${holder} in ${this.name}; this one is not applied there`);
       }
     }

@@ -178,3 +178,16 @@ test('helpers: host qualification and matching, durations, cluster names', () =>
   assert.deepEqual(parseClusterName('inbound|8080|p.ns'), { direction: 'inbound', port: '8080', pod: 'p.ns' });
   assert.throws(() => parseClusterName('foo'), { code: 'SLUICE_E_TRANSLATE_CLUSTER_NAME' });
 });
+
+test('validateMeshState reports problems of resources no proxy uses yet', async () => {
+  const { validateMeshState } = await import('./validate.ts');
+  const unusedDr = f.destinationRule('b', 'unused', { host: 'nothing-routes-here', trafficPolicy: { tunnel: { targetHost: 'x', targetPort: 1 } } });
+  const corsVs = f.virtualService('b', 'cors', { hosts: ['cors'], http: [{ corsPolicy: {}, route: [{ destination: { host: 'cors' } }] }] });
+  const tcpGw = f.gateway('c', 'tcp', { servers: [{ port: { number: 9000, protocol: 'TCP' }, hosts: ['*'] }] });
+  const problems = validateMeshState(buildMeshState([...world(), unusedDr, corsVs, tcpGw]));
+  const keys = problems.map((p) => `${p.resource.kind} ${p.resource.namespace}/${p.resource.name} ${p.field}`);
+  for (const k of ['DestinationRule b/unused spec.trafficPolicy.tunnel', 'VirtualService b/cors spec.http[0].corsPolicy', 'Gateway c/tcp spec.servers[0].port.protocol']) {
+    ok(keys.includes(k), `${k} in ${keys.join('; ')}`);
+  }
+  assert.deepEqual(validateMeshState(buildMeshState(world())), [], 'the well-formed world has no problems');
+});

@@ -72,14 +72,13 @@ export function edsClusterNames(set: ResourceSet): string[] {
  * (mTLS, RBAC filters) comes with the mesh security work; until then each one in scope is
  * reported, so a policy is never silently not enforced.
  */
+export const PA_NOT_ENFORCED = 'PeerAuthentication is not enforced yet by sluice\'s proxy configuration (mTLS arrives with mesh security)';
+export const AP_NOT_ENFORCED = 'AuthorizationPolicy is not enforced yet by sluice\'s proxy configuration (RBAC arrives with mesh security)';
+
 function reportSecurityPolicies(ctx: TranslateContext, namespaces: readonly string[]): void {
   const nss = new Set([...namespaces, ctx.opts.rootNamespace]);
   for (const ns of [...nss].sort()) {
-    for (const pa of ctx.state.peerAuthenticationsByNamespace.get(ns) ?? []) {
-      ctx.problems.add(pa, 'spec', 'PeerAuthentication is not enforced yet by sluice\'s proxy configuration (mTLS arrives with mesh security)');
-    }
-    for (const ap of ctx.state.authorizationPoliciesByNamespace.get(ns) ?? []) {
-      ctx.problems.add(ap, 'spec', 'AuthorizationPolicy is not enforced yet by sluice\'s proxy configuration (RBAC arrives with mesh security)');
-    }
+    for (const pa of ctx.state.peerAuthenticationsByNamespace.get(ns) ?? []) ctx.problems.add(pa, 'spec', PA_NOT_ENFORCED);
+    for (const ap of ctx.state.authorizationPoliciesByNamespace.get(ns) ?? []) ctx.problems.add(ap, 'spec', AP_NOT_ENFORCED);
   }
 }

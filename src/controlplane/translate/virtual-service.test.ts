@@ -180,3 +180,17 @@ test('a VirtualService naming a Gateway by short name binds to the Gateway of it
   assert.equal(vhost(r, 'http.8080', 'x.example.com'), undefined, 'server hosts ./* admit only the Gateway namespace');
   ok(hasProblem(r, 'VirtualService', 'spec.hosts', /none of the hosts matches/));
 });
+
+test('several destinations without weights share evenly; zero-weight destinations get nothing', () => {
+  let { routes } = meshRoutes([{ route: [to('a'), to('b')] }]);
+  assert.deepEqual(routes[0].route.weighted_clusters.clusters.map((c: any) => c.weight.value), [1, 1]);
+  ({ routes } = meshRoutes([{ route: [{ ...to('a'), weight: 100 }, { ...to('b'), weight: 0 }] }]));
+  assert.equal(routes[0].route.cluster, 'outbound|80||a.default.svc.cluster.local');
+});
+
+test('a mesh VirtualService overrides the default route of a service of the same name, without a report', () => {
+  const vs = f.virtualService('default', 'reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }] });
+  const r = run({ virtualServices: [vs], destinationRules: [dr], endpoints: [f.endpoints('default', 'reviews', [{ port: 1 }])] }, meshIn('default'));
+  assert.equal(routesOf(r, 'egress|default', 'reviews.default')[0].route.cluster, 'outbound|80|v1|reviews.default.svc.cluster.local');
+  assert.deepEqual(r.problems, []);
+});
