@@ -45,6 +45,7 @@ export interface IssuedCert {
   /** `spiffe://...` for workload certificates; undefined for serving certificates. */
   spiffeId?: string;
   dnsNames?: string[];
+  /** Upper-case hex, as node's `getPeerCertificate().serialNumber` writes it. */
   serialNumber: string;
   notBefore: number; // epoch ms
   notAfter: number; // epoch ms
@@ -263,7 +264,7 @@ export async function loadOrCreateCa(stateDir: string, opts: CaOptions = {}): Pr
     });
     const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
     const leafPem = cert.toString('pem') + '\n';
-    return { certPem: leafPem, keyPem: toPem(pkcs8, 'PRIVATE KEY'), chainPem: leafPem + caChainPem, serialNumber: cert.serialNumber, notBefore, notAfter };
+    return { certPem: leafPem, keyPem: toPem(pkcs8, 'PRIVATE KEY'), chainPem: leafPem + caChainPem, serialNumber: new NodeX509(leafPem).serialNumber, notBefore, notAfter };
   }
 
   return {
