@@ -15,10 +15,11 @@ import { decodeBody, formatFor, mediaType, readBody, requireObject } from './dec
 import { checkIdentity, qualified, rid, type HandlerContext } from './handler-context.ts';
 import { dryRunParam, fieldValidationParam, sendJson, warningHeader, type FieldValidation } from './http-util.ts';
 import { ACCEPTED_PATCH_TYPES, PATCH_TYPES, applyPatch, patchNamesResourceVersion } from './patch-apply.ts';
+import { KUBE_PROTOBUF, decodeKubeProtobuf } from './protobuf-body.ts';
 import { serverSideApply } from './server-side-apply.ts';
 import { ApiServerErrors, StatusError, badRequest, notFoundError, successStatus } from './status.ts';
 
-const OBJECT_TYPES = ['application/json', 'application/yaml'];
+const OBJECT_TYPES = ['application/json', 'application/yaml', KUBE_PROTOBUF];
 const PATCH_RETRIES = 5;
 
 async function readObject(ctx: HandlerContext, accepted: string[]): Promise<{ body: unknown; type: string }> {
@@ -26,6 +27,7 @@ async function readObject(ctx: HandlerContext, accepted: string[]): Promise<{ bo
   const type = raw === '' ? 'application/json' : raw;
   const format = formatFor(type, accepted);
   const buf = await readBody(ctx.req, ctx.state.bodyLimit);
+  if (type === KUBE_PROTOBUF) return { body: decodeKubeProtobuf(buf), type };
   return { body: decodeBody(buf, format), type };
 }
 
