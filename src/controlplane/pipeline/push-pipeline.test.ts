@@ -105,7 +105,8 @@ test('pipeline: proxies sharing a scope share one computation; convergence is re
   serviceResources('a', [1], h.translator.set('gateway/*'));
   const clients = [1, 2, 3].map((i) => new AdsTestClient(h.address, 'delta', { id: `gw-${i}`, metadata: { SLUICE_ROLE: 'gateway' } }));
   try {
-    for (const c of clients) { c.deltaRequest(TypeUrl.Cluster, []); await c.next(TypeUrl.Cluster); }
+    const TYPES = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration];
+    for (const c of clients) for (const t of TYPES) { c.deltaRequest(t, []); await c.next(t); }
     assert.equal(h.translator.full, 1, 'one translation for three proxies of one scope');
     serviceResources('b', [2], h.translator.set('gateway/*'));
     h.change();

@@ -40,6 +40,10 @@ export interface StatusReporterOptions {
   loadBalancerDomain: string;
 }
 
+function signature(votes: readonly ProxyVote[]): string {
+  return votes.map((v) => `${v.id}:${v.appliedGeneration}:${v.nacks.size}`).join(',');
+}
+
 function vote(c: ProxyConnection): ProxyVote {
   const nacks = new Map<string, { message: string; version: string }>();
   for (const [t, n] of c.nacks()) nacks.set(t, { message: n.message, version: n.version });
@@ -53,6 +57,10 @@ export class StatusReporter {
   private readonly unsettled = new Set<string>();
   private readonly dirty = new Set<string>();
   private lastProblems = new Map<string, string>();
+  /** Every unsettled object needs a look (set by proxy events; cheaper than adding each id). */
+  private unsettledDirty = false;
+  /** id → the proxies' signature when the object was last evaluated (skip if nothing moved). */
+  private readonly lastSig = new Map<string, string>();
   private running: Promise<void> | undefined;
   private stopped = false;
   /** Status writes done (tests, metrics). */
@@ -74,11 +82,12 @@ export class StatusReporter {
     this.included.delete(id);
     this.unsettled.delete(id);
     this.dirty.delete(id);
+    this.lastSig.delete(id);
   }
 
   /** A proxy applied, rejected, connected or disconnected: unsettled objects may have moved. */
   proxiesChanged(): void {
-    for (const id of this.unsettled) this.dirty.add(id);
+    this.unsettledDirty = true;
     this.kick();
   }
 
@@ -110,7 +119,7 @@ export class StatusReporter {
   }
 
   private kick(): void {
-    if (this.running || this.stopped || this.dirty.size === 0) return;
+    if (this.running || this.stopped || (this.dirty.size === 0 && !this.unsettledDirty)) return;
     this.running = this.run().finally(() => { this.running = undefined; this.kick(); });
   }
 
@@ -123,13 +132,21 @@ export class StatusReporter {
       votes.all.push(v);
       if (c.proxy.role === 'gateway') votes.gateway.push(v);
     }
+    const sig = { gateway: signature(votes.gateway), all: signature(votes.all) };
     const problems = this.opts.problems();
-    const ids = [...this.dirty];
+    const explicit = new Set(this.dirty);
+    const ids = this.unsettledDirty ? new Set([...this.dirty, ...this.unsettled]) : explicit;
     this.dirty.clear();
+    this.unsettledDirty = false;
     for (const id of ids) {
       if (this.stopped) return;
       const gen = this.included.get(id);
       if (gen === undefined) continue;
+      const roleOf = REPORTED_KINDS[id.slice(0, id.indexOf('|'))].proxies;
+      const s = `${gen}|${sig[roleOf]}`;
+      // An unsettled object whose proxies have not moved since its last look: nothing to do.
+      if (!explicit.has(id) && this.lastSig.get(id) === s) continue;
+      this.lastSig.set(id, s);
       const bar = id.indexOf('|');
       const resource = id.slice(0, bar);
       const key = id.slice(bar + 1);

@@ -200,7 +200,12 @@ test('delta: flow control gives up waiting for an ACK after the timeout', async 
     h.change();
     await c.expectNone(EDS, 100);
     h.fake!.advance(1_000);
-    assert.equal((await c.next(EDS)).resources.length, 1);
+    const r2 = await c.next(EDS);
+    assert.equal(r2.resources.length, 1);
+    const conn = h.server.connections()[0];
+    assert.equal(conn.isApplied(), false, 'a timed-out response is not counted as applied');
+    c.deltaRequest(EDS, [], [], { response_nonce: r2.nonce });
+    await waitFor(() => conn.isApplied(), 'applied after the ACK');
   } finally { c.close(); await h.close(); }
 });
 

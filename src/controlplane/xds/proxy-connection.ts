@@ -32,6 +32,8 @@ export interface TypeState {
   /** What the proxy was sent and (optimistically) holds: name → version ('' = told it does not exist). */
   known: Map<string, string>;
   inflight?: InFlight;
+  /** The last response whose ACK did not come in time: not applied until a later ACK (or its own, late). */
+  timedOut?: InFlight;
   /** Something may need sending once flow control allows. */
   dirty: boolean;
   /** The proxy asked and has not had an answer yet: answer even if the answer is empty. */
@@ -129,10 +131,16 @@ export abstract class ProxyConnection {
 
   /** Handles an ACK or NACK for the in-flight response with this nonce; false when the nonce is stale. */
   protected settle(st: TypeState, nonce: string, errorMessage: string | undefined): boolean {
-    const f = st.inflight;
-    if (!f || f.nonce !== nonce) return false;
-    if (f.timer) this.opts.clock.clearTimeout(f.timer);
-    st.inflight = undefined;
+    let f = st.inflight;
+    if (!f || f.nonce !== nonce) {
+      // A late answer to a response flow control stopped waiting for still counts for it.
+      if (st.timedOut?.nonce !== nonce) return false;
+      f = st.timedOut;
+    } else {
+      if (f.timer) this.opts.clock.clearTimeout(f.timer);
+      st.inflight = undefined;
+    }
+    st.timedOut = undefined;
     if (errorMessage === undefined) {
       st.lastAckedVersion = f.version;
       st.nack = undefined;
@@ -200,6 +208,7 @@ export abstract class ProxyConnection {
         if (st.inflight !== f || this.closed) return;
         // No ACK in time: stop waiting (the proxy may be slow or gone) and let the next push go.
         st.inflight = undefined;
+        st.timedOut = f;
         this.opts.listener.onAckTimeout?.(this, st.type);
         void this.pump();
       }, this.opts.ackTimeoutMs);
@@ -218,7 +227,7 @@ export abstract class ProxyConnection {
     if (!snap) return false;
     for (const t of PUSH_ORDER) if (snap.entries(t).size > 0 && !this.types.has(t)) return false;
     for (const st of this.types.values()) {
-      if (st.inflight || st.dirty || st.mustRespond || st.removalsHeld || st.nack) return false;
+      if (st.inflight || st.timedOut || st.dirty || st.mustRespond || st.removalsHeld || st.nack) return false;
     }
     return true;
   }
