@@ -72,8 +72,8 @@ test('the mesh set is accepted by sluice\'s proxy; the VirtualService routes by 
   const egress = tables.get('egress|default')!;
   const hit = routeRequest(egress, 'api', '/v2/x', { 'x-user': 'alice' } as never).route;
   ok(hit, 'header route');
-  assert.deepEqual((hit.action as { clusters: { name: string }[] }).clusters.map((c) => c.name), ['outbound|80||hello-00002.default.svc.cluster.local']);
+  assert.deepEqual((hit.action as unknown as { clusters: { name: string }[] }).clusters.map((c) => c.name), ['outbound|80||hello-00002.default.svc.cluster.local']);
   const dflt = routeRequest(egress, 'api.default.svc.cluster.local', '/v2/x', { 'x-user': 'bob' } as never).route;
   ok(dflt, 'default route');
-  assert.deepEqual((dflt.action as { clusters: { name: string; weight: number }[] }).clusters.map((c) => [c.name, c.weight]), [['outbound|80|v1|hello-00001.default.svc.cluster.local', 70], ['outbound|80||hello-00002.default.svc.cluster.local', 30]]);
+  assert.deepEqual((dflt.action as unknown as { clusters: { name: string; weight: number }[] }).clusters.map((c) => [c.name, c.weight]), [['outbound|80|v1|hello-00001.default.svc.cluster.local', 70], ['outbound|80||hello-00002.default.svc.cluster.local', 30]]);
 });
