@@ -8,7 +8,7 @@ import { Labels } from '../../api/types/knative.ts';
 import { configurationConditions as cs, ConditionTypes as CT } from '../../api/conditions.ts';
 import { isSluiceError } from '../../lib/errors.ts';
 import { StoreErrors } from '../../store/store.ts';
-import { updateStatus } from '../../controller/status-update.ts';
+import { updateStatus, deepEqual } from '../../controller/status-update.ts';
 import { splitKey, isControlledBy } from '../../controller/owner.ts';
 import { permanentError, type ReconcileResult } from '../../controller/reconcile-result.ts';
 import type { ReconcilerContext } from '../shared/context.ts';
@@ -32,6 +32,14 @@ export class ConfigurationReconciler {
       await updateStatus(this.ctx.store, R.configurations, config, { ...config.status, observedGeneration: config.metadata.generation, conditions: conds });
       void this.ctx.recorder.event(config, 'Warning', 'NotOwned', msg);
       throw permanentError(msg, { reason: 'NotOwned' });
+    }
+    if (rev && config.spec?.template?.metadata?.name && !deepEqual(rev.spec, config.spec.template.spec)) {
+      // Revisions are immutable: a changed template under the same given name cannot be honoured.
+      const msg = `spec.template.metadata.name "${revName}" names an existing Revision with a different spec: revisions are immutable, give the changed template a new name`;
+      const conds = cs.markFalse(cs.initialize(config.status?.conditions, now), CT.ready, 'RevisionNameConflict', msg, now);
+      await updateStatus(this.ctx.store, R.configurations, config, { ...config.status, observedGeneration: config.metadata.generation, conditions: conds });
+      void this.ctx.recorder.event(config, 'Warning', 'RevisionNameConflict', msg);
+      throw permanentError(msg, { reason: 'RevisionNameConflict' });
     }
     if (!rev) {
       try {
