@@ -61,7 +61,7 @@ test('the gateway set is accepted by sluice\'s proxy and routes the public host 
   const tables = acceptedByProxy(run(inputs(), GATEWAY));
   const { route } = routeRequest(tables.get('http.8080')!, 'hello.default.example.com:8080', '/', {} as never);
   ok(route, 'a route for the public host');
-  const action = route.action as { kind: string; clusters: { name: string; weight: number }[] };
+  const action = route.action as unknown as { kind: string; clusters: { name: string; weight: number }[] };
   assert.equal(action.kind, 'route');
   assert.deepEqual(action.clusters.map((c) => [c.name, c.weight]), [['outbound|80||hello-00001.default.svc.cluster.local', 90], ['outbound|80||hello-00002.default.svc.cluster.local', 10]]);
   ok(tables.get('https.8443'), 'https routes');
