@@ -243,3 +243,16 @@ test('kind-specific field selectors: events by involvedObject (kubectl describe)
   assert.equal(bad.status, 400);
   assert.match(bad.body.message, /spec\.foo/);
 });
+
+test('mounted subresources (pods/log) are served and listed in discovery', async () => {
+  api.addSubresource('core/pods', 'log', (_req, res, t) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(`log of ${t.namespace}/${t.name} tail=${t.url.searchParams.get('tailLines')}`);
+  });
+  assert.equal((await call('GET', '/api/v1/namespaces/default/pods/p1/log?tailLines=5')).body, 'log of default/p1 tail=5');
+  assert.equal((await call('POST', '/api/v1/namespaces/default/pods/p1/log', {})).status, 405);
+  assert.equal((await call('GET', '/api/v1/namespaces/default/pods/p1/exec')).status, 404);
+  const rl = (await call('GET', '/api/v1')).body;
+  assert.ok(rl.resources.some((r: any) => r.name === 'pods/log' && r.verbs.includes('get')));
+  assert.throws(() => api.addSubresource('core/nothing', 'log', () => undefined), /unknown resource/);
+});

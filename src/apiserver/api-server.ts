@@ -7,7 +7,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OPENAPI_V2_PROTOBUF_MEDIA_TYPE, openapiV2Document, openapiV2Protobuf, openapiV3Document, openapiV3Paths } from '../api/openapi.ts';
+import { kindById, resourceId, type KindInfo } from '../api/registry.ts';
 import { realClock, type Clock } from '../lib/clock.ts';
+import { SluiceError } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_BODY_LIMIT } from './decode-body.ts';
@@ -21,6 +23,8 @@ import { handleCreate, handleDelete, handlePatch, handleUpdate } from './resourc
 import { ApiServerErrors, methodNotAllowed, notFoundError, toStatus } from './status.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+/** Serves GET on `.../NAME/SUBRESOURCE` of one kind (e.g. pods/log); errors thrown become Status answers. */
+export type SubresourceHandler = (req: IncomingMessage, res: ServerResponse, target: { namespace: string; name: string; url: URL }) => void | Promise<void>;
 
 export interface ApiServerOptions {
   store: Store;
@@ -37,6 +41,8 @@ export interface ApiServer {
   listen(port: number, host?: string): Promise<number>;
   /** Mounts a handler for every path under `prefix` (e.g. `/metrics`, `/ui`). */
   addRoute(prefix: string, handler: RouteHandler): void;
+  /** Mounts a GET subresource of a kind (`core/pods`, `log`), listed in discovery (e.g. for `kubectl logs`). */
+  addSubresource(resource: string, name: string, handler: SubresourceHandler): void;
   /** Stops accepting, ends open watches and idle connections; the store stays open. */
   close(): Promise<void>;
   /** The bound address as `http://host:port` (after listen). */
@@ -53,7 +59,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     watches: new Set(),
     watchLines: new Map(),
   };
-  const discovery = buildDiscovery();
+  const subresources = new Map<string, { kind: KindInfo; name: string; handler: SubresourceHandler }>();
+  let discovery = buildDiscovery();
   const version = versionInfo(opts.version ?? '0.1.0');
   const routes: { prefix: string; handler: RouteHandler }[] = [];
   const openapiCache = new Map<string, string>();
@@ -103,10 +110,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     const split = splitApiPath(path);
     if (!split) throw notFoundError(`the server could not find the requested resource (${path})`, undefined, ApiServerErrors.NotFound);
-    const r = parseResourcePath(path, split.gv, split.rest);
+    const r = parseResourcePath(path, split.gv, split.rest, (k, sub) => subresources.has(`${resourceId(k)}/${sub}`));
     if (!r) {
       if (method !== 'GET') throw methodNotAllowed(method, path);
       return sendJson(res, 200, discovery.resourceList.get(split.gv));
+    }
+    if (r.subresource && r.subresource !== 'status' && r.name !== undefined) {
+      const sub = subresources.get(`${resourceId(r.kind)}/${r.subresource}`)!;
+      if (method !== 'GET') throw methodNotAllowed(method, path);
+      return sub.handler(req, res, { namespace: r.namespace, name: r.name, url });
     }
     const ctx: HandlerContext = { req, res, url, r, state };
     if (r.legacyWatch && method !== 'GET') throw methodNotAllowed(method, path);
@@ -151,6 +163,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   return {
     server,
+    addSubresource(resource, name, handler) {
+      const kind = kindById(resource);
+      if (!kind) throw new SluiceError(ApiServerErrors.NotFound, `addSubresource: unknown resource "${resource}" (expected an id such as core/pods)`);
+      if (name === 'status') throw new SluiceError(ApiServerErrors.BadRequest, 'addSubresource: status is built in');
+      subresources.set(`${resource}/${name}`, { kind, name, handler });
+      discovery = buildDiscovery([...subresources.values()].map((x) => ({ kind: x.kind, name: x.name, verbs: ['get'] })));
+    },
     addRoute(prefix, handler) {
       routes.push({ prefix: prefix.replace(/\/+$/, '') || '/', handler });
       routes.sort((a, b) => b.prefix.length - a.prefix.length);

@@ -39,7 +39,10 @@ function groups(): GroupEntry[] {
   return [...m.values()];
 }
 
-function apiResources(kinds: KindInfo[]): unknown[] {
+/** A subresource mounted by another component (e.g. `pods/log`), listed in discovery. */
+export interface ExtraSubresource { kind: KindInfo; name: string; verbs: string[] }
+
+function apiResources(kinds: KindInfo[], extra: ExtraSubresource[]): unknown[] {
   const out: unknown[] = [];
   for (const k of kinds) {
     const r: Record<string, unknown> = { name: k.plural, singularName: k.singular, namespaced: k.namespaced, kind: k.kind, verbs: VERBS };
@@ -47,6 +50,7 @@ function apiResources(kinds: KindInfo[]): unknown[] {
     if (k.categories?.length) r.categories = k.categories;
     out.push(r);
     if (k.statusSubresource) out.push({ name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: STATUS_VERBS });
+    for (const x of extra) if (x.kind === k) out.push({ name: `${k.plural}/${x.name}`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: x.verbs });
   }
   return out;
 }
@@ -61,7 +65,7 @@ export interface DiscoveryDocs {
   aggregatedGroups: unknown;
 }
 
-function aggregated(entries: GroupEntry[]): unknown {
+function aggregated(entries: GroupEntry[], extra: ExtraSubresource[]): unknown {
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: 'apidiscovery.k8s.io/v2',
@@ -81,9 +85,10 @@ function aggregated(entries: GroupEntry[]): unknown {
           };
           if (k.shortNames.length > 0) r.shortNames = k.shortNames;
           if (k.categories?.length) r.categories = k.categories;
-          if (k.statusSubresource) {
-            r.subresources = [{ subresource: 'status', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: STATUS_VERBS }];
-          }
+          const subs: unknown[] = [];
+          if (k.statusSubresource) subs.push({ subresource: 'status', responseKind: { group: k.group, version: k.version, kind: k.kind }, verbs: STATUS_VERBS });
+          for (const x of extra) if (x.kind === k) subs.push({ subresource: x.name, responseKind: { group: '', version: '', kind: '' }, verbs: x.verbs });
+          if (subs.length > 0) r.subresources = subs;
           return r;
         }),
       }],
@@ -91,7 +96,7 @@ function aggregated(entries: GroupEntry[]): unknown {
   };
 }
 
-export function buildDiscovery(): DiscoveryDocs {
+export function buildDiscovery(extra: ExtraSubresource[] = []): DiscoveryDocs {
   const all = groups();
   const core = all.filter((g) => g.name === '');
   const named = all.filter((g) => g.name !== '');
@@ -102,7 +107,7 @@ export function buildDiscovery(): DiscoveryDocs {
   const resourceList = new Map<string, unknown>();
   for (const g of all) {
     const gv = g.name ? `${g.name}/${g.version}` : g.version;
-    resourceList.set(gv, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv, resources: apiResources(g.kinds) });
+    resourceList.set(gv, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv, resources: apiResources(g.kinds, extra) });
   }
   return {
     apiVersions: (serverAddress) => ({
@@ -113,8 +118,8 @@ export function buildDiscovery(): DiscoveryDocs {
     apiGroupList: { kind: 'APIGroupList', apiVersion: 'v1', groups: named.map(groupDoc) },
     apiGroup: new Map(named.map((g) => [g.name, { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(g) }])),
     resourceList,
-    aggregatedCore: aggregated(core),
-    aggregatedGroups: aggregated(named),
+    aggregatedCore: aggregated(core, extra),
+    aggregatedGroups: aggregated(named, extra),
   };
 }
 

@@ -28,7 +28,6 @@ export function kindsOfGroupVersion(gv: string): Map<string, KindInfo> | undefin
   return byGroupVersion.get(gv);
 }
 
-const SUBRESOURCES = new Set(['status']);
 
 function notFound(path: string): Error {
   return notFoundError(`the server could not find the requested resource (${path})`);
@@ -38,7 +37,7 @@ function notFound(path: string): Error {
  * Parses the path segments after `/api/v1` or `/apis/G/V`. Returns undefined for the group-version
  * root itself (discovery). Throws 404 for paths that name nothing sluice serves.
  */
-export function parseResourcePath(path: string, gv: string, rest: string[]): ResourceRequest | undefined {
+export function parseResourcePath(path: string, gv: string, rest: string[], extraSubresource?: (kind: KindInfo, sub: string) => boolean): ResourceRequest | undefined {
   const kinds = byGroupVersion.get(gv);
   if (!kinds) throw notFound(path);
   if (rest.length === 0) return undefined;
@@ -60,7 +59,7 @@ export function parseResourcePath(path: string, gv: string, rest: string[]): Res
   const name = seg[1];
   const subresource = seg[2];
   if (seg.length > 3) throw notFound(path);
-  if (subresource !== undefined && !(SUBRESOURCES.has(subresource) && kind.statusSubresource)) throw notFound(path);
+  if (subresource !== undefined && !((subresource === 'status' && kind.statusSubresource) || extraSubresource?.(kind, subresource))) throw notFound(path);
   // A namespaced object needs its namespace in the path; a cluster-scoped one must not have one.
   if (name !== undefined && kind.namespaced && !namespace) throw notFound(path);
   if (name === '' || namespace === undefined) throw notFound(path);
