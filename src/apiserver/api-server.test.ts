@@ -256,3 +256,16 @@ test('mounted subresources (pods/log) are served and listed in discovery', async
   assert.ok(rl.resources.some((r: any) => r.name === 'pods/log' && r.verbs.includes('get')));
   assert.throws(() => api.addSubresource('core/nothing', 'log', () => undefined), /unknown resource/);
 });
+
+test('delete of an object with finalizers answers 202 and keeps it until the finalizers are gone', async () => {
+  const body = ksvc('fin');
+  (body.metadata as Record<string, unknown>).finalizers = ['example.com/hold'];
+  assert.equal((await call('POST', SVC, body)).status, 201);
+  const del = await call('DELETE', `${SVC}/fin`);
+  assert.equal(del.status, 202);
+  assert.ok(del.body.metadata.deletionTimestamp);
+  assert.equal((await call('GET', `${SVC}/fin`)).status, 200);
+  const gone = await call('PATCH', `${SVC}/fin`, { metadata: { finalizers: null } }, { 'Content-Type': 'application/merge-patch+json' });
+  assert.equal(gone.status, 200, JSON.stringify(gone.body));
+  assert.equal((await call('GET', `${SVC}/fin`)).status, 404);
+});

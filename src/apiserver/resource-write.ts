@@ -186,12 +186,14 @@ export async function handleDelete(ctx: HandlerContext): Promise<void> {
     return;
   }
   const deleted = await state.store.delete(rid(r.kind), r.namespace, r.name, opts);
-  if (r.kind.kind === 'Namespace' && !deleted.metadata.deletionTimestamp) await state.namespaces.purge(r.name);
-  if (STATUS_ON_DELETE.has(r.kind.kind) && !deleted.metadata.deletionTimestamp) {
+  if (r.kind.kind === 'Namespace' && !(deleted.metadata.finalizers?.length)) await state.namespaces.purge(r.name);
+  // Finalizers still pending: the object stays (with deletionTimestamp) and the answer is 202, as Kubernetes does.
+  const pending = (deleted.metadata.finalizers?.length ?? 0) > 0 && deleted.metadata.deletionTimestamp !== undefined;
+  if (STATUS_ON_DELETE.has(r.kind.kind) && !pending) {
     sendJson(ctx.res, 200, successStatus({ name: r.name, group: r.kind.group, kind: r.kind.plural, uid: deleted.metadata.uid }));
     return;
   }
-  sendJson(ctx.res, 200, deleted);
+  sendJson(ctx.res, pending ? 202 : 200, deleted);
 }
 
 async function handleDeleteCollection(ctx: HandlerContext): Promise<void> {
