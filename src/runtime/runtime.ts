@@ -70,6 +70,7 @@ export function freePort(): Promise<number> {
 }
 
 const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'];
+const PORT_POOL_SIZE = 4;
 
 export class Runtime {
   readonly images: ImageTable;
@@ -84,6 +85,8 @@ export class Runtime {
   private readonly live = new Set<number>();
   private seq = 0;
   private stopping = false;
+  private readonly portPool: number[] = [];
+  private refilling = false;
   private readonly exitHook = (): void => {
     for (const pid of this.live) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
   };
@@ -101,6 +104,7 @@ export class Runtime {
   async start(): Promise<{ killed: PidRecord[]; deletedPods: number }> {
     const killed = this.pids.killLeftovers();
     if (killed.length) log.info({ killed: killed.map((k) => `${k.namespace}/${k.pod}:${k.pid}`) }, 'runtime: killed processes left by a previous run');
+    this.refillPorts();
     let deletedPods = 0;
     const res = await this.o.store.list(PODS_RESOURCE, {});
     for (const p of res.items) {
@@ -177,13 +181,44 @@ export class Runtime {
     return `${rev.metadata.name}-deployment-${templateHash(rev.metadata.uid ?? rev.metadata.name ?? '')}-${suffix}`;
   }
 
+  /**
+   * Ports for new pods come from a small pool filled in the background, so a pod is spawned in
+   * the same turn the reconciler asks for it (no await between "ensure" and spawn on the hot
+   * path). A pooled port was free when probed; like any "find a free port" scheme it can be
+   * taken in between, which the pod then reports as a crash (EADDRINUSE) and restarts on.
+   */
+  private takePort(): number | undefined {
+    const port = this.portPool.shift();
+    this.refillPorts();
+    return port;
+  }
+
+  private refillPorts(): void {
+    if (this.refilling || this.stopping) return;
+    this.refilling = true;
+    void (async () => {
+      try {
+        while (this.portPool.length < PORT_POOL_SIZE && !this.stopping) {
+          const p = await freePort();
+          if (!this.portPool.includes(p) && ![...this.byName.values()].some((m) => m.proc.state.port === p)) this.portPool.push(p);
+        }
+      } catch (e) {
+        log.warn({ err: errorMessage(e) }, 'runtime: could not reserve a port');
+      } finally {
+        this.refilling = false;
+      }
+    })();
+  }
+
   private async startPod(rev: Revision, key: string): Promise<void> {
-    this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
-    let port: number;
-    try {
-      port = await freePort();
-    } finally {
-      this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
+    let port = this.takePort();
+    if (port === undefined) {
+      this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+      try {
+        port = await freePort();
+      } finally {
+        this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
+      }
     }
     if (this.stopping) return;
     const ns = rev.metadata.namespace ?? 'default';
