@@ -62,7 +62,7 @@ export class DownstreamListener {
       secure.on('secureConnection', (s: tls.TLSSocket) => this.track(s, s.alpnProtocol === 'h2'));
     } else {
       this.h2 = http2.createServer({}, onRequest);
-      this.outer = net.createServer((socket) => this.sniff(socket));
+      this.outer = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
     }
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
@@ -99,6 +99,7 @@ export class DownstreamListener {
 
   /** Plaintext: HTTP/2 prior knowledge starts with the connection preface; anything else is HTTP/1. */
   private sniff(socket: net.Socket): void {
+    socket.setNoDelay(true);
     socket.once('error', () => socket.destroy());
     socket.once('readable', () => {
       const chunk: Buffer | null = socket.read();

@@ -78,6 +78,9 @@ export function handleUpgrade(d: RouterDeps, req: http.IncomingMessage, socket: 
     } else socket.destroy();
     release();
   });
+  // Upgraded protocols (WebSocket) close as a whole: either side ending tears down both.
   up.on('close', () => { release(); socket.destroy(); });
+  up.on('end', () => socket.end());
   socket.on('close', () => { up.destroy(); release(); });
+  socket.on('end', () => { up.end(); socket.destroy(); });
 }

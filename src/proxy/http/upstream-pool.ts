@@ -37,6 +37,7 @@ function mixin<T extends typeof http.Agent>(Base: T) {
 
     override createConnection(options: any, cb?: any): any {
       const sock = (super.createConnection as any)(options, cb) as CountedSocket;
+      sock.setNoDelay(true);
       this.stats.upstream_cx_total++;
       this.stats.upstream_cx_active++;
       sock.once('close', () => { this.stats.upstream_cx_active--; });

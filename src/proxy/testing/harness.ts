@@ -19,7 +19,7 @@ export async function startUpstream(handler?: (req: http.IncomingMessage, res: h
   u.server.on('connection', (s) => { u.sockets.add(s); s.on('close', () => u.sockets.delete(s)); });
   await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', () => r()));
   u.port = (u.server.address() as net.AddressInfo).port;
-  u.close = () => new Promise<void>((r) => { u.server.closeAllConnections(); u.server.close(() => r()); });
+  u.close = () => new Promise<void>((r) => { u.server.closeAllConnections(); for (const s of u.sockets) s.destroy(); u.server.close(() => r()); });
   return u;
 }
 
@@ -72,4 +72,29 @@ export async function freePort(): Promise<number> {
   const p = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return p;
+}
+
+/** Sets resources on the test server and waits until the proxy ACKs (or NACKs) the push for that type. */
+export async function pushAndWait(xds: TestXdsServer, typeUrl: Parameters<TestXdsServer['set']>[0], objs: object[], opts: { expectNack?: boolean; timeoutMs?: number } = {}): Promise<string | undefined> {
+  const before = xds.requests.length;
+  xds.set(typeUrl, objs);
+  let detail: string | undefined;
+  await waitFor(`${opts.expectNack ? 'NACK' : 'ACK'} of ${typeUrl}`, () => {
+    const r = xds.requests.slice(before).find((q) => q.typeUrl === typeUrl && q.nonce !== '');
+    if (!r) return false;
+    detail = r.errorDetail;
+    return true;
+  }, opts.timeoutMs ?? 5000);
+  if (!!detail !== !!opts.expectNack) throw new Error(opts.expectNack ? `expected a NACK for ${typeUrl}, got an ACK` : `expected an ACK for ${typeUrl}, got NACK: ${detail}`);
+  return detail;
+}
+
+/** Standard one-listener setup: listener `l` on `port` with route config `r`, the given clusters and endpoints. */
+export async function configure(xds: TestXdsServer, port: number, routes: object, clusters: object[], endpoints: object[]): Promise<void> {
+  const { TypeUrl } = await import('../../xds/protos.ts');
+  const { hcmListener } = await import('./resources.ts');
+  xds.set(TypeUrl.Cluster, clusters);
+  xds.set(TypeUrl.ClusterLoadAssignment, endpoints);
+  xds.set(TypeUrl.RouteConfiguration, [routes]);
+  xds.set(TypeUrl.Listener, [hcmListener('l', port, (routes as { name: string }).name)]);
 }

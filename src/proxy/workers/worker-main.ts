@@ -1,0 +1,49 @@
+/**
+ * Entry point of one proxy worker process: runs a ProxyInstance from the bootstrap the
+ * supervisor resolved, reports readiness and RSS, answers stats/config queries, and drains on
+ * request (stop accepting, finish in-flight requests, exit).
+ */
+import { log } from '../../lib/log.ts';
+import type { Bootstrap } from '../bootstrap.ts';
+import { ProxyInstance } from '../proxy-instance.ts';
+import { STATUS_INTERVAL_MS, WORKER_BOOTSTRAP_ENV, type FromWorker, type ToWorker } from './worker-protocol.ts';
+
+const send = (m: FromWorker) => { if (process.connected) process.send!(m); };
+
+function main(): void {
+  const raw = process.env[WORKER_BOOTSTRAP_ENV];
+  if (!raw || !process.send) {
+    process.stderr.write('sluice proxy worker: must be started by the proxy supervisor\n');
+    process.exit(2);
+  }
+  const bootstrap = JSON.parse(raw) as Bootstrap;
+  const p = new ProxyInstance(bootstrap);
+  p.start();
+  let draining = false;
+  const status = () => send({ type: 'status', ready: p.ready, rssMb: Math.round(process.memoryUsage().rss / 1048576), ports: p.listeners.ports() });
+  const timer = setInterval(status, STATUS_INTERVAL_MS);
+  const drain = async (timeoutMs: number) => {
+    if (draining) return;
+    draining = true;
+    clearInterval(timer);
+    log.info({ pid: process.pid, timeoutMs }, 'worker draining');
+    await p.drain(timeoutMs).catch((e) => log.error({ err: (e as Error).message }, 'drain failed'));
+    send({ type: 'drained' });
+    setTimeout(() => process.exit(0), 50);
+  };
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'drain') void drain(m.timeoutMs);
+    else if (m.type === 'query') {
+      if (m.what === 'samples') send({ type: 'reply', id: m.id, samples: p.samples() });
+      else if (m.what === 'config_dump') send({ type: 'reply', id: m.id, dump: p.configDump() });
+      else send({ type: 'reply', id: m.id, info: { pid: process.pid, ready: p.ready, control_plane: p.xds.stats, listeners: p.listeners.ports() } });
+    }
+  });
+  // The supervisor owns signals; a worker ignores SIGINT/SIGTERM sent to the process group and waits for its drain message.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => void drain(bootstrap.drainTimeoutMs));
+  process.on('disconnect', () => void drain(bootstrap.drainTimeoutMs));
+  status();
+}
+
+main();
