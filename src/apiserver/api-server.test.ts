@@ -269,3 +269,11 @@ test('delete of an object with finalizers answers 202 and keeps it until the fin
   assert.equal(gone.status, 200, JSON.stringify(gone.body));
   assert.equal((await call('GET', `${SVC}/fin`)).status, 404);
 });
+
+test('create with a resourceVersion is a 400 naming metadata.resourceVersion', async () => {
+  const body = ksvc('withrv');
+  (body.metadata as Record<string, unknown>).resourceVersion = '5';
+  const r = await call('POST', SVC, body);
+  assert.equal(r.status, 400);
+  assert.equal(r.body.details.causes[0].field, 'metadata.resourceVersion');
+});

@@ -55,6 +55,10 @@ export async function handleCreate(ctx: HandlerContext): Promise<void> {
   const dry = dryRunParam(q);
   const { body } = await readObject(ctx, OBJECT_TYPES);
   const obj = checkIdentity(requireObject(body), r, 'create');
+  if (obj.metadata.resourceVersion) {
+    throw badRequest('resourceVersion should not be set on objects to be created', ApiServerErrors.BadRequest,
+      [{ reason: 'FieldValueForbidden', field: 'metadata.resourceVersion', message: 'must be empty on create' }]);
+  }
   await state.namespaces.require(r.namespace);
   const { object, warnings } = admitOrThrow(obj, ctx, 'CREATE', fv);
   if (dry) {
