@@ -76,8 +76,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     dispatch(req, res).catch((e: unknown) => {
       const status = toStatus(e);
       if (status.code >= 500) log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
-      // A body we refused to read must not be parsed as the next request: close the connection.
-      sendStatus(res, status, status.code === 413 ? { Connection: 'close' } : undefined);
+      sendStatus(res, status);
     });
   });
 

@@ -22,26 +22,36 @@ export function tooLarge(limit: number): StatusError {
   return new StatusError(ApiServerErrors.BodyTooLarge, failureStatus(413, `the request body is larger than the limit of ${limit} bytes`));
 }
 
-/** Reads the whole body; over `limit` bytes → 413 (the caller closes the connection). */
+/** Past this many bytes an oversized body is no longer drained: the connection is cut. */
+const DRAIN_CAP = 64 * 1024 * 1024;
+
+/**
+ * Reads the whole body; over `limit` bytes → 413. An oversized body is drained (up to 64 MiB)
+ * before the answer goes out, so the client, still sending, reads the 413 instead of a reset.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
+    let over = Number.isFinite(declared) && declared > limit;
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
+    const fail = (e: unknown): void => { if (!settled) { settled = true; reject(e); } };
     req.on('data', (c: Buffer) => {
-      if (failed) return;
       size += c.length;
-      if (size > limit) {
-        failed = true;
-        reject(tooLarge(limit));
+      if (!over && size > limit) over = true;
+      if (over) {
+        chunks.length = 0;
+        if (size > DRAIN_CAP) { fail(tooLarge(limit)); req.destroy(); }
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => { if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)); });
-    req.on('error', (e) => { if (!failed) { failed = true; reject(e); } });
+    req.on('end', () => {
+      if (over) return fail(tooLarge(limit));
+      if (!settled) { settled = true; resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)); }
+    });
+    req.on('error', fail);
   });
 }
 
