@@ -26,6 +26,7 @@ import { applyMemoryLimit, parseMemory } from './memory-limit.ts';
 import { PodProcess, type PodState } from './pod-process.ts';
 import { PidRegistry, type PidRecord } from './pid-registry.ts';
 import { writePodLogMeta } from './pod-logs.ts';
+import { buildPodEnv } from './pod-env.ts';
 import { makePodMeta, makePodStatus, templateHash, NAME_ALPHABET, DEFAULT_GRACE_SECONDS } from './make-pod.ts';
 
 export const PODS_RESOURCE = 'core/pods';
@@ -69,7 +70,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'];
 const PORT_POOL_SIZE = 4;
 
 export class Runtime {
@@ -228,19 +228,15 @@ export class Runtime {
     const limit = c.resources?.limits?.memory ? parseMemory(c.resources.limits.memory, `Revision ${key}: spec.containers[0].resources.limits.memory`) : undefined;
     const limited = applyMemoryLimit(cmd, limit);
     const labels = rev.metadata.labels ?? {};
-    const env: Record<string, string> = {};
-    for (const k of BASE_ENV_KEYS) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-    Object.assign(env, {
-      PORT: String(port),
-      K_REVISION: rev.metadata.name ?? '',
-      K_CONFIGURATION: labels[Labels.configuration] ?? '',
-      K_SERVICE: labels[Labels.service] ?? '',
+    const nodeName = this.o.nodeName ?? hostname();
+    const env = buildPodEnv({
+      container: c, namespace: ns, pod: name, nodeName, port, revision: rev.metadata.name ?? '',
+      configuration: labels[Labels.configuration] ?? '', service: labels[Labels.service] ?? '',
     });
     Object.assign(env, this.o.extraEnv?.({ namespace: ns, name, revision: rev.metadata.name ?? '', port }) ?? {});
     const mp: ManagedPod = {
       key, image: c.image, created: false, writing: false, dirty: false, seq: this.seq++,
-      meta: makePodMeta(rev, { namespace: ns, name, port, templateHash: templateHash(rev.metadata.uid ?? name), nodeName: this.o.nodeName ?? hostname() }),
+      meta: makePodMeta(rev, { namespace: ns, name, port, templateHash: templateHash(rev.metadata.uid ?? name), nodeName }),
       proc: undefined as unknown as PodProcess,
     };
     mp.proc = new PodProcess({

@@ -92,6 +92,16 @@ test('Revision reconciler (table)', async (t) => {
       },
     },
     {
+      name: 'an env source sluice cannot resolve: Ready False UnsupportedEnvSource with the field path',
+      rev: revision({ env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'pw' } } }] }),
+      check: async (_h, rev, rt) => {
+        assert.deepEqual(rt.ensured, [['hello-00001', 0]]);
+        const c = getCondition(rev.status?.conditions, 'Ready')!;
+        assert.equal(c.reason, 'UnsupportedEnvSource');
+        assert.match(c.message!, /spec\.containers\[0\]\.env\[0\]\.valueFrom\.secretKeyRef/);
+      },
+    },
+    {
       name: 'a crash-looping container: ContainerHealthy False with exit code and log lines',
       steps: async (h, rev) => {
         const now = h.clock.now();

@@ -16,6 +16,7 @@ import type { ReconcileResult } from '../../controller/reconcile-result.ts';
 import type { Runtime } from '../../runtime/runtime.ts';
 import { RuntimeErrors } from '../../runtime/image-table.ts';
 import { parseMemory } from '../../runtime/memory-limit.ts';
+import { envProblem } from '../../runtime/pod-env.ts';
 import type { ReconcilerContext } from '../shared/context.ts';
 import { R } from '../shared/resources.ts';
 import { applyChild } from '../shared/apply-child.ts';
@@ -34,6 +35,8 @@ export class RevisionReconciler {
   private preflight(rev: Revision): RevisionFailure | undefined {
     const c = rev.spec?.containers?.[0];
     if (!c) return { reason: 'NoContainer', message: 'spec.containers is empty: a revision needs one container' };
+    const envIssue = envProblem(c);
+    if (envIssue) return { reason: 'UnsupportedEnvSource', message: envIssue };
     try {
       this.runtime.resolve(rev);
       if (c.resources?.limits?.memory) parseMemory(c.resources.limits.memory, 'spec.containers[0].resources.limits.memory');
