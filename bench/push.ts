@@ -28,6 +28,7 @@ import { createControlPlane, type ControlPlane } from '../src/controlplane/contr
 import { AdsTestClient } from '../src/controlplane/xds/ads-test-client.ts';
 import { TypeUrl } from '../src/xds/protos.ts';
 import type { KubeObject } from '../src/api/meta.ts';
+import { log } from '../src/lib/log.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ING = 'networking.internal.knative.dev/ingresses';
@@ -203,6 +204,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
 }
 
 async function main(): Promise<void> {
+  log.level = process.env.SLUICE_LOG_LEVEL ?? 'error'; // flow-control warnings of a storm would drown the table
   const program = new Command()
     .option('--proxies <n>', 'simulated proxies', '1000')
     .option('--services <n>', 'services loaded for the main phase', '10000')

@@ -59,7 +59,8 @@ export class AdsTestClient {
     this.node = node;
     this.opts = { autoAck: true, ...opts };
     const { Client } = adsService();
-    this.client = new Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+    // Own subchannel pool: each simulated proxy gets its own TCP connection, as real proxies have.
+    this.client = new Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.use_local_subchannel_pool': 1 });
     const c = this.client as unknown as Record<string, () => grpc.ClientDuplexStream<any, any>>;
     this.call = protocol === 'sotw' ? c.StreamAggregatedResources() : c.DeltaAggregatedResources();
     this.call.on('data', (r: any) => this.receive(r));
