@@ -91,6 +91,19 @@ test('graceful stop: SIGTERM drains the built-in app at once; an app ignoring SI
   await b.cleanup();
 });
 
+test('with a drain delay the pod keeps answering after it is marked not ready, then exits', async () => {
+  const hello = BUILTIN_IMAGES['sluice/hello'].command;
+  const a = await pod('', { file: hello[0], args: hello.slice(1), drainDelayMs: 300 });
+  try {
+    await waitState(a.states, 'ready', (s) => s.ready);
+    const stopped = a.p.stop(5_000);
+    assert.equal(a.states.at(-1)?.ready, false, 'out of the endpoints at once');
+    assert.equal((await fetch(`http://127.0.0.1:${a.port}/`)).status, 200, 'still serving while draining');
+    await stopped;
+    assert.equal(a.states.at(-1)?.finished, true);
+  } finally { await a.cleanup(); }
+});
+
 test('a missing executable is a StartError with exit code 127', async () => {
   const { states, cleanup } = await pod('', { file: '/nonexistent/app' });
   try {

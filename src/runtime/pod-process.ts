@@ -63,6 +63,8 @@ export interface PodProcessOptions {
   restartBaseMs?: number;
   restartMaxMs?: number;
   rssCheckMs?: number;
+  /** Time between leaving the Endpoints and SIGTERM (default 0; Knative's queue-proxy drains). */
+  drainDelayMs?: number;
   /** How many log lines a termination message carries (default 10). */
   messageLines?: number;
   onChange: (s: PodState) => void;
@@ -257,7 +259,7 @@ export class PodProcess {
     this.after(delay, () => this.start());
   }
 
-  /** Graceful stop: not ready at once, SIGTERM to the group, SIGKILL after `graceMs`. */
+  /** Graceful stop: not ready at once, SIGTERM to the group (after drainDelayMs), SIGKILL `graceMs` later. */
   stop(graceMs: number): Promise<void> {
     if (this.state.finished) return Promise.resolve();
     const p = new Promise<void>((r) => this.stopWaiters.push(r));
@@ -277,8 +279,15 @@ export class PodProcess {
       return p;
     }
     this.changed();
-    this.kill('SIGTERM');
-    this.after(graceMs, () => this.kill('SIGKILL'));
+    const term = (): void => {
+      this.kill('SIGTERM');
+      this.after(graceMs, () => this.kill('SIGKILL'));
+    };
+    // Drain: the pod is already out of the Endpoints (not ready); it keeps serving for
+    // drainDelayMs so proxies that still hold the old endpoint list do not hit a closed port.
+    const drain = this.o.drainDelayMs ?? 0;
+    if (drain > 0) this.after(drain, term);
+    else term();
     return p;
   }
 

@@ -41,6 +41,8 @@ export interface RuntimeOptions {
   restartBaseMs?: number;
   restartMaxMs?: number;
   rssCheckMs?: number;
+  /** Time a stopping pod keeps serving after it left the Endpoints, before SIGTERM (default 0). */
+  drainDelayMs?: number;
   /** Grace period cap used by `stop()` when sluice shuts down (default 10 s). */
   shutdownGraceMs?: number;
   /** Extra environment per pod (the mesh sets HTTP_PROXY / SLUICE_EGRESS here). */
@@ -243,7 +245,7 @@ export class Runtime {
       namespace: ns, name, port, file: limited.file, args: limited.args, env, workingDir: cmd.workingDir,
       readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, declaredPort: c.ports?.[0]?.containerPort,
       memoryLimitBytes: limit, stateDir: this.o.stateDir, clock: this.clock,
-      fastProbeMs: this.o.fastProbeMs, restartBaseMs: this.o.restartBaseMs, restartMaxMs: this.o.restartMaxMs, rssCheckMs: this.o.rssCheckMs,
+      fastProbeMs: this.o.fastProbeMs, drainDelayMs: this.o.drainDelayMs, restartBaseMs: this.o.restartBaseMs, restartMaxMs: this.o.restartMaxMs, rssCheckMs: this.o.rssCheckMs,
       onChange: () => this.podChanged(mp),
       onSpawn: (pid) => { this.live.add(pid); this.pids.record({ pid, namespace: ns, pod: name }); },
       onReap: (pid) => { this.live.delete(pid); this.pids.forget(ns, name); },
