@@ -144,12 +144,15 @@ async function watchLatency(api: string, pool: Pool): Promise<Record<string, num
   const rvRes = await pool.request({ method: 'GET', path: `${NS_PATH}?limit=1` });
   const rv = (JSON.parse(await rvRes.body.text()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
   const worker = fork(fileURLToPath(import.meta.url), ['--watchers', api, rv, String(WATCHERS)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type: string): Promise<any> => new Promise((resolve, reject) => {
-    const on = (m: { type: string }): void => { if (m.type === type) { worker.off('message', on); resolve(m); } };
-    worker.on('message', on);
-    worker.once('error', reject);
-    worker.once('exit', (c) => reject(new Error(`watcher process exited with ${c}`)));
+  // One waiter at a time: the watcher process answers each message in order.
+  let waiter: { type: string; resolve: (m: any) => void; reject: (e: Error) => void } | undefined;
+  worker.on('message', (m: { type: string }) => {
+    if (waiter && m.type === waiter.type) { const w = waiter; waiter = undefined; w.resolve(m); }
   });
+  const failAll = (e: Error): void => { const w = waiter; waiter = undefined; w?.reject(e); };
+  worker.on('error', failAll);
+  worker.on('exit', (c) => failAll(new Error(`watcher process exited with ${c}`)));
+  const next = (type: string): Promise<any> => new Promise((resolve, reject) => { waiter = { type, resolve, reject }; });
   await next('ready');
   const sent = new Map<string, { start: number; done: number }>();
   const deadline = performance.now() + 30_000;
