@@ -144,7 +144,10 @@ function compileSource(s: Source, path: string, errors: Errors): Check {
   return (r) => checks.every((c) => c(r));
 }
 
-function compileOperation(o: Operation): Check {
+function compileOperation(o: Operation, path: string, errors: Errors): Check {
+  for (const k of ['ports', 'notPorts'] as const) {
+    (o[k] ?? []).forEach((v, i) => { if (!/^\d+$/.test(String(v))) errors.push({ field: `${path}.${k}[${i}]`, message: `port ${JSON.stringify(v)} must be a number`, unsupported: false }); });
+  }
   const checks = [
     both({ pos: o.hosts, neg: o.notHosts }, (p, r) => matchValue(p, r.host, true) || matchValue(p, hostOnly(r.host), true)),
     both({ pos: o.methods, neg: o.notMethods }, (p, r) => matchValue(p, r.method)),
@@ -184,6 +187,9 @@ function compileCondition(c: AuthorizationCondition, path: string, errors: Error
     const ipOf = (r: AuthzRequest) => (c.key === 'source.ip' ? r.source.ip : c.key === 'remote.ip' ? r.source.remoteIp ?? r.source.ip : r.destinationIp);
     return (r) => (!pos || pos(ipOf(r))) && (!neg || !neg(ipOf(r)));
   }
+  if (c.key === 'destination.port') {
+    [...(c.values ?? []), ...(c.notValues ?? [])].forEach((v) => { if (!/^\d+$/.test(String(v))) errors.push({ field: path, message: `port ${JSON.stringify(v)} must be a number`, unsupported: false }); });
+  }
   const attr = (r: AuthzRequest): string | undefined => {
     switch (c.key) {
       case 'source.namespace': return sourceNamespace(r);
@@ -199,7 +205,7 @@ function compileCondition(c: AuthorizationCondition, path: string, errors: Error
 export function compileRule(rule: AuthorizationRule, path: string): CompiledRule {
   const errors: Errors = [];
   const from = rule.from?.length ? rule.from.map((f, i) => compileSource(f.source ?? {}, `${path}.from[${i}].source`, errors)) : undefined;
-  const to = rule.to?.length ? rule.to.map((t) => compileOperation(t.operation ?? {})) : undefined;
+  const to = rule.to?.length ? rule.to.map((t, i) => compileOperation(t.operation ?? {}, `${path}.to[${i}].operation`, errors)) : undefined;
   const when = (rule.when ?? []).map((c, i) => compileCondition(c, `${path}.when[${i}]`, errors));
   const match: RulePredicate = (r) => (!from || from.some((f) => f(r))) && (!to || to.some((t) => t(r))) && when.every((w) => w(r));
   return { match, errors };

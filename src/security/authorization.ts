@@ -90,7 +90,8 @@ function selected(policies: readonly AuthorizationPolicy[], r: AuthzRequest, roo
     if (c.skip) continue;
     if (Object.entries(c.matchLabels).every(([k, v]) => r.workloadLabels[k] === v)) out.push(c);
   }
-  return out;
+  // Deterministic: when several policies match, the first by namespace/name is reported.
+  return out.sort((a, b) => a.ref.localeCompare(b.ref));
 }
 
 /** Decides one request against every policy (selection included). Pure; compiled rules are cached per policy object. */
