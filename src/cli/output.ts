@@ -13,8 +13,9 @@ export interface TableRow { cells: unknown[]; object?: { metadata?: { namespace?
 export interface Table { columnDefinitions: TableColumn[]; rows: TableRow[] }
 
 function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '<none>';
-  if (typeof v === 'string') return v === '' ? '' : v;
+  // kubectl prints an absent (null) cell as nothing.
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
   if (Array.isArray(v)) return v.map(cellText).join(',');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
