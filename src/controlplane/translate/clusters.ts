@@ -66,8 +66,30 @@ function ms(text: string | undefined): number | undefined {
   return parseDurationMs(text);
 }
 
+// Clusters without TLS depend only on their name, the rule shaping them and the options; they
+// are kept per rule object (or NO_RULE), so unchanged clusters are neither rebuilt nor
+// reallocated from one translation to the next. Cached objects are shared and never mutated.
+const NO_RULE = {};
+const cache = new WeakMap<object, Map<string, object>>();
+const MAX_CACHED = 200_000;
+
 /** The Cluster resource for an outbound cluster a route uses. */
 export function buildOutboundCluster(ctx: TranslateContext, use: ClusterUse): object {
+  const tls = use.policy?.tls;
+  if (tls?.mode && tls.mode !== 'DISABLE') return buildUncached(ctx, use); // registers secrets and problems
+  const owner = use.rule ?? NO_RULE;
+  let m = cache.get(owner);
+  if (!m) cache.set(owner, (m = new Map()));
+  const key = `${use.name}|${ctx.optsKey}`;
+  let c = m.get(key);
+  if (!c) {
+    if (m.size >= MAX_CACHED) m.clear();
+    m.set(key, (c = buildUncached(ctx, use)));
+  }
+  return c;
+}
+
+function buildUncached(ctx: TranslateContext, use: ClusterUse): object {
   const p = use.policy;
   const tcp = p?.connectionPool?.tcp;
   const http = p?.connectionPool?.http;

@@ -4,7 +4,8 @@
  * the addresses, localities from the pods' topology labels, weights from the pods' annotation.
  * A revision with no ready pod is sent to the activator when one is configured (issue 6).
  */
-import type { Endpoints, EndpointSubset, Pod } from '../../api/types/core.ts';
+import type { EndpointAddress, Endpoints, EndpointSubset, Pod } from '../../api/types/core.ts';
+import { canonicalJson } from './resource-hash.ts';
 import { findDestinationRule } from './destination-rule.ts';
 import { TranslateContext } from './context.ts';
 import { parseClusterName, parseServiceHost } from './hosts.ts';
@@ -38,12 +39,26 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
     ep = ctx.state.endpoints.get(`${svc.namespace}/${svc.name}`);
     if (ep) ctx.stats.endpointsVisited++;
   }
+  // A cached assignment is valid while the Endpoints object, the pods behind its addresses and
+  // the activator fallback are the same objects/values as when it was built.
+  const act = ctx.state.activator;
+  const actKey = act && svc && ctx.state.revisionBackends.has(`${svc.namespace}/${svc.name}`) ? `${act.address}:${act.port}` : '';
+  let podRefs: (Pod | undefined)[] | undefined;
+  let perEp: Map<string, CachedCla> | undefined;
+  const key = `${clusterName}|${subsetLabels ? canonicalJson(subsetLabels) : '-'}`;
+  if (ep) {
+    podRefs = [];
+    for (const subset of ep.subsets ?? []) for (const a of subset.addresses ?? []) podRefs.push(podOf(ctx, a, svc!.namespace));
+    perEp = claCache.get(ep);
+    if (!perEp) claCache.set(ep, (perEp = new Map()));
+    const hit = perEp.get(key);
+    if (hit && hit.act === actKey && hit.pods.length === podRefs.length && hit.pods.every((p, i) => p === podRefs![i])) return hit.cla;
+  }
   for (const subset of ep?.subsets ?? []) {
     const port = portOf(subset, parsed.port);
     if (port === undefined) continue;
     for (const a of subset.addresses ?? []) {
-      const podKey = a.targetRef?.kind === 'Pod' ? `${a.targetRef.namespace ?? svc!.namespace}/${a.targetRef.name}` : undefined;
-      const pod: Pod | undefined = podKey ? ctx.state.pods.get(podKey) : undefined;
+      const pod = podOf(ctx, a, svc!.namespace);
       if (subsetLabels && !labelsMatch(pod?.metadata.labels, subsetLabels)) continue;
       const w = Number(pod?.metadata.annotations?.[PodAnnotations.weight]);
       eps.push({
@@ -52,9 +67,8 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
       });
     }
   }
-  const act = ctx.state.activator;
-  if (eps.length === 0 && !parsed.subset && svc && act && ctx.state.revisionBackends.has(`${svc.namespace}/${svc.name}`)) {
-    eps.push({ ip: act.address, port: act.port, weight: 1, region: '', zone: '' });
+  if (eps.length === 0 && !parsed.subset && actKey) {
+    eps.push({ ip: act!.address, port: act!.port, weight: 1, region: '', zone: '' });
   }
   eps.sort((a, b) => (a.region + '/' + a.zone).localeCompare(b.region + '/' + b.zone) || a.ip.localeCompare(b.ip) || a.port - b.port);
   const groups = new Map<string, Ep[]>();
@@ -76,7 +90,16 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
       load_balancing_weight: { value: g.reduce((s, e) => s + e.weight, 0) },
     };
   });
-  return { cluster_name: clusterName, endpoints };
+  const cla = { cluster_name: clusterName, endpoints };
+  if (perEp && podRefs) perEp.set(key, { pods: podRefs, act: actKey, cla });
+  return cla;
+}
+
+interface CachedCla { pods: (Pod | undefined)[]; act: string; cla: object }
+const claCache = new WeakMap<Endpoints, Map<string, CachedCla>>();
+
+function podOf(ctx: TranslateContext, a: EndpointAddress, ns: string): Pod | undefined {
+  return a.targetRef?.kind === 'Pod' ? ctx.state.pods.get(`${a.targetRef.namespace ?? ns}/${a.targetRef.name}`) : undefined;
 }
 
 /**

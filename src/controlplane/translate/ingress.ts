@@ -5,7 +5,7 @@
  * rewriteHost as a host rewrite. No retries and no timeout unless configured (lessons table).
  */
 import type { HTTPIngressPath, IngressRule, KIngress } from '../../api/types/ingress.ts';
-import type { TranslateContext } from './context.ts';
+import type { Recording, TranslateContext } from './context.ts';
 import { useDestination } from './destination-rule.ts';
 import { domainsFor, serviceHost } from './hosts.ts';
 import { headerMatcher, headerValues } from './http-match.ts';
@@ -50,6 +50,26 @@ function pathRoute(ctx: TranslateContext, ing: KIngress, p: HTTPIngressPath, fie
   return route;
 }
 
+interface Fragment { byHost: unknown; wildcard: unknown; routes: object[]; recording: Recording }
+// Routes of one rule depend only on the (immutable) Ingress object, the DestinationRule indexes
+// and the options; they are kept per Ingress object, so a change to one Route re-translates one
+// Ingress, not all of them. Cached route objects are shared and never mutated.
+const fragments = new WeakMap<KIngress, Map<string, Fragment>>();
+
+function cachedRoutes(ctx: TranslateContext, ing: KIngress, rule: number, build: () => object[]): object[] {
+  let m = fragments.get(ing);
+  if (!m) fragments.set(ing, (m = new Map()));
+  const key = `${rule}|${ctx.optsKey}`;
+  const f = m.get(key);
+  if (f && f.byHost === ctx.state.destinationRulesByHost && f.wildcard === ctx.state.wildcardDestinationRules) {
+    ctx.replay(f.recording);
+    return f.routes;
+  }
+  const { value, recording } = ctx.record(build);
+  m.set(key, { byHost: ctx.state.destinationRulesByHost, wildcard: ctx.state.wildcardDestinationRules, routes: value, recording });
+  return value;
+}
+
 /**
  * Adds the virtual hosts of `ing`'s rules accepted by `accept` to `table`. `requireTls` marks
  * them as redirect-to-HTTPS (Knative httpOption Redirected, on the gateway's HTTP port);
@@ -65,7 +85,7 @@ export function addIngressVirtualHosts(ctx: TranslateContext, ing: KIngress, tab
     if (!rule.http?.paths?.length) { ctx.problems.add(ing, `${field}.http.paths`, 'a rule needs at least one path', 'error'); return; }
     const hosts = hostFilter ? rule.hosts.filter((h) => hostFilter(h.toLowerCase())) : rule.hosts;
     if (hosts.length === 0) return;
-    const routes = () => rule.http.paths.map((p, j) => pathRoute(ctx, ing, p, `${field}.http.paths[${j}]`));
+    const routes = () => cachedRoutes(ctx, ing, i, () => rule.http.paths.map((p, j) => pathRoute(ctx, ing, p, `${field}.http.paths[${j}]`)));
     const domains = hosts.flatMap(domainsFor);
     table.add(`${ing.metadata.namespace}/${ing.metadata.name}#${i}`, domains, routes, ing, `${field}.hosts`, requireTls ? { require_tls: 'ALL' } : {});
   });

@@ -8,8 +8,16 @@ import { refOf, type Problem } from './types.ts';
 export class ProblemSink {
   private readonly seen = new Set<string>();
   readonly list: Problem[] = [];
+  private readonly listeners = new Set<(args: [KubeObject, string, string, Problem['severity']]) => void>();
+
+  /** Calls `fn` with every add (before de-duplication) until the returned function is called. */
+  listen(fn: (args: [KubeObject, string, string, Problem['severity']]) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
 
   add(obj: KubeObject, field: string, message: string, severity: Problem['severity'] = 'warning'): void {
+    for (const l of this.listeners) l([obj, field, message, severity]);
     const resource = refOf(obj);
     const key = `${resource.kind}|${resource.namespace}|${resource.name}|${field}|${message}`;
     if (this.seen.has(key)) return;

@@ -12,7 +12,7 @@ interface VHost { name: string; domains: string[]; routes: object[]; extra: Reco
 export class RouteTableBuilder {
   private readonly vhosts: VHost[] = [];
   private readonly byName = new Map<string, VHost>();
-  private readonly claimed = new Map<string, string>();
+  private readonly claimed = new Map<string, KubeObject>();
 
   constructor(readonly name: string, private readonly problems: ProblemSink) {}
 
@@ -26,12 +26,11 @@ export class RouteTableBuilder {
   add(vhostName: string, domains: readonly string[], routes: object[] | (() => object[]), owner: KubeObject, field: string, extra: Record<string, unknown> = {},
     quiet = false): string[] {
     const mine: string[] = [];
-    const ownerKey = `${owner.kind} ${owner.metadata.namespace}/${owner.metadata.name}`;
     for (const d of domains) {
       const holder = this.claimed.get(d);
-      if (holder === undefined) { this.claimed.set(d, ownerKey); mine.push(d); continue; }
-      if (holder !== ownerKey && !quiet && !d.endsWith(':*')) {
-        this.problems.add(owner, field, `host ${d} is already routed by ${holder} in ${this.name}; this one is not applied there`);
+      if (holder === undefined) { this.claimed.set(d, owner); mine.push(d); continue; }
+      if (holder !== owner && !quiet && !d.endsWith(':*')) {
+        this.problems.add(owner, field, `host ${d} is already routed by ${holder.kind} ${holder.metadata.namespace}/${holder.metadata.name} in ${this.name}; this one is not applied there`);
       }
     }
     if (mine.length === 0) return [];
