@@ -294,6 +294,8 @@ export class PodProcess {
   /** Immediate SIGKILL of the whole group (shutdown of last resort). */
   killNow(): void {
     this.state.terminating = true;
+    for (const t of this.timers) this.o.clock.clearTimeout(t);
+    this.timers.clear();
     this.kill('SIGKILL');
   }
 
