@@ -277,3 +277,10 @@ test('create with a resourceVersion is a 400 naming metadata.resourceVersion', a
   assert.equal(r.status, 400);
   assert.equal(r.body.details.causes[0].field, 'metadata.resourceVersion');
 });
+
+test('the built-in namespaces cannot be deleted (403)', async () => {
+  const r = await call('DELETE', '/api/v1/namespaces/default');
+  assert.equal(r.status, 403);
+  assert.equal(r.body.reason, 'Forbidden');
+  assert.equal((await call('GET', '/api/v1/namespaces/default')).status, 200);
+});

@@ -17,7 +17,8 @@ import { dryRunParam, fieldValidationParam, sendJson, warningHeader, type FieldV
 import { ACCEPTED_PATCH_TYPES, PATCH_TYPES, applyPatch, patchNamesResourceVersion } from './patch-apply.ts';
 import { KUBE_PROTOBUF, decodeKubeProtobuf } from './protobuf-body.ts';
 import { serverSideApply } from './server-side-apply.ts';
-import { ApiServerErrors, StatusError, badRequest, notFoundError, successStatus } from './status.ts';
+import { BUILTIN_NAMESPACES } from './namespace-guard.ts';
+import { ApiServerErrors, StatusError, badRequest, failureStatus, notFoundError, successStatus } from './status.ts';
 
 const OBJECT_TYPES = ['application/json', 'application/yaml', KUBE_PROTOBUF];
 const PATCH_RETRIES = 5;
@@ -183,6 +184,9 @@ export async function handleDelete(ctx: HandlerContext): Promise<void> {
   const { r, state } = ctx;
   if (r.name === undefined) return handleDeleteCollection(ctx);
   const { opts, dry } = await deleteOptions(ctx);
+  if (r.kind.kind === 'Namespace' && BUILTIN_NAMESPACES.includes(r.name)) {
+    throw new StatusError(ApiServerErrors.Forbidden, failureStatus(403, `namespaces "${r.name}" is forbidden: this namespace may not be deleted`, { name: r.name, kind: 'namespaces' }));
+  }
   if (dry) {
     const cur = await state.store.get(rid(r.kind), r.namespace, r.name);
     if (!cur) throw notFound(ctx);

@@ -18,6 +18,7 @@ export const ApiServerErrors = {
   NamespaceNotFound: 'SLUICE_E_APISERVER_NAMESPACE_NOT_FOUND',
   Mismatch: 'SLUICE_E_APISERVER_MISMATCH',
   PatchFailed: 'SLUICE_E_APISERVER_PATCH_FAILED',
+  Forbidden: 'SLUICE_E_APISERVER_FORBIDDEN',
 } as const;
 
 /** Kubernetes' StatusReason for each HTTP code it uses (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). */
