@@ -39,7 +39,9 @@ export async function handleGet(ctx: HandlerContext): Promise<void> {
   const watch = ctx.r.legacyWatch || boolParam(q, 'watch') === true;
   if (watch) {
     const include = includeObjectParam(q);
-    const transform = table ? (ev: WatchEvent) => ({ type: ev.type, object: toTable(ctx.r.kind, [ev.object], { includeObject: include, now: ctx.state.clock.now() }) }) : undefined;
+    const transform = table
+      ? { fn: (ev: WatchEvent) => ({ type: ev.type, object: toTable(ctx.r.kind, [ev.object], { includeObject: include, now: ctx.state.clock.now() }) }), encoding: `table:${include}` }
+      : undefined;
     const { opts, extra } = selectorsOf(ctx);
     return serveWatch(ctx, opts, transform, extra.length > 0 ? (o) => matchesExtra(o, extra) : undefined);
   }

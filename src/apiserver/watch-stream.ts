@@ -22,7 +22,11 @@ const WATCH_LINE_CACHE = 512;
 
 export type EventTransform = (ev: WatchEvent) => unknown;
 
-export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, transform?: EventTransform, filter?: (o: KubeObject) => boolean): Promise<void> {
+/**
+ * Streams a watch. `transform` re-encodes events (Table output) and `encoding` names that
+ * encoding for the shared line cache; `filter` drops objects the store's selectors cannot.
+ */
+export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, transform?: { fn: EventTransform; encoding: string }, filter?: (o: KubeObject) => boolean): Promise<void> {
   const { res, url, r, state } = ctx;
   const q = url.searchParams;
   const rvParam = q.get('resourceVersion') ?? '';
@@ -62,14 +66,14 @@ export async function serveWatch(ctx: HandlerContext, selectors: ListOptions, tr
    * One event goes to every watcher of its resource: its JSON line is built once and shared
    * through a small cache keyed by (encoding, type, uid, resourceVersion).
    */
-  const encoding = transform ? 'table' : 'json';
+  const encoding = transform ? transform.encoding : 'json';
   const encode = (ev: WatchEvent): string => {
     if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return JSON.stringify(ev) + '\n';
     const md = ev.object?.metadata;
     const key = md?.uid && md.resourceVersion ? `${encoding}|${ev.type}|${md.uid}|${md.resourceVersion}` : undefined;
     const hit = key === undefined ? undefined : state.watchLines.get(key);
     if (hit !== undefined) return hit;
-    const line = JSON.stringify(transform ? transform(ev) : ev) + '\n';
+    const line = JSON.stringify(transform ? transform.fn(ev) : ev) + '\n';
     if (key !== undefined) {
       if (state.watchLines.size >= WATCH_LINE_CACHE) state.watchLines.clear();
       state.watchLines.set(key, line);
