@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { isSluiceError } from '../lib/errors.ts';
-import { ApiAuth, createUserToken, ensureAdminToken, forbiddenStatus, statusFor, TOKENS_FILE, unauthorizedStatus, type ResourceAttributes, type Verb } from './api-auth.ts';
+import { ApiAuth, createUserToken, ensureAdminToken, forbiddenStatus, statusFor, TOKENS_FILE, unauthorizedStatus, verbFor, type ResourceAttributes, type Verb } from './api-auth.ts';
 import { SecurityErrors } from './security-errors.ts';
 
 const dirs: string[] = [];
@@ -146,4 +146,17 @@ test('fromConfig works without a file', () => {
   const u = auth.authenticate(`Bearer ${'b'.repeat(20)}`)!;
   assert.equal(auth.authorize(u, { verb: 'list', resource: KSVC, namespace: 'x' }).allowed, true);
   assert.match(auth.authorize(u, { verb: 'delete', resource: KSVC, namespace: 'x' }).reason, /no binding of user bob grants delete/);
+});
+
+test('verbFor maps HTTP requests to RBAC verbs like kube-apiserver', () => {
+  assert.equal(verbFor('GET', { name: 'x' }), 'get');
+  assert.equal(verbFor('GET', {}), 'list');
+  assert.equal(verbFor('GET', { watch: 'true' }), 'watch');
+  assert.equal(verbFor('GET', { name: 'x', watch: '1' }), 'watch');
+  assert.equal(verbFor('post', {}), 'create');
+  assert.equal(verbFor('PUT', { name: 'x' }), 'update');
+  assert.equal(verbFor('PATCH', { name: 'x' }), 'patch');
+  assert.equal(verbFor('DELETE', { name: 'x' }), 'delete');
+  assert.equal(verbFor('DELETE', {}), 'deletecollection');
+  assert.equal(verbFor('OPTIONS', {}), undefined);
 });

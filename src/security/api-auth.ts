@@ -188,6 +188,23 @@ export class ApiAuth {
   }
 }
 
+/**
+ * The RBAC verb of an API request, as kube-apiserver's RequestInfo derives it: GET on a name is
+ * get, on a collection list, with `watch=true` (or 1) watch; POST create; PUT update; PATCH patch;
+ * DELETE on a name delete, on a collection deletecollection. Undefined for other methods.
+ */
+export function verbFor(method: string, req: { name?: string; watch?: string | boolean | null }): Verb | undefined {
+  const watch = req.watch === true || req.watch === 'true' || req.watch === '1';
+  switch (method.toUpperCase()) {
+    case 'GET': case 'HEAD': return watch ? 'watch' : req.name ? 'get' : 'list';
+    case 'POST': return 'create';
+    case 'PUT': return 'update';
+    case 'PATCH': return 'patch';
+    case 'DELETE': return req.name ? 'delete' : 'deletecollection';
+    default: return undefined;
+  }
+}
+
 /** Kubernetes' 401 Status (kube-apiserver answers exactly this). */
 export function unauthorizedStatus(): Status {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, unlinkSync, readFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { FakeClock } from '../lib/clock.ts';
 import { isSluiceError } from '../lib/errors.ts';
@@ -147,4 +147,23 @@ test('spiffeIdOf reads node peer certificates, X509Certificate objects and quote
   assert.equal(spiffeIdOf({ subjectAltName: 'URI:spiffe://td/ns/x/sa/y' }), 'spiffe://td/ns/x/sa/y');
   assert.equal(spiffeIdOf(undefined), undefined);
   assert.equal(spiffeIdOf({}), undefined);
+});
+
+test('an operator RSA root (PKCS#8 key) signs workload certificates', async () => {
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=operator root', keys, notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 365 * 24 * 3600_000), signingAlgorithm: alg,
+    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+  });
+  const d = tmp();
+  const certFile = path.join(d, 'root.pem');
+  const keyFile = path.join(d, 'root.key');
+  writeFileSync(certFile, root.toString('pem'));
+  writeFileSync(keyFile, x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY'));
+  const ca = await loadOrCreateCa(tmp(), { rootCertFile: certFile, rootKeyFile: keyFile, trustDomain: 'corp.example' });
+  const w = await ca.issueWorkload({ namespace: 'a', serviceAccount: 'default' });
+  assert.equal(w.spiffeId, 'spiffe://corp.example/ns/a/sa/default');
+  assert.ok(new X509Certificate(w.certPem).verify(new X509Certificate(ca.rootPem).publicKey));
+  assert.deepEqual(await handshake(ca.rootPem, await ca.issueWorkload({ namespace: 'b', serviceAccount: 'default' }), w), { serverSawPeer: 'spiffe://corp.example/ns/a/sa/default' });
 });

@@ -8,11 +8,12 @@ import tls from 'node:tls';
 import type { PeerAuthentication, PeerAuthenticationSpec } from '../api/types/istio.ts';
 import { loadOrCreateCa, type Ca, type IssuedCert } from './ca.ts';
 import { acceptsConnection, effectiveMtlsMode, explainMtlsMode, validatePeerAuthentication, type MtlsMode } from './peer-authentication.ts';
+import { mixedPort, peerOf } from './mesh-tls.ts';
 
 function pa(namespace: string, name: string, spec: PeerAuthenticationSpec, created = '2026-01-01T00:00:00Z'): PeerAuthentication {
   return { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { namespace, name, creationTimestamp: created }, spec };
 }
-const W: { namespace: string; labels: Record<string, string> } = { namespace: "a", labels: { app: "web" } };
+const W: { namespace: string; labels: Record<string, string> } = { namespace: 'a', labels: { app: 'web' } };
 const mode = (policies: PeerAuthentication[], port = 8080, workload = W, rootNamespace?: string) => effectiveMtlsMode({ policies, workload, port, rootNamespace });
 
 test('precedence table: workload > namespace > mesh; port level overrides; UNSET inherits; default PERMISSIVE', () => {
@@ -73,7 +74,7 @@ test('validatePeerAuthentication names the field', () => {
   assert.match(probs[0].message, /unknown mode "STRICTER"/);
 });
 
-// ---- real sockets: a port that sniffs plaintext vs TLS (as the mesh proxy's inbound listener does) and applies the mode.
+// ---- real sockets: a port that sniffs plaintext vs TLS (mesh-tls.ts mixedPort) and applies the mode.
 
 let dir: string;
 let ca: Ca;
@@ -86,24 +87,14 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function inbound(m: MtlsMode): Promise<{ port: number; close: () => Promise<void> }> {
-  // TLS connections are handed to a (non-listening) tls.Server, which sets `authorized` from the
-  // client certificate's verification against the mesh root.
-  const tlsServer = tls.createServer({ cert: serverCert.chainPem, key: serverCert.keyPem, ca: ca.rootPem, requestCert: true, rejectUnauthorized: false }, (t) => {
-    if (acceptsConnection(m, { tls: true, peerVerified: t.authorized })) t.end('tls-ok'); else t.destroy();
+  const mp = mixedPort({ certChainPem: serverCert.chainPem, keyPem: serverCert.keyPem, rootPem: ca.rootPem }, {
+    onTls: (t) => { if (acceptsConnection(m, peerOf(t))) t.end('tls-ok'); else t.destroy(); },
+    onPlain: (s) => { if (acceptsConnection(m, peerOf(s))) s.end('plain-ok'); else s.destroy(); },
   });
-  tlsServer.on('tlsClientError', () => undefined);
-  const server = net.createServer((sock) => {
-    sock.on('error', () => undefined);
-    sock.once('data', (first) => {
-      sock.pause();
-      sock.unshift(first);
-      if (first[0] === 0x16) { tlsServer.emit('connection', sock); return; } // a TLS handshake record
-      if (acceptsConnection(m, { tls: false, peerVerified: false })) sock.end('plain-ok'); else sock.destroy();
-    });
-  });
+  const server = net.createServer(mp.handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  // Sockets handed to the tls.Server are never counted down by the net.Server (their handle moved
-  // to the TLS wrap), so close() stops listening without waiting for its connection count.
+  // Sockets handed to the tls.Server leave the net.Server's connection count (see mixedPort), so
+  // close() stops listening without waiting for it.
   return { port: (server.address() as net.AddressInfo).port, close: async () => { server.close(); } };
 }
 
