@@ -217,13 +217,14 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries({ proxies, services, 'small-services': small, 'debounce-after': debounce })) {
     if (!Number.isInteger(v) || v < (k === 'debounce-after' ? 0 : 1)) throw new Error(`--${k} must be a positive integer, got ${v}`);
   }
-  const small1 = await runPhase(small, proxies, 'delta', debounce, false);
+  // The big phase first, so its RSS is not inflated by heap left over from another phase.
   const big = await runPhase(services, proxies, 'delta', debounce, true);
+  const small1 = await runPhase(small, proxies, 'delta', debounce, false);
   const sotw = await runPhase(services, proxies, 'sotw', debounce, false);
 
   const rows = [
     ['phase', 'services', 'load s', 'connect ms', 'p50 ms', 'p99 ms', 'p99 total ms', 'server conv ms', 'bytes/change', 'responses', 'rss MB'],
-    ...([['delta', small1], ['delta', big], ['sotw', sotw]] as const).map(([p, r]) => [p, r.services, r1(r.loadMs / 1000), Math.round(r.connectMs), r1(pct(r.converge, 50)), r1(pct(r.converge, 99)), r1(pct(r.convergeTotal, 99)), r1(r.serverConvergeMs), r.bytes, r.responses, Math.round(r.rssMb)]),
+    ...([['delta', big], ['delta', small1], ['sotw', sotw]] as const).map(([p, r]) => [p, r.services, r1(r.loadMs / 1000), Math.round(r.connectMs), r1(pct(r.converge, 50)), r1(pct(r.converge, 99)), r1(pct(r.convergeTotal, 99)), r1(r.serverConvergeMs), r.bytes, r.responses, Math.round(r.rssMb)]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((c, i) => String(c).padStart(widths[i])).join('  '));
@@ -243,6 +244,7 @@ async function main(): Promise<void> {
     reconnect_storm_ms: Math.round(big.storm!.ms),
     reconnect_storm_bytes: big.storm!.bytes,
     cp_rss_mb: Math.round(big.rssMb),
+    cp_heap_mb: Math.round(big.heapMb),
     debounce_after_ms: debounce,
   };
   const full = { summary, phases: { delta_small: small1, delta: big, sotw }, machine: { cores: cpus().length, memory_mb: Math.round(totalmem() / 2 ** 20), node: process.version }, at: new Date().toISOString() };

@@ -5,6 +5,7 @@
  * is still unsettled, and when its translation problems change. Writes go one at a time through
  * the status subresource (conflict-retrying), computed from the latest cached object each time.
  */
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../api/meta.ts';
 import type { KIngress } from '../../api/types/ingress.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -40,8 +41,11 @@ export interface StatusReporterOptions {
   loadBalancerDomain: string;
 }
 
+/** A short digest of where the proxies are (compared per object, so it must stay small). */
 function signature(votes: readonly ProxyVote[]): string {
-  return votes.map((v) => `${v.id}:${v.appliedGeneration}:${v.nacks.size}`).join(',');
+  const h = createHash('sha1');
+  for (const v of votes) h.update(`${v.id}:${v.appliedGeneration}:${v.nacks.size},`);
+  return h.digest('base64');
 }
 
 function vote(c: ProxyConnection): ProxyVote {
