@@ -8,7 +8,7 @@ import type { HTTPMatchRequest, HTTPRoute, VirtualService } from '../../api/type
 import type { TranslateContext } from './context.ts';
 import { useDestination } from './destination-rule.ts';
 import { qualifyHost } from './hosts.ts';
-import { headerMatcher, headerOperations, mergeHeaderFields, queryMatcher, stringMatcher } from './http-match.ts';
+import { headerMatcher, headerOperations, mergeHeaderFields, queryMatcher } from './http-match.ts';
 import { duration, fractionalPercent, parseDurationMs } from './istio-values.ts';
 import { TypeUrl } from '../../xds/protos.ts';
 import { FAULT_FILTER } from './listeners.ts';

@@ -13,11 +13,10 @@ import type { TranslateContext } from './context.ts';
 import { useDestination } from './destination-rule.ts';
 import { inboundClusterName, serviceDomains, serviceHost } from './hosts.ts';
 import { addIngressVirtualHosts } from './ingress.ts';
-import { duration } from './istio-values.ts';
+import { ADS_SOURCE, duration } from './istio-values.ts';
 import {
   buildListener, egressListenerName, egressRouteName, FAULT_FILTER, inboundListenerName, inboundRouteName, ROUTER_FILTER,
 } from './listeners.ts';
-import { ADS_SOURCE } from './istio-values.ts';
 import { RouteTableBuilder } from './route-table.ts';
 import { egressScope, hostVisible, visibleNamespaces } from './sidecar-scope.ts';
 import { addMeshVirtualServices } from './virtual-service.ts';
