@@ -91,6 +91,22 @@ test('PERMISSIVE takes plaintext (no identity: denied by the ALLOW policy) and m
   }
 });
 
+test('a client that sends nothing is closed after the sniff timeout', async () => {
+  const mp = mixedPort(material('web'), { onTls: (t) => t.end(), onPlain: (s) => s.end() }, { sniffTimeoutMs: 50 });
+  const server = net.createServer(mp.handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const closed = await new Promise<boolean>((resolve) => {
+      const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+      c.on('error', () => undefined);
+      c.on('close', () => resolve(true));
+    });
+    assert.equal(closed, true);
+  } finally {
+    server.close();
+  }
+});
+
 test('materialFromSds and looksLikeTls edge cases', () => {
   const [cert, root] = sds.get('a')!;
   const viaBytes = materialFromSds(

@@ -101,13 +101,17 @@ export interface MixedPort {
  * Note: sockets handed to the tls.Server leave the outer net.Server's connection count, so close
  * the outer server without waiting for its 'close' event, or track sockets yourself.
  */
-export function mixedPort(m: MeshTlsMaterial, handlers: { onTls: (s: tls.TLSSocket) => void; onPlain: (s: net.Socket) => void }): MixedPort {
+export function mixedPort(m: MeshTlsMaterial, handlers: { onTls: (s: tls.TLSSocket) => void; onPlain: (s: net.Socket) => void }, opts: { sniffTimeoutMs?: number } = {}): MixedPort {
+  // Like Envoy's listener_filters_timeout (15 s): a client that sends nothing is closed.
+  const sniffTimeoutMs = opts.sniffTimeoutMs ?? 15_000;
   meshSecureContext(m); // fails early, with a clear error, on material that does not load
   const tlsServer = tls.createServer({ cert: m.certChainPem, key: m.keyPem, ca: m.rootPem, requestCert: true, rejectUnauthorized: false }, handlers.onTls);
   tlsServer.on('tlsClientError', () => undefined /* a failed handshake closes that socket only */);
   const handler = (sock: net.Socket) => {
     sock.on('error', () => undefined);
+    sock.setTimeout(sniffTimeoutMs, () => sock.destroy());
     sock.once('data', (first: Buffer) => {
+      sock.setTimeout(0);
       sock.pause();
       sock.unshift(first);
       if (looksLikeTls(first)) tlsServer.emit('connection', sock);
