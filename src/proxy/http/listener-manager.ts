@@ -17,6 +17,8 @@ export class ListenerManager {
   readonly listeners = new Map<string, { l: DownstreamListener; address: string; port: number }>();
   private readonly binding = new Map<string, Promise<void>>();
   drainTimeoutMs = 5_000;
+  /** Set by drainAll/destroy: later config changes bind nothing. */
+  private closed = false;
   onBound: (name: string, cfg: ListenerConfig, port: number) => void = () => {};
 
   constructor(private readonly placement: ListenerPlacement, private readonly router: Router, private readonly deps: RouterDeps, private readonly stats: ProxyStats) {}
@@ -29,6 +31,7 @@ export class ListenerManager {
 
   /** Applies the listener set; resolves when new listeners are bound. */
   async apply(cfg: ProxyConfig): Promise<void> {
+    if (this.closed) return;
     const work: Promise<void>[] = [];
     for (const [name, lc] of cfg.listeners) {
       const cur = this.listeners.get(name);
@@ -43,6 +46,7 @@ export class ListenerManager {
       const l = new DownstreamListener(lc, this.router, this.deps, this.stats);
       l.setSecrets(cfg.secrets);
       const p = l.listen(want.address, want.port).then((port) => {
+        if (this.closed) { l.destroy(); return; }
         this.listeners.set(name, { l, address: want.address, port: want.port === 0 ? port : want.port });
         log.info({ listener: name, address: want.address, port }, 'listener bound');
         this.onBound(name, lc, port);
@@ -66,12 +70,15 @@ export class ListenerManager {
   }
 
   async drainAll(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.binding.values());
     const all = [...this.listeners.values()];
     this.listeners.clear();
     await Promise.all(all.map((v) => v.l.drain(timeoutMs)));
   }
 
   destroy(): void {
+    this.closed = true;
     for (const v of this.listeners.values()) v.l.destroy();
     this.listeners.clear();
   }

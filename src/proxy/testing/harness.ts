@@ -77,10 +77,12 @@ export async function freePort(): Promise<number> {
 /** Sets resources on the test server and waits until the proxy ACKs (or NACKs) the push for that type. */
 export async function pushAndWait(xds: TestXdsServer, typeUrl: Parameters<TestXdsServer['set']>[0], objs: object[], opts: { expectNack?: boolean; timeoutMs?: number } = {}): Promise<string | undefined> {
   const before = xds.requests.length;
+  const pushedBefore = xds.pushes.length;
   xds.set(typeUrl, objs);
+  const nonces = new Set(xds.pushes.slice(pushedBefore).filter((x) => x.typeUrl === typeUrl).map((x) => x.nonce));
   let detail: string | undefined;
   await waitFor(`${opts.expectNack ? 'NACK' : 'ACK'} of ${typeUrl}`, () => {
-    const r = xds.requests.slice(before).find((q) => q.typeUrl === typeUrl && q.nonce !== '');
+    const r = xds.requests.slice(before).find((q) => q.typeUrl === typeUrl && nonces.has(q.nonce));
     if (!r) return false;
     detail = r.errorDetail;
     return true;

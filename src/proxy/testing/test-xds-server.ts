@@ -37,6 +37,8 @@ export class TestXdsServer {
   private grpcPort = 0;
   port = 0;
   private nonce = 0;
+  /** Every response pushed, in order (tests wait for the ACK/NACK carrying one of them). */
+  readonly pushes: { typeUrl: string; nonce: string }[] = [];
   private version = 0;
   /** Called on every request (tests wait on it). */
   onRequest: (r: RecordedRequest) => void = () => {};
@@ -99,7 +101,6 @@ export class TestXdsServer {
     this.streams.clear();
     for (const s of this.relaySockets) s.destroy();
     await new Promise<void>((res) => (this.relay ? this.relay.close(() => res()) : res()));
-    await new Promise<void>((res) => this.server.tryShutdown(() => res()));
     this.server.forceShutdown();
   }
 
@@ -150,6 +151,7 @@ export class TestXdsServer {
     const all = this.resources.get(typeUrl) ?? new Map();
     const wanted = (n: string) => sub.wildcard || sub.names.has(n);
     const nonce = String(++this.nonce);
+    this.pushes.push({ typeUrl, nonce });
     if (s.delta) {
       const resources: any[] = [];
       for (const [n, r] of all) {

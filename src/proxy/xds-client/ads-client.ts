@@ -132,6 +132,8 @@ export class AdsClient {
       'grpc.initial_reconnect_backoff_ms': this.o.reconnectBaseMs,
       'grpc.max_reconnect_backoff_ms': this.o.reconnectMaxMs,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      // Own subchannels: closing this client must really drop a dead connection, not leave it pooled.
+      'grpc.use_local_subchannel_pool': 1,
     });
     const method = this.o.delta ? 'DeltaAggregatedResources' : 'StreamAggregatedResources';
     const call = (this.client as any)[method]() as grpc.ClientDuplexStream<any, any>;
