@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realClock } from '../lib/clock.ts';
@@ -102,6 +102,20 @@ test('with a drain delay the pod keeps answering after it is marked not ready, t
     await stopped;
     assert.equal(a.states.at(-1)?.finished, true);
   } finally { await a.cleanup(); }
+});
+
+test('exec readiness probe, and a startup probe that holds readiness until it passes', async () => {
+  const a = await pod(SERVER, { readinessProbe: { exec: { command: [process.execPath, '-e', 'process.exit(process.env.PORT ? 0 : 1)'] }, periodSeconds: 1 } });
+  try { await waitState(a.states, 'exec-probe ready', (s) => s.ready); } finally { await a.cleanup(); }
+
+  const flag = join(tmpdir(), `sluice-startup-${process.pid}-${Date.now()}`);
+  const b = await pod(SERVER, { startupProbe: { exec: { command: ['/bin/sh', '-c', `test -e ${flag}`] }, periodSeconds: 10, failureThreshold: 3 } });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(b.states.some((s) => s.ready), false, 'not ready while the startup probe fails');
+    writeFileSync(flag, '');
+    await waitState(b.states, 'ready after startup', (s) => s.ready);
+  } finally { rmSync(flag, { force: true }); await b.cleanup(); }
 });
 
 test('a missing executable is a StartError with exit code 127', async () => {

@@ -54,6 +54,8 @@ export interface PodProcessOptions {
   workingDir?: string;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  /** Holds readiness and liveness probing until it succeeds; failureThreshold failures restart. */
+  startupProbe?: Probe;
   declaredPort?: number;
   memoryLimitBytes?: number;
   stateDir: string;
@@ -84,7 +86,7 @@ export class PodProcess {
   private crashes = 0;
   private probeGen = 0;
   private oomKilled = false;
-  private livenessKilled = false;
+  private probeNote: string | undefined;
   private stopWaiters: (() => void)[] = [];
 
   constructor(o: PodProcessOptions) {
@@ -110,7 +112,7 @@ export class PodProcess {
     this.logPath = log.path;
     this.logOffset = log.size;
     this.oomKilled = false;
-    this.livenessKilled = false;
+    this.probeNote = undefined;
     let child: ChildProcess;
     try {
       child = spawn(this.o.file, this.o.args, {
@@ -139,9 +141,43 @@ export class PodProcess {
     Object.assign(this.state, { pid: child.pid, container: 'running', waitingReason: undefined, waitingMessage: undefined, startedAt });
     this.changed();
     const gen = ++this.probeGen;
+    this.startRssWatch(gen, child.pid);
+    if (this.o.startupProbe) this.startStartup(gen);
+    else this.startProbes(gen);
+  }
+
+  private startProbes(gen: number): void {
     this.startReadiness(gen);
     this.startLiveness(gen);
-    this.startRssWatch(gen, child.pid);
+  }
+
+  private probe(p: Probe | undefined): ReturnType<typeof runProbe> {
+    return runProbe(p, this.o.port, this.o.declaredPort, { env: this.o.env, cwd: this.o.workingDir });
+  }
+
+  /** Startup probe: probed at the fast interval until success, then readiness and liveness take over. */
+  private startStartup(gen: number): void {
+    const p = this.o.startupProbe!;
+    const t = probeTiming(p, { periodS: 10 });
+    const fast = this.o.fastProbeMs ?? 5;
+    let fails = 0;
+    const tick = async (): Promise<void> => {
+      if (gen !== this.probeGen || this.state.terminating) return;
+      const r = await this.probe(p);
+      if (gen !== this.probeGen || this.state.terminating) return;
+      if (r.ok) { this.startProbes(gen); return; }
+      // Failures count per period (Kubernetes' failureThreshold × periodSeconds budget).
+      const elapsed = this.o.clock.now() - (this.state.startedAt ?? 0) - t.initialDelayMs;
+      fails = Math.floor(elapsed / t.periodMs);
+      if (fails >= t.failureThreshold) {
+        this.probeNote = `Startup probe failed: ${r.message}`;
+        this.kill('SIGKILL');
+        return;
+      }
+      this.after(fast, () => void tick());
+    };
+    if (t.initialDelayMs > 0) this.after(t.initialDelayMs, () => void tick());
+    else void tick();
   }
 
   private setReady(ready: boolean): void {
@@ -157,7 +193,7 @@ export class PodProcess {
     let everReady = false, fails = 0, oks = 0;
     const tick = async (): Promise<void> => {
       if (gen !== this.probeGen || this.state.terminating) return;
-      const r = await runProbe(this.o.readinessProbe, this.o.port, this.o.declaredPort);
+      const r = await this.probe(this.o.readinessProbe);
       if (gen !== this.probeGen || this.state.terminating) return;
       if (r.ok) {
         fails = 0; oks++;
@@ -179,11 +215,11 @@ export class PodProcess {
     let fails = 0;
     const tick = async (): Promise<void> => {
       if (gen !== this.probeGen || this.state.terminating) return;
-      const r = await runProbe(p, this.o.port, this.o.declaredPort);
+      const r = await this.probe(p);
       if (gen !== this.probeGen || this.state.terminating) return;
       fails = r.ok ? 0 : fails + 1;
       if (fails >= t.failureThreshold) {
-        this.livenessKilled = true;
+        this.probeNote = `Liveness probe failed: ${r.ok ? '' : r.message}; container restarted.`;
         this.kill('SIGKILL');
         return;
       }
@@ -229,7 +265,7 @@ export class PodProcess {
     if (this.oomKilled) reason = 'OOMKilled';
     if (spawnError) reason = 'StartError';
     let message = logLines.join('\n');
-    if (this.livenessKilled) message = `Liveness probe failed; container restarted.${message ? '\n' + message : ''}`;
+    if (this.probeNote) message = `${this.probeNote}${message ? '\n' + message : ''}`;
     if (this.oomKilled) message = `memory limit of ${this.o.memoryLimitBytes} bytes exceeded (RSS)${message ? '\n' + message : ''}`;
     const term: ContainerTermination = { exitCode, signal: signal ?? undefined, reason, message, startedAt, finishedAt: now };
     this.child = undefined;

@@ -5,6 +5,7 @@
  */
 import { connect } from 'node:net';
 import { request } from 'node:http';
+import { execFile } from 'node:child_process';
 import type { Probe } from '../api/types/core.ts';
 
 export type ProbeResult = { ok: true } | { ok: false; message: string };
@@ -34,11 +35,33 @@ export function httpProbe(port: number, path: string, headers: Record<string, st
   });
 }
 
+/** exec probe: the command exits 0 within the timeout (run with the pod's env and working dir). */
+export function execProbe(command: string[], timeoutMs: number, env: Record<string, string>, cwd?: string): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    if (command.length === 0) { resolve({ ok: false, message: 'exec probe: empty command' }); return; }
+    execFile(command[0], command.slice(1), { env, cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
+      if (!err) { resolve({ ok: true }); return; }
+      const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+      const out = `${stdout}${stderr}`.trim().split('\n').slice(-3).join('\n');
+      resolve({ ok: false, message: e.killed ? `command timed out after ${timeoutMs} ms` : `command exited with ${e.code}${out ? ': ' + out : ''}` });
+    });
+  });
+}
+
+/** Why sluice cannot run this probe (with its field path), or undefined. */
+export function probeProblem(p: Probe | undefined, where: string): string | undefined {
+  if (!p) return undefined;
+  if (p.grpc) return `${where}.grpc: gRPC probes are not supported by sluice; use httpGet, tcpSocket or exec`;
+  if (p.exec && (!Array.isArray(p.exec.command) || p.exec.command.length === 0)) return `${where}.exec.command: must be a non-empty list`;
+  return undefined;
+}
+
 /** Runs `probe` (default: TCP on the pod port) once. */
-export function runProbe(probe: Probe | undefined, podPort: number, declaredPort: number | undefined): Promise<ProbeResult> {
+export function runProbe(probe: Probe | undefined, podPort: number, declaredPort: number | undefined, execCtx?: { env: Record<string, string>; cwd?: string }): Promise<ProbeResult> {
   const timeoutMs = Math.max(1, probe?.timeoutSeconds ?? 1) * 1000;
   const portOf = (p: number | string | undefined): number =>
     typeof p === 'number' && p > 0 && p !== declaredPort ? p : podPort;
+  if (probe?.exec) return execProbe(probe.exec.command, timeoutMs, execCtx?.env ?? {}, execCtx?.cwd);
   if (probe?.httpGet) {
     const h: Record<string, string> = {};
     for (const x of probe.httpGet.httpHeaders ?? []) h[x.name] = x.value;

@@ -243,7 +243,7 @@ export class Runtime {
     };
     mp.proc = new PodProcess({
       namespace: ns, name, port, file: limited.file, args: limited.args, env, workingDir: cmd.workingDir,
-      readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, declaredPort: c.ports?.[0]?.containerPort,
+      readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, startupProbe: c.startupProbe, declaredPort: c.ports?.[0]?.containerPort,
       memoryLimitBytes: limit, stateDir: this.o.stateDir, clock: this.clock,
       fastProbeMs: this.o.fastProbeMs, drainDelayMs: this.o.drainDelayMs, restartBaseMs: this.o.restartBaseMs, restartMaxMs: this.o.restartMaxMs, rssCheckMs: this.o.rssCheckMs,
       onChange: () => this.podChanged(mp),

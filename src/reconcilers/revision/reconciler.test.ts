@@ -102,6 +102,15 @@ test('Revision reconciler (table)', async (t) => {
       },
     },
     {
+      name: 'a gRPC probe: Ready False UnsupportedProbe with the field path',
+      rev: revision({ readinessProbe: { grpc: { port: 8080 } } }),
+      check: async (_h, rev) => {
+        const c = getCondition(rev.status?.conditions, 'Ready')!;
+        assert.equal(c.reason, 'UnsupportedProbe');
+        assert.match(c.message!, /spec\.containers\[0\]\.readinessProbe\.grpc/);
+      },
+    },
+    {
       name: 'a crash-looping container: ContainerHealthy False with exit code and log lines',
       steps: async (h, rev) => {
         const now = h.clock.now();

@@ -17,6 +17,7 @@ import type { Runtime } from '../../runtime/runtime.ts';
 import { RuntimeErrors } from '../../runtime/image-table.ts';
 import { parseMemory } from '../../runtime/memory-limit.ts';
 import { envProblem } from '../../runtime/pod-env.ts';
+import { probeProblem } from '../../runtime/probe.ts';
 import type { ReconcilerContext } from '../shared/context.ts';
 import { R } from '../shared/resources.ts';
 import { applyChild } from '../shared/apply-child.ts';
@@ -37,6 +38,10 @@ export class RevisionReconciler {
     if (!c) return { reason: 'NoContainer', message: 'spec.containers is empty: a revision needs one container' };
     const envIssue = envProblem(c);
     if (envIssue) return { reason: 'UnsupportedEnvSource', message: envIssue };
+    for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
+      const issue = probeProblem(c[kind], `spec.containers[0].${kind}`);
+      if (issue) return { reason: 'UnsupportedProbe', message: issue };
+    }
     try {
       this.runtime.resolve(rev);
       if (c.resources?.limits?.memory) parseMemory(c.resources.limits.memory, 'spec.containers[0].resources.limits.memory');
