@@ -111,6 +111,14 @@ test('Revision reconciler (table)', async (t) => {
       },
     },
     {
+      name: 'volume mounts: Ready False UnsupportedVolume',
+      rev: revision({ volumeMounts: [{ name: 'cfg', mountPath: '/etc/cfg' }] }),
+      check: async (_h, rev, rt) => {
+        assert.deepEqual(rt.ensured, [['hello-00001', 0]]);
+        assert.equal(getCondition(rev.status?.conditions, 'Ready')?.reason, 'UnsupportedVolume');
+      },
+    },
+    {
       name: 'a crash-looping container: ContainerHealthy False with exit code and log lines',
       steps: async (h, rev) => {
         const now = h.clock.now();

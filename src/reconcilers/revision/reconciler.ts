@@ -38,6 +38,13 @@ export class RevisionReconciler {
     if (!c) return { reason: 'NoContainer', message: 'spec.containers is empty: a revision needs one container' };
     const envIssue = envProblem(c);
     if (envIssue) return { reason: 'UnsupportedEnvSource', message: envIssue };
+    if (c.volumeMounts?.length || rev.spec?.volumes?.length) {
+      const where = c.volumeMounts?.length ? 'spec.containers[0].volumeMounts' : 'spec.volumes';
+      return { reason: 'UnsupportedVolume', message: `${where}: volumes are not supported by sluice (pods are local processes); read files from the working directory instead` };
+    }
+    if ((rev.spec?.containers?.length ?? 0) > 1) {
+      return { reason: 'UnsupportedContainers', message: `spec.containers: ${rev.spec!.containers.length} containers given; sluice runs exactly one container per revision` };
+    }
     for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe'] as const) {
       const issue = probeProblem(c[kind], `spec.containers[0].${kind}`);
       if (issue) return { reason: 'UnsupportedProbe', message: issue };
