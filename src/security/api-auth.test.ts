@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { isSluiceError } from '../lib/errors.ts';
-import { ApiAuth, createUserToken, ensureAdminToken, forbiddenStatus, statusFor, TOKENS_FILE, unauthorizedStatus, verbFor, type ResourceAttributes, type Verb } from './api-auth.ts';
+import { ApiAuth, createUserToken, ensureAdminToken, forbiddenStatus, statusFor, TOKENS_FILE, unauthorizedStatus, verbFor, resourceAttributes, type ResourceAttributes, type Verb } from './api-auth.ts';
 import { SecurityErrors } from './security-errors.ts';
 
 const dirs: string[] = [];
@@ -159,4 +159,14 @@ test('verbFor maps HTTP requests to RBAC verbs like kube-apiserver', () => {
   assert.equal(verbFor('DELETE', { name: 'x' }), 'delete');
   assert.equal(verbFor('DELETE', {}), 'deletecollection');
   assert.equal(verbFor('OPTIONS', {}), undefined);
+});
+
+test('resourceAttributes from a parsed API request', () => {
+  const ksvc = { group: 'serving.knative.dev', plural: 'services' };
+  assert.deepEqual(resourceAttributes('GET', { kind: ksvc, namespace: 'a', name: 'hello' }), { verb: 'get', resource: KSVC, namespace: 'a', name: 'hello' });
+  assert.deepEqual(resourceAttributes('GET', { kind: ksvc, namespace: '' }, 'true'), { verb: 'watch', resource: KSVC });
+  assert.deepEqual(resourceAttributes('GET', { kind: ksvc, namespace: 'a', legacyWatch: true }), { verb: 'watch', resource: KSVC, namespace: 'a' });
+  assert.deepEqual(resourceAttributes('PUT', { kind: ksvc, namespace: 'a', name: 'x', subresource: 'status' }), { verb: 'update', resource: KSVC, namespace: 'a', name: 'x', subresource: 'status' });
+  assert.deepEqual(resourceAttributes('DELETE', { kind: { group: '', plural: 'namespaces' }, namespace: '', name: 'b' }), { verb: 'delete', resource: 'core/namespaces', name: 'b' });
+  assert.equal(resourceAttributes('OPTIONS', { kind: ksvc, namespace: 'a' }), undefined);
 });

@@ -26,7 +26,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync, chmodSyn
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Status } from '../api/meta.ts';
-import { kindById } from '../api/registry.ts';
+import { kindById, resourceId, type KindInfo } from '../api/registry.ts';
 import { SecurityErrors, securityError } from './security-errors.ts';
 
 export const TOKENS_FILE = 'tokens.yaml';
@@ -203,6 +203,22 @@ export function verbFor(method: string, req: { name?: string; watch?: string | b
     case 'DELETE': return req.name ? 'delete' : 'deletecollection';
     default: return undefined;
   }
+}
+
+/**
+ * ResourceAttributes of a parsed API request (the API server's ResourceRequest shape: namespace
+ * '' for cluster-scoped kinds and all-namespace lists). Undefined for methods RBAC has no verb for.
+ */
+export function resourceAttributes(method: string, r: { kind: Pick<KindInfo, 'group' | 'plural'>; namespace: string; name?: string; subresource?: string; legacyWatch?: boolean }, watchParam?: string | null): ResourceAttributes | undefined {
+  const verb = verbFor(method, { name: r.name, watch: r.legacyWatch ? true : watchParam });
+  if (!verb) return undefined;
+  return {
+    verb,
+    resource: resourceId(r.kind),
+    ...(r.namespace ? { namespace: r.namespace } : {}),
+    ...(r.name ? { name: r.name } : {}),
+    ...(r.subresource ? { subresource: r.subresource } : {}),
+  };
 }
 
 /** Kubernetes' 401 Status (kube-apiserver answers exactly this). */
