@@ -76,7 +76,7 @@ function namespacesOf(maps: ReadonlyMap<string, unknown>[]): string[] {
   return [...s].sort();
 }
 
-function ingressIndexes(ingresses: Map<string, KIngress>) {
+function ingressIndexes(ingresses: Map<string, KIngress>, ingressesByNamespace: ReadonlyMap<string, readonly KIngress[]>) {
   const publicIngresses: KIngress[] = [];
   const revisionBackends = new Set<string>();
   for (const ing of ingresses.values()) {
@@ -84,7 +84,7 @@ function ingressIndexes(ingresses: Map<string, KIngress>) {
     if (rules.some((r) => (r.visibility ?? 'ExternalIP') === 'ExternalIP')) publicIngresses.push(ing);
     for (const r of rules) for (const p of r.http?.paths ?? []) for (const s of p.splits ?? []) revisionBackends.add(`${s.serviceNamespace}/${s.serviceName}`);
   }
-  return { ingresses, ingressesByNamespace: byNamespace(ingresses.values()), publicIngresses, revisionBackends };
+  return { ingresses, ingressesByNamespace, publicIngresses, revisionBackends };
 }
 
 function virtualServiceIndexes(vss: Map<string, VirtualService>) {
@@ -116,51 +116,46 @@ function destinationRuleIndexes(drs: Map<string, DestinationRule>, clusterDomain
   return { destinationRules: drs, destinationRulesByHost: byHost, wildcardDestinationRules: wildcard };
 }
 
-interface Raw {
-  ingresses: Map<string, KIngress>;
-  endpoints: Map<string, Endpoints>;
-  pods: Map<string, Pod>;
-  virtualServices: Map<string, VirtualService>;
-  destinationRules: Map<string, DestinationRule>;
-  gateways: Map<string, Gateway>;
-  sidecars: Map<string, Sidecar>;
-  secrets: Map<string, Secret>;
-  peerAuthentications: Map<string, PeerAuthentication>;
-  authorizationPolicies: Map<string, AuthorizationPolicy>;
-}
+type AnyMap = Map<string, KubeObject>;
+type NsIndex = Map<string, KubeObject[]>;
+const KIND_KEYS: readonly KindKey[] = ['ingresses', 'endpoints', 'pods', 'virtualServices', 'destinationRules', 'gateways', 'sidecars', 'secrets', 'peerAuthentications', 'authorizationPolicies'];
+/** Kinds whose global order feeds an index (precedence, output order): re-sorted on change. */
+const ORDERED = new Set<KindKey>(['ingresses', 'virtualServices', 'destinationRules', 'gateways']);
 
-// The keyed maps of kinds without a top-level map in MeshState, kept beside each state.
+/** Per kind: objects by `ns/name`, and per namespace (each list sorted by compareObjects). */
+interface Raw { maps: Record<KindKey, AnyMap>; byNs: Record<KindKey, NsIndex> }
+
+// The raw maps behind each state, for updateMeshState.
 const rawOf = new WeakMap<MeshState, Raw>();
 
 function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, prev?: { state: MeshState; changed: Set<KindKey> }): MeshState {
   const reuse = (k: KindKey) => prev !== undefined && !prev.changed.has(k);
   const p = prev?.state;
-  const ing = reuse('ingresses') && p ? { ingresses: p.ingresses as Map<string, KIngress>, ingressesByNamespace: p.ingressesByNamespace, publicIngresses: p.publicIngresses, revisionBackends: p.revisionBackends } : ingressIndexes(raw.ingresses);
-  const endpointsByNamespace = reuse('endpoints') && p ? p.endpointsByNamespace : byNamespace(raw.endpoints.values());
-  const podsByNamespace = reuse('pods') && p ? p.podsByNamespace : byNamespace(raw.pods.values());
-  const vs = reuse('virtualServices') && p ? { virtualServices: p.virtualServices, meshVirtualServicesByNamespace: p.meshVirtualServicesByNamespace, virtualServicesByGateway: p.virtualServicesByGateway } : virtualServiceIndexes(raw.virtualServices);
-  const sidecarsByNamespace = reuse('sidecars') && p ? p.sidecarsByNamespace : byNamespace(raw.sidecars.values());
-  const peerAuthenticationsByNamespace = reuse('peerAuthentications') && p ? p.peerAuthenticationsByNamespace : byNamespace(raw.peerAuthentications.values());
-  const authorizationPoliciesByNamespace = reuse('authorizationPolicies') && p ? p.authorizationPoliciesByNamespace : byNamespace(raw.authorizationPolicies.values());
-  const namespaces = namespacesOf([
-    ing.ingressesByNamespace, endpointsByNamespace, podsByNamespace, byNamespace(raw.virtualServices.values()), byNamespace(raw.destinationRules.values()),
-    byNamespace(raw.gateways.values()), sidecarsByNamespace, byNamespace(raw.secrets.values()), peerAuthenticationsByNamespace, authorizationPoliciesByNamespace,
-  ]);
-  const nsSet = new Set(namespaces);
-  const nsChanged = !p || p.namespaces.length !== namespaces.length || p.namespaces.some((n, i) => n !== namespaces[i]);
-  const dr = reuse('destinationRules') && p && !nsChanged ? { destinationRules: p.destinationRules, destinationRulesByHost: p.destinationRulesByHost, wildcardDestinationRules: p.wildcardDestinationRules } : destinationRuleIndexes(raw.destinationRules, clusterDomain, nsSet);
+  const m = raw.maps as unknown as {
+    ingresses: Map<string, KIngress>; endpoints: Map<string, Endpoints>; pods: Map<string, Pod>; virtualServices: Map<string, VirtualService>;
+    destinationRules: Map<string, DestinationRule>; gateways: Map<string, Gateway>; secrets: Map<string, Secret>;
+  };
+  const n = raw.byNs as unknown as {
+    ingresses: Map<string, KIngress[]>; endpoints: Map<string, Endpoints[]>; pods: Map<string, Pod[]>; sidecars: Map<string, Sidecar[]>;
+    peerAuthentications: Map<string, PeerAuthentication[]>; authorizationPolicies: Map<string, AuthorizationPolicy[]>;
+  };
+  const ing = reuse('ingresses') && p ? { ingresses: p.ingresses, ingressesByNamespace: p.ingressesByNamespace, publicIngresses: p.publicIngresses, revisionBackends: p.revisionBackends } : ingressIndexes(m.ingresses, n.ingresses);
+  const vs = reuse('virtualServices') && p ? { virtualServices: p.virtualServices, meshVirtualServicesByNamespace: p.meshVirtualServicesByNamespace, virtualServicesByGateway: p.virtualServicesByGateway } : virtualServiceIndexes(m.virtualServices);
+  const namespaces = namespacesOf(KIND_KEYS.map((k) => raw.byNs[k]));
+  const nsChanged = !p || p.namespaces.length !== namespaces.length || p.namespaces.some((x, i) => x !== namespaces[i]);
+  const dr = reuse('destinationRules') && p && !nsChanged ? { destinationRules: p.destinationRules, destinationRulesByHost: p.destinationRulesByHost, wildcardDestinationRules: p.wildcardDestinationRules } : destinationRuleIndexes(m.destinationRules, clusterDomain, new Set(namespaces));
   const state: MeshState = Object.freeze({
     ...ing,
-    endpoints: raw.endpoints, endpointsByNamespace,
-    pods: raw.pods, podsByNamespace,
+    endpoints: m.endpoints, endpointsByNamespace: n.endpoints,
+    pods: m.pods, podsByNamespace: n.pods,
     ...vs,
     ...dr,
-    gateways: raw.gateways,
-    sidecarsByNamespace,
-    secrets: raw.secrets,
-    peerAuthenticationsByNamespace,
-    authorizationPoliciesByNamespace,
-    namespaces,
+    gateways: m.gateways,
+    sidecarsByNamespace: n.sidecars,
+    secrets: m.secrets,
+    peerAuthenticationsByNamespace: n.peerAuthentications,
+    authorizationPoliciesByNamespace: n.authorizationPolicies,
+    namespaces: nsChanged || !p ? namespaces : p.namespaces,
     ...(activator ? { activator: Object.freeze({ ...activator }) } : {}),
   });
   rawOf.set(state, raw);
@@ -172,13 +167,13 @@ export interface BuildOptions { clusterDomain?: string }
 /** Builds the snapshot from per-kind lists or from a mixed list of objects (other kinds are skipped). */
 export function buildMeshState(input: MeshInput | readonly KubeObject[], opts: BuildOptions = {}): MeshState {
   const lists: MeshInput = Array.isArray(input) ? groupByKind(input as readonly KubeObject[]) : (input as MeshInput);
-  const raw: Raw = {
-    ingresses: keyed(lists.ingresses), endpoints: keyed(lists.endpoints), pods: keyed(lists.pods),
-    virtualServices: keyed(lists.virtualServices), destinationRules: keyed(lists.destinationRules), gateways: keyed(lists.gateways),
-    sidecars: keyed(lists.sidecars), secrets: keyed(lists.secrets), peerAuthentications: keyed(lists.peerAuthentications),
-    authorizationPolicies: keyed(lists.authorizationPolicies),
-  };
-  return assemble(raw, lists.activator, opts.clusterDomain ?? 'cluster.local');
+  const maps = {} as Record<KindKey, AnyMap>;
+  const byNs = {} as Record<KindKey, NsIndex>;
+  for (const k of KIND_KEYS) {
+    maps[k] = keyed(lists[k] as readonly KubeObject[] | undefined);
+    byNs[k] = byNamespace(maps[k].values());
+  }
+  return assemble({ maps, byNs }, lists.activator, opts.clusterDomain ?? 'cluster.local');
 }
 
 function groupByKind(objs: readonly KubeObject[]): MeshInput {
@@ -195,24 +190,47 @@ export interface MeshChange { type: 'upsert' | 'delete'; object: KubeObject }
 /**
  * Applies changes to a snapshot and returns a new one (the old one is unchanged). Objects of
  * kinds the translation does not read are ignored. `activator` replaces the activator address
- * when given (null removes it).
+ * when given (null removes it). Work is proportional to the changed kinds' maps (copied) and the
+ * touched namespaces' lists; Endpoints and Pods — the frequent changes — are never re-sorted whole.
  */
 export function updateMeshState(state: MeshState, changes: readonly MeshChange[], opts: BuildOptions & { activator?: MeshInput['activator'] | null } = {}): MeshState {
   const old = rawOf.get(state);
   if (!old) return state;
-  const changed = new Set<KindKey>();
-  const raw = { ...old } as Raw;
+  const maps = { ...old.maps };
+  const byNs = { ...old.byNs };
+  const touched = new Map<KindKey, Map<string, Set<string>>>(); // kind → namespace → keys
   for (const c of changes) {
     const k = meshKindOf(c.object);
     if (!k) continue;
-    if (!changed.has(k)) {
-      changed.add(k);
-      (raw as unknown as Record<string, Map<string, KubeObject>>)[k] = new Map(old[k] as Map<string, KubeObject>);
+    let t = touched.get(k);
+    if (!t) {
+      touched.set(k, (t = new Map()));
+      maps[k] = new Map(old.maps[k]);
     }
-    const m = (raw as unknown as Record<string, Map<string, KubeObject>>)[k];
-    if (c.type === 'delete') m.delete(keyOf(c.object)); else m.set(keyOf(c.object), c.object);
+    const key = keyOf(c.object);
+    const ns = c.object.metadata.namespace ?? '';
+    const prevObj = maps[k].get(key);
+    if (c.type === 'delete') maps[k].delete(key); else maps[k].set(key, c.object);
+    for (const n of new Set([ns, prevObj?.metadata.namespace ?? ns])) {
+      let keys = t.get(n);
+      if (!keys) t.set(n, (keys = new Set()));
+      keys.add(key);
+    }
   }
-  for (const k of changed) (raw as unknown as Record<string, Map<string, KubeObject>>)[k] = keyed([...(raw as unknown as Record<string, Map<string, KubeObject>>)[k].values()]);
+  for (const [k, t] of touched) {
+    if (ORDERED.has(k)) maps[k] = keyed([...maps[k].values()]);
+    const idx: NsIndex = new Map(old.byNs[k]);
+    for (const [ns, keys] of t) {
+      const list = (idx.get(ns) ?? []).filter((o) => !keys.has(keyOf(o)));
+      for (const key of keys) {
+        const o = maps[k].get(key);
+        if (o && (o.metadata.namespace ?? '') === ns) list.push(o);
+      }
+      list.sort(compareObjects);
+      if (list.length) idx.set(ns, list); else idx.delete(ns);
+    }
+    byNs[k] = idx;
+  }
   const activator = opts.activator === null ? undefined : opts.activator ?? state.activator;
-  return assemble(raw, activator, opts.clusterDomain ?? 'cluster.local', { state, changed });
+  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', { state, changed: new Set(touched.keys()) });
 }
