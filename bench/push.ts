@@ -44,17 +44,27 @@ type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'so
 
 async function childMain(): Promise<void> {
   let clients: AdsTestClient[] = [];
-  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number } | undefined;
+  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number; timer: NodeJS.Timeout } | undefined;
+  // Done when every proxy whose stream is still up has the change (a stream the server cut, e.g.
+  // by keepalive on a starved machine, is counted as lost, not waited for: this client does not
+  // reconnect), or after 30 s with whatever arrived.
+  const finish = (): void => {
+    if (!watching) return;
+    const live = clients.filter((c) => c.ended === undefined).length;
+    clearTimeout(watching.timer);
+    process.send!({ ev: 'converged', times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses, lost: clients.length - live, missing: live - watching.got.size });
+    watching = undefined;
+  };
+  const maybeDone = (): void => {
+    if (watching && watching.got.size >= clients.filter((c) => c.ended === undefined).length) finish();
+  };
   const onResponse = (c: AdsTestClient) => (r: { type_url: string; bytes: number; at: number }) => {
     if (!watching) return;
     watching.bytes += r.bytes;
     watching.responses++;
     if (r.type_url === TypeUrl.RouteConfiguration && !watching.got.has(c)) {
       watching.got.set(c, performance.timeOrigin + r.at);
-      if (watching.got.size === clients.length) {
-        process.send!({ ev: 'converged', times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses });
-        watching = undefined;
-      }
+      maybeDone();
     }
   };
   const open = (m: Extract<Msg, { cmd: 'connect' }>, i: number, initial?: Map<string, Map<string, string>>): AdsTestClient => {
@@ -85,9 +95,11 @@ async function childMain(): Promise<void> {
       while (clients.some((c) => new Set(c.all.map((r) => r.type_url)).size < TYPES.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       for (const c of clients) for (const r of c.all) bytes += r.bytes;
       const ready = clients.filter((c) => new Set(c.all.map((r) => r.type_url)).size === TYPES.length).length;
+      const checker = setInterval(maybeDone, 100);
+      checker.unref();
       process.send!({ ev: 'connected', ms: epoch() - start, bytes, ready });
     } else if (m.cmd === 'watch') {
-      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0 };
+      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0, timer: setTimeout(finish, 30_000) };
       process.send!({ ev: 'watching' });
     } else if (m.cmd === 'close') {
       for (const c of clients) c.close();
@@ -138,7 +150,7 @@ function pct(xs: number[], p: number): number {
 }
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-interface PhaseResult { services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
+interface PhaseResult { lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
 
 async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean): Promise<PhaseResult> {
   const store = new MemoryStore({ historyLimit: 1_000 });
@@ -159,14 +171,14 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   const kids = new Children();
   await kids.request(undefined);
   const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0' });
-  if (conn.ready !== proxies) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
+  if (conn.ready < proxies * 0.99) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
   await cp.status.idle();
   await new Promise((r) => setTimeout(r, 300));
 
   // Change one route (the X-Bench header of svc-0's path): a few warm-up changes (JIT, first
   // encodes), then the measured ones; every proxy must receive each change.
   const result: PhaseResult = {
-    services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
+    lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
     converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0,
   };
   const server: number[] = [];
@@ -177,10 +189,12 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
     const changeAt = epoch();
     const cur = (await store.get(ING, 'ns-0', 'svc-0'))!;
     await store.update(ING, { ...cur, spec: service('ns-0', 'svc-0', 20_000, `v${k}`)[1].spec });
-    const done = await kids.request(undefined, 60_000);
+    const done = await kids.request(undefined, 90_000);
     const end = Date.now() + 10_000;
     while (!converged.has(before + 1) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     if (k < WARMUP) continue;
+    result.lost = Math.max(result.lost, done.lost);
+    result.missing += done.missing;
     const flushAt = flushes.get(before + 1) ?? NaN;
     result.converge.push(...(done.times as number[]).map((t) => t - flushAt));
     result.convergeTotal.push(...(done.times as number[]).map((t) => t - changeAt));
@@ -223,8 +237,8 @@ async function main(): Promise<void> {
   const sotw = await runPhase(services, proxies, 'sotw', debounce, false);
 
   const rows = [
-    ['phase', 'services', 'load s', 'connect ms', 'p50 ms', 'p99 ms', 'p99 total ms', 'server conv ms', 'bytes/change', 'responses', 'rss MB'],
-    ...([['delta', big], ['delta', small1], ['sotw', sotw]] as const).map(([p, r]) => [p, r.services, r1(r.loadMs / 1000), Math.round(r.connectMs), r1(pct(r.converge, 50)), r1(pct(r.converge, 99)), r1(pct(r.convergeTotal, 99)), r1(r.serverConvergeMs), r.bytes, r.responses, Math.round(r.rssMb)]),
+    ['phase', 'services', 'load s', 'connect ms', 'p50 ms', 'p99 ms', 'p99 total ms', 'server conv ms', 'bytes/change', 'responses', 'lost', 'missed', 'rss MB'],
+    ...([['delta', big], ['delta', small1], ['sotw', sotw]] as const).map(([p, r]) => [p, r.services, r1(r.loadMs / 1000), Math.round(r.connectMs), r1(pct(r.converge, 50)), r1(pct(r.converge, 99)), r1(pct(r.convergeTotal, 99)), r1(r.serverConvergeMs), Math.round(r.bytes), Math.round(r.responses), r.lost, r.missing, Math.round(r.rssMb)]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((c, i) => String(c).padStart(widths[i])).join('  '));
@@ -246,6 +260,8 @@ async function main(): Promise<void> {
     cp_rss_mb: Math.round(big.rssMb),
     cp_heap_mb: Math.round(big.heapMb),
     debounce_after_ms: debounce,
+    proxies_lost: big.lost,
+    changes_missed: big.missing,
   };
   const full = { summary, phases: { delta_small: small1, delta: big, sotw }, machine: { cores: cpus().length, memory_mb: Math.round(totalmem() / 2 ** 20), node: process.version }, at: new Date().toISOString() };
   mkdirSync(path.dirname(o.out), { recursive: true });
