@@ -189,10 +189,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       for (const end of [...state.watches]) end();
       state.namespaces.stop();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Keep-alive connections turn idle as their last response (ended watches included)
+        // finishes: sweep them until the server is closed; after a grace period cut the rest.
+        const sweep = setInterval(() => server.closeIdleConnections(), 20);
+        const cut = setTimeout(() => server.closeAllConnections(), 2000);
+        server.close(() => { clearInterval(sweep); clearTimeout(cut); resolve(); });
         server.closeIdleConnections();
-        // Requests still running after a grace period are cut so shutdown always completes.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
     },
     url: () => address,

@@ -40,7 +40,11 @@ async function up(o: UpOptions): Promise<void> {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    cp.stop().then(() => process.exit(0), (e: unknown) => {
+    const t0 = performance.now();
+    cp.stop().then(() => {
+      log.info({ ms: Math.round(performance.now() - t0) }, 'stopped');
+      process.exit(0);
+    }, (e: unknown) => {
       process.stderr.write(`sluice: shutdown failed: ${errorMessage(e)}\n`);
       process.exit(1);
     });
