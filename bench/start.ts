@@ -86,6 +86,7 @@ function waitReady(store: Store, name: string): Promise<KubeObject> {
 }
 
 async function main(): Promise<void> {
+  const load0 = os.loadavg()[0];
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-start-'));
   const store = openStore({ backend: BACKEND, path: path.join(stateDir, 'state.db') });
   const serving = createServingComponent({ ingressReadiness: 'immediate' });
@@ -144,6 +145,8 @@ async function main(): Promise<void> {
     cores: os.cpus().length,
     cpu_model: os.cpus()[0]?.model ?? 'unknown',
     memory_mb: Math.round(os.totalmem() / 1024 / 1024),
+    loadavg_1m_before: +load0.toFixed(2),
+    loadavg_1m_after: +os.loadavg()[0].toFixed(2),
     node: process.version,
     at: new Date().toISOString(),
   };
