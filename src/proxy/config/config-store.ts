@@ -8,7 +8,7 @@
  */
 import type { Clock, Timer } from '../../lib/clock.ts';
 import { isoTime } from '../../lib/clock.ts';
-import { TypeUrl } from '../../xds/protos.ts';
+import { decodeResource, TypeUrl } from '../../xds/protos.ts';
 import type { XdsHandler, XdsResult, XdsUpdate } from '../xds-client/ads-client.ts';
 import { translateCluster } from './cluster.ts';
 import { translateLoadAssignment, translateSecret } from './endpoints.ts';
@@ -24,7 +24,7 @@ export interface ProxyConfig {
   readonly secrets: ReadonlyMap<string, SecretConfig>;
 }
 
-interface Accepted<T> { value: T; version: string; raw: Record<string, any>; updatedAt: number; warmingSince?: number }
+interface Accepted<T> { value: T; version: string; bytes: Uint8Array; updatedAt: number; warmingSince?: number }
 
 type Translate = (raw: Record<string, any>, d: TranslateDefaults, name: string) => unknown;
 const TRANSLATORS: Record<string, Translate> = {
@@ -74,7 +74,7 @@ export class ConfigStore implements XdsHandler {
     for (const r of u.upserts) {
       try {
         const value = translate(r.resource, this.o.defaults, r.name);
-        staged.set(r.name, { value, version: r.version, raw: r.resource, updatedAt: now });
+        staged.set(r.name, { value, version: r.version, bytes: r.bytes, updatedAt: now });
       } catch (e) {
         rejected.add(r.name);
         errors.push((e as Error).message);
@@ -164,7 +164,7 @@ export class ConfigStore implements XdsHandler {
   dump(): object {
     const section = (t: string, type: string, key: string) => ({
       '@type': `type.googleapis.com/envoy.admin.v3.${type}`,
-      [key]: [...this.accepted.get(t)!].map(([name, a]) => ({ name, version_info: a.version, last_updated: isoTime(a.updatedAt), ...(a.warmingSince !== undefined ? { warming: true } : {}), resource: a.raw })),
+      [key]: [...this.accepted.get(t)!].map(([name, a]) => ({ name, version_info: a.version, last_updated: isoTime(a.updatedAt), ...(a.warmingSince !== undefined ? { warming: true } : {}), resource: { '@type': t, ...decodeResource(t, a.bytes) } })),
     });
     return {
       configs: [

@@ -13,6 +13,9 @@ import type {
 
 const EMPTY_MUTATION: HeaderMutation = Object.freeze({ add: Object.freeze([]) as readonly HeaderToAdd[], remove: Object.freeze([]) as readonly string[] });
 const KNOWN_RETRY_ON = new Set(['5xx', 'gateway-error', 'reset', 'connect-failure', 'retriable-4xx', 'refused-stream', 'retriable-status-codes', 'retriable-headers', 'envoy-ratelimited', 'http3-post-connect-failure', 'cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable']);
+/** WebSocket upgrades are on by default (as Istio configures Envoy); shared by every route that does not say otherwise. */
+const DEFAULT_UPGRADES: ReadonlySet<string> = Object.freeze(new Set(['websocket']));
+const NO_MIRRORS: readonly { cluster: string; percent: number }[] = Object.freeze([]);
 const REDIRECT_CODES: Record<string, number> = { MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308 };
 
 export function headerMutation(ctx: FieldCtx, field: string, o: Obj, prefix: 'request' | 'response'): HeaderMutation {
@@ -122,10 +125,11 @@ function compileAction(ctx: FieldCtx, field: string, r: Obj, vhRetry: Obj | unde
     } else if (a.cluster_header) ctx.fail(`${f}.cluster_header`, 'cluster_header is not supported; name the cluster');
     else ctx.fail(`${f}.cluster`, 'route action needs cluster or weighted_clusters');
     const hashHeader = (a.hash_policy ?? []).find((h: Obj) => h.header?.header_name)?.header.header_name?.toLowerCase();
-    const upgrades = new Set<string>(['websocket']);
+    let upgrades: ReadonlySet<string> = DEFAULT_UPGRADES;
+    if (a.upgrade_configs?.length) upgrades = new Set<string>(['websocket']);
     for (const u of a.upgrade_configs ?? []) {
-      if (wrapped<boolean>(u.enabled, true)) upgrades.add(String(u.upgrade_type).toLowerCase());
-      else upgrades.delete(String(u.upgrade_type).toLowerCase());
+      if (wrapped<boolean>(u.enabled, true)) (upgrades as Set<string>).add(String(u.upgrade_type).toLowerCase());
+      else (upgrades as Set<string>).delete(String(u.upgrade_type).toLowerCase());
     }
     return {
       kind: 'route',
@@ -136,7 +140,7 @@ function compileAction(ctx: FieldCtx, field: string, r: Obj, vhRetry: Obj | unde
       timeoutMs: durationMs(a.timeout, d.routeTimeoutMs),
       idleTimeoutMs: a.idle_timeout ? durationMs(a.idle_timeout, 0) : undefined,
       retry: compileRetry(ctx, `${f}.retry_policy`, a.retry_policy ?? vhRetry),
-      mirrors: (a.request_mirror_policies ?? []).map((m: Obj, i: number) => {
+      mirrors: !a.request_mirror_policies?.length ? NO_MIRRORS : a.request_mirror_policies.map((m: Obj, i: number) => {
         if (typeof m.cluster !== 'string' || !m.cluster) ctx.fail(`${f}.request_mirror_policies[${i}].cluster`, 'cluster is required');
         return { cluster: m.cluster, percent: fractionPercent(m.runtime_fraction?.default_value) };
       }),

@@ -21,7 +21,8 @@ import { log } from '../../lib/log.ts';
 import { adsService, fromAny, TypeUrl } from '../../xds/protos.ts';
 import { toStruct } from './struct.ts';
 
-export interface DecodedResource { name: string; version: string; resource: Record<string, any> }
+/** `bytes` is the resource's protobuf encoding, kept instead of the decoded object for /config_dump (far smaller). */
+export interface DecodedResource { name: string; version: string; resource: Record<string, any>; bytes: Uint8Array }
 export interface XdsUpdate { typeUrl: string; upserts: DecodedResource[]; removals: string[]; decodeErrors: string[]; versionInfo: string }
 
 /** What the handler did with an update: names it refused (their previous version keeps serving) and why. */
@@ -227,7 +228,7 @@ export class AdsClient {
         try {
           if (!r.resource) throw new Error('resource is empty');
           const obj = fromAny(r.resource);
-          upserts.push({ name: r.name || nameOf(typeUrl, obj), version: r.version ?? '', resource: obj });
+          upserts.push({ name: r.name || nameOf(typeUrl, obj), version: r.version ?? '', resource: obj, bytes: r.resource.value });
         } catch (e) {
           decodeErrors.push(`${kind} ${JSON.stringify(r.name ?? `#${i}`)}: cannot decode: ${(e as Error).message}`);
         }
@@ -240,7 +241,7 @@ export class AdsClient {
           const obj = fromAny(any);
           const name = nameOf(typeUrl, obj);
           seen.add(name);
-          upserts.push({ name, version: msg.version_info ?? '', resource: obj });
+          upserts.push({ name, version: msg.version_info ?? '', resource: obj, bytes: any.value });
         } catch (e) {
           decodeErrors.push(`${kind} #${i}: cannot decode: ${(e as Error).message}`);
         }
