@@ -23,7 +23,7 @@ function ingress(ns: string, svc: string, splits: [string, number][]): KubeObjec
   };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, ms = 5_000): Promise<T> {
+async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -141,7 +141,7 @@ test('control plane: an unsupported VirtualService field is reported on its stat
   } finally { await cp.stop(); await store.close(); }
 });
 
-test('control plane: grpc-js-xds routes by a VirtualService weighted split (80/20 within ±5 % over 1,000 calls)', { timeout: 60_000 }, async () => {
+test('control plane: grpc-js-xds routes by a VirtualService weighted split (80/20 within ±5 % over 1,000 calls)', { timeout: 120_000 }, async () => {
   const blue = await startWhoBackend('blue');
   const green = await startWhoBackend('green');
   const store = new MemoryStore();

@@ -121,7 +121,7 @@ export class AdsTestClient {
   }
 
   /** The next response (of `type`, if given), waiting up to `timeoutMs`. */
-  next(type?: string, timeoutMs = 5_000): Promise<ReceivedResponse> {
+  next(type?: string, timeoutMs = 20_000): Promise<ReceivedResponse> {
     const i = this.inbox.findIndex((r) => type === undefined || r.type_url === type);
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0]);
     return new Promise((resolve, reject) => {

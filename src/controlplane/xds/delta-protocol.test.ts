@@ -8,7 +8,7 @@ const CDS = TypeUrl.Cluster, EDS = TypeUrl.ClusterLoadAssignment, LDS = TypeUrl.
 const gw = { SLUICE_ROLE: 'gateway' };
 const names = (r: { resources: { name?: string }[] }): string[] => r.resources.map((x) => x.name ?? '').sort();
 
-async function waitFor(cond: () => boolean, what: string, ms = 3_000): Promise<void> {
+async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -12,7 +12,7 @@ import { apiListener, edsCluster, loadAssignment, startHarness, weightedRoute } 
 import { startWhoBackend } from './who-service.ts';
 import { runGrpcXdsClient } from './grpc-xds-runner.ts';
 
-test('grpc-js-xds routes 1,000 calls through sluice xDS with an 80/20 weighted split (±5 %)', { timeout: 60_000 }, async () => {
+test('grpc-js-xds routes 1,000 calls through sluice xDS with an 80/20 weighted split (±5 %)', { timeout: 120_000 }, async () => {
   const blue = await startWhoBackend('blue');
   const green = await startWhoBackend('green');
   const h = await startHarness();

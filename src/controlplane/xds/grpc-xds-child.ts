@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   let errors = 0;
   let lastError = '';
   const one = (): Promise<void> => new Promise((resolve) => {
-    client.WhoAmI({}, { deadline: Math.min(deadline, Date.now() + 5_000) }, (err, res) => {
+    client.WhoAmI({}, { deadline: Math.min(deadline, Date.now() + 20_000) }, (err, res) => {
       if (err || !res) { errors++; lastError = err?.message ?? 'empty'; } else counts[res.name] = (counts[res.name] ?? 0) + 1;
       resolve();
     });

@@ -11,7 +11,7 @@ export interface GrpcXdsResult { counts: Record<string, number>; errors: number;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Runs grpc-xds-child.ts against `xdsAddress`; resolves to its JSON result. */
-export function runGrpcXdsClient(xdsAddress: string, target: string, calls: number, node: { id: string; metadata?: Record<string, string> }, timeoutMs = 30_000): Promise<GrpcXdsResult> {
+export function runGrpcXdsClient(xdsAddress: string, target: string, calls: number, node: { id: string; metadata?: Record<string, string> }, timeoutMs = 90_000): Promise<GrpcXdsResult> {
   const bootstrap = {
     xds_servers: [{ server_uri: xdsAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
     node: { id: node.id, locality: {}, metadata: node.metadata ?? {} },

@@ -9,7 +9,7 @@ const gw = { SLUICE_ROLE: 'gateway' };
 const names = (r: ReceivedResponse, type: string): string[] =>
   r.resources.map((x) => String(fromAny({ type_url: type, value: x.value! }).name ?? fromAny({ type_url: type, value: x.value! }).cluster_name)).sort();
 
-async function waitFor(cond: () => boolean, what: string, ms = 3_000): Promise<void> {
+async function waitFor(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
