@@ -4,11 +4,12 @@
  */
 import type { Component } from './control-process.ts';
 import type { SluiceConfig } from './config.ts';
+import { platformComponents } from '../platform/platform-components.ts';
 
-export type ComponentFactory = (config: SluiceConfig) => Component;
+export type ComponentFactory = (config: SluiceConfig) => Component | Component[];
 
-export const COMPONENT_FACTORIES: ComponentFactory[] = [];
+export const COMPONENT_FACTORIES: ComponentFactory[] = [platformComponents];
 
 export function defaultComponents(config: SluiceConfig): Component[] {
-  return COMPONENT_FACTORIES.map((make) => make(config));
+  return COMPONENT_FACTORIES.flatMap((make) => make(config));
 }

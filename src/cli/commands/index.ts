@@ -4,10 +4,16 @@ import * as up from './up.ts';
 import * as apply from './apply.ts';
 import * as get from './get.ts';
 import * as del from './delete.ts';
+import * as logs from './logs.ts';
+import * as bench from './bench.ts';
+import * as proxy from './proxy.ts';
 
 export const COMMANDS: { register(program: Command): void }[] = [
   up,
   apply,
   get,
   del,
+  logs,
+  bench,
+  proxy,
 ];

@@ -1,0 +1,76 @@
+/**
+ * The network half of `sluice up`: the xDS control plane and the ingress gateway proxy it
+ * configures. The gateway's ports are resolved first (0 = a free port) so the control plane
+ * translates listeners and `host:port` domains for the ports the gateway really serves.
+ * Ingresses become Ready only when the gateway ACKs (readiness from xDS, no probing).
+ */
+import net from 'node:net';
+import { controlPlaneComponent } from '../controlplane/control-plane.ts';
+import type { Component, ComponentContext } from '../cli/control-process.ts';
+import { ProxyProcess } from './proxy-process.ts';
+import { parseNetworkConfig, type NetworkConfig } from './network-config.ts';
+
+async function freePort(host: string): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(0, host, () => resolve()); });
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export interface NetworkComponent extends Component {
+  readonly gateway: ProxyProcess | undefined;
+  readonly config: NetworkConfig;
+}
+
+export function networkComponent(cfg: NetworkConfig): NetworkComponent {
+  let cp: ReturnType<typeof controlPlaneComponent> | undefined;
+  let gateway: ProxyProcess | undefined;
+  return {
+    name: 'network',
+    config: cfg,
+    get gateway() { return gateway; },
+    async start(ctx: ComponentContext) {
+      const http = cfg.httpPort || (await freePort(cfg.listenAddress));
+      let https = cfg.httpsPort || (await freePort(cfg.listenAddress));
+      while (https === http) https = await freePort(cfg.listenAddress);
+      cp = controlPlaneComponent({
+        host: cfg.xdsHost, port: cfg.xdsPort,
+        debounceAfterMs: cfg.debounceAfterMs, debounceMaxMs: cfg.debounceMaxMs,
+        gatewayPorts: { http, https },
+      });
+      const { xds } = await cp.start({ store: ctx.store, clock: ctx.clock });
+      const metrics = cp.controlPlane()?.metrics;
+      if (metrics) ctx.api.addRoute('/metrics/controlplane', async (_req, res) => {
+        res.writeHead(200, { 'content-type': metrics.contentType });
+        res.end(await metrics.metrics());
+      });
+      gateway = new ProxyProcess({
+        name: 'gateway', stateDir: ctx.stateDir,
+        bootstrap: {
+          node: { id: 'gateway-0', cluster: 'sluice-gateway', metadata: { SLUICE_ROLE: 'gateway', SLUICE_PORTS: `http:${http},https:${https}` } },
+          xds_server: { address: xds },
+          admin: { address: '127.0.0.1', port: 0 },
+          role: 'gateway',
+          listen: { address: cfg.listenAddress, http_port: http, https_port: https },
+          concurrency: cfg.concurrency,
+          max_memory_mb: cfg.maxMemoryMb,
+        },
+      });
+      const ports = await gateway.start();
+      return {
+        xds,
+        gateway: `http://${cfg.listenAddress === '0.0.0.0' ? '127.0.0.1' : cfg.listenAddress}:${ports.http_port}`,
+        gatewayHttps: `https://${cfg.listenAddress === '0.0.0.0' ? '127.0.0.1' : cfg.listenAddress}:${ports.https_port}`,
+        gatewayAdmin: `http://127.0.0.1:${ports.admin_port}`,
+        gatewayPid: String(ports.pid),
+      };
+    },
+    async stop() {
+      await gateway?.stop();
+      await cp?.stop();
+    },
+  };
+}
+
+export { parseNetworkConfig };

@@ -1,0 +1,74 @@
+/** The `proxy:` and `controlplane:` sections of the sluice config file, with defaults. */
+import net from 'node:net';
+import { SluiceError } from '../lib/errors.ts';
+
+export interface NetworkConfig {
+  /** Serve the gateway (and with it, readiness from xDS ACKs). false = no proxies; Ingresses are marked ready at once. */
+  enabled: boolean;
+  listenAddress: string;
+  httpPort: number;
+  httpsPort: number;
+  concurrency: number;
+  maxMemoryMb: number;
+  xdsHost: string;
+  xdsPort: number;
+  debounceAfterMs: number;
+  debounceMaxMs: number;
+}
+
+export const NETWORK_DEFAULTS: NetworkConfig = {
+  enabled: true,
+  listenAddress: '127.0.0.1',
+  httpPort: 8080,
+  httpsPort: 8443,
+  concurrency: 2,
+  maxMemoryMb: 512,
+  xdsHost: '127.0.0.1',
+  xdsPort: 0,
+  debounceAfterMs: 100,
+  debounceMaxMs: 1000,
+};
+
+const PROXY_KEYS: Record<string, keyof NetworkConfig> = {
+  enabled: 'enabled', 'listen-address': 'listenAddress', 'http-port': 'httpPort', 'https-port': 'httpsPort',
+  concurrency: 'concurrency', 'max-memory': 'maxMemoryMb',
+};
+const CP_KEYS: Record<string, keyof NetworkConfig> = {
+  'xds-host': 'xdsHost', 'xds-port': 'xdsPort', 'debounce-after': 'debounceAfterMs', 'debounce-max': 'debounceMaxMs',
+};
+
+function durationMs(v: unknown, where: string): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s)$/.exec(v.trim()) : null;
+  if (!m) throw new SluiceError('SLUICE_E_CONFIG', `${where}: invalid duration ${JSON.stringify(v)} (want e.g. 100ms, 1s)`);
+  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+}
+
+export function parseNetworkConfig(proxy: Record<string, unknown>, controlplane: Record<string, unknown>, source = 'config'): NetworkConfig {
+  const out: NetworkConfig = { ...NETWORK_DEFAULTS };
+  const take = (section: Record<string, unknown>, keys: Record<string, keyof NetworkConfig>, name: string) => {
+    for (const [k, v] of Object.entries(section ?? {})) {
+      const field = keys[k];
+      const where = `${source}: ${name}.${k}`;
+      if (!field) throw new SluiceError('SLUICE_E_CONFIG', `${where}: unknown key (known: ${Object.keys(keys).join(', ')})`);
+      if (field === 'enabled') {
+        if (typeof v !== 'boolean') throw new SluiceError('SLUICE_E_CONFIG', `${where}: want true or false, got ${JSON.stringify(v)}`);
+        out.enabled = v;
+      } else if (field === 'listenAddress' || field === 'xdsHost') {
+        if (typeof v !== 'string' || net.isIP(v) === 0) throw new SluiceError('SLUICE_E_CONFIG', `${where}: want an IP address, got ${JSON.stringify(v)}`);
+        out[field] = v;
+      } else if (field === 'debounceAfterMs' || field === 'debounceMaxMs') {
+        out[field] = durationMs(v, where);
+      } else {
+        const max = field.endsWith('Port') ? 65535 : field === 'concurrency' ? 64 : 1 << 20;
+        if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) throw new SluiceError('SLUICE_E_CONFIG', `${where}: want an integer in [0, ${max}], got ${JSON.stringify(v)}`);
+        (out as unknown as Record<string, number>)[field] = v as number;
+      }
+    }
+  };
+  take(proxy, PROXY_KEYS, 'proxy');
+  take(controlplane, CP_KEYS, 'controlplane');
+  if (out.concurrency < 1) throw new SluiceError('SLUICE_E_CONFIG', `${source}: proxy.concurrency must be at least 1`);
+  if (out.debounceMaxMs < out.debounceAfterMs) throw new SluiceError('SLUICE_E_CONFIG', `${source}: controlplane.debounce-max must be ≥ debounce-after`);
+  return out;
+}
