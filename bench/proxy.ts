@@ -8,6 +8,7 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,14 @@ function rssMb(pid: number): number {
 }
 function childPids(pid: number): number[] {
   try { return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number); } catch { return []; }
+}
+
+/** GET / with a Host header (fetch cannot set Host, so node:http). */
+function statusOf(port: number, host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const r = http.get({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    r.on('error', () => resolve(0));
+  });
 }
 
 interface LoadResult { rps: number; p50: number; p99: number; requests: number; errors: number; non2xx: number }
@@ -191,7 +200,7 @@ http {
   // Ready can come from the warming timeout; wait until the last virtual host actually routes.
   let check = 0;
   for (const until = Date.now() + 90_000; check !== 200 && Date.now() < until;) {
-    check = await fetch(`http://127.0.0.1:${routesPort}/`, { headers: { host: 'svc-9999.ns-99.example.com' } }).then((r) => r.status, () => 0);
+    check = await statusOf(routesPort, 'svc-9999.ns-99.example.com');
     if (check !== 200) await new Promise((r) => setTimeout(r, 250));
   }
   const routesMs = Date.now() - t0;

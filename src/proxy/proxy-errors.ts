@@ -6,10 +6,6 @@ export const ProxyErrors = {
   CONFIG: 'SLUICE_E_PROXY_CONFIG',
   /** A safe_regex uses RE2 syntax that JavaScript cannot evaluate the same way. */
   REGEX: 'SLUICE_E_PROXY_REGEX',
-  /** The xDS stream failed (connect, protocol, liveness). */
-  XDS: 'SLUICE_E_PROXY_XDS',
   /** A listener could not bind its address. */
   LISTEN: 'SLUICE_E_PROXY_LISTEN',
-  /** A worker process failed to start or died repeatedly. */
-  WORKER: 'SLUICE_E_PROXY_WORKER',
 } as const;

@@ -208,3 +208,25 @@ test('per-route timeout → 504 upstream request timeout', async (t) => {
   const r = await request(port, '/');
   assert.deepEqual([r.status, r.body], [504, 'upstream request timeout']);
 });
+
+test('JSON access log lines carry Envoy-style fields and response flags', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-access-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'access.log');
+  const a = await upstream(t);
+  const { port } = await setup(t, [edsCluster('a'), edsCluster('empty')], [loadAssignment('a', [a.port]), loadAssignment('empty', [])],
+    routeConfig('r', [{ name: 'v', domains: ['*'], routes: [{ prefix: '/ok', cluster: 'a' }, { prefix: '/uh', cluster: 'empty' }] }]), { access_log: { path: file } });
+  await request(port, '/ok', { headers: { 'x-request-id': 'req-1' } });
+  await request(port, '/uh');
+  await request(port, '/nr');
+  await waitFor('3 log lines', () => fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim().split('\n').length === 3);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.path, l.response_code, l.response_flags]), [['/ok', 200, '-'], ['/uh', 503, 'UH'], ['/nr', 404, 'NR']]);
+  assert.equal(lines[0].request_id, 'req-1');
+  assert.equal(lines[0].upstream_cluster, 'a');
+  assert.equal(lines[0].upstream_host, `127.0.0.1:${a.port}`);
+  assert.equal(lines[0].bytes_sent, String(a.port).length);
+});

@@ -49,6 +49,8 @@ export class Supervisor {
     const st: WorkerState = { worker, ready: false, rssMb: 0, draining: false, ports: {}, startedAt: Date.now() };
     this.workers.set(worker.id, st);
     worker.on('message', (m: FromWorker) => this.onMessage(st, m));
+    // IPC to a worker that is exiting fails with EPIPE; its 'exit' handler deals with the worker.
+    worker.on('error', (e) => log.debug({ pid: worker.process.pid, err: e.message }, 'worker IPC error'));
     worker.on('exit', (code, signal) => this.onExit(st, code, signal));
     return st;
   }
@@ -91,7 +93,7 @@ export class Supervisor {
   }
 
   private send(st: WorkerState, m: ToWorker): void {
-    if (st.worker.isConnected()) st.worker.send(m);
+    if (st.worker.isConnected()) st.worker.send(m, (e: Error | null) => { if (e) log.debug({ err: e.message }, 'worker IPC send failed'); });
   }
 
   private query(st: WorkerState, what: 'samples' | 'config_dump' | 'info'): Promise<FromWorker | undefined> {
