@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock, realClock } from '../lib/clock.ts';
+import type { PodStat } from '../autoscaler/revision-autoscaler.ts';
+import { ConcurrencyMeter } from './concurrency-meter.ts';
+import { QueueProxy } from './queue-proxy.ts';
+import { deadPort, gate, request, testPod, until } from './test-servers.ts';
+
+test('meter: time-weighted average concurrency and rps over the interval', () => {
+  const m = new ConcurrencyMeter(0);
+  m.start(0); m.start(0); // two requests the whole second
+  m.start(500); m.end(1000); // one for half of it
+  assert.deepEqual(m.report(1000), { concurrency: 2.5, rps: 3 }, '2 × 1 s + 1 × 0.5 s over 1 s, 3 arrivals');
+  m.end(1500); m.end(1500);
+  assert.deepEqual(m.report(2000), { concurrency: 1, rps: 0 }, 'two requests for half a second, no arrivals');
+  assert.deepEqual(m.report(3000), { concurrency: 0, rps: 0 }, 'idle second reports zeros');
+  assert.equal(m.current, 0, 'nothing in flight');
+});
+
+test('queue-proxy forwards to the pod and streams the answer back', async () => {
+  const pod = await testPod('pod');
+  const qp = new QueueProxy({ name: 'default/pod', target: { host: '127.0.0.1', port: pod.port }, containerConcurrency: 0, clock: realClock });
+  const port = await qp.listen(0);
+  try {
+    const r = await request(port, { method: 'POST', path: '/x', body: 'abc', headers: { host: 'svc.example' } });
+    assert.equal(r.status, 200, 'answered');
+    assert.equal(r.body, 'pod:POST /x abc', 'body and path intact');
+  } finally { await qp.close(); await pod.close(); }
+});
+
+test('containerConcurrency 1 with queue depth 1: one in the pod, one waits, the next gets 503; stats count the pod', async () => {
+  const clock = new FakeClock();
+  const g = gate();
+  const pod = await testPod('pod', { hold: () => g.wait() });
+  const stats: PodStat[] = [];
+  const qp = new QueueProxy({ name: 'default/pod', target: { host: '127.0.0.1', port: pod.port }, containerConcurrency: 1, queueDepth: 1, clock, onStats: (s) => stats.push(s) });
+  const port = await qp.listen(0);
+  try {
+    const first = request(port, { method: 'POST', body: '1' });
+    await until('first in the pod', () => g.waiting() === 1);
+    const second = request(port, { method: 'POST', body: '2' });
+    await until('second queued', () => qp.queued === 1);
+    const third = await request(port, { method: 'POST', body: '3' });
+    assert.equal(third.status, 503, 'overflow → 503');
+    assert.equal(third.headers['x-sluice-error'], 'SLUICE_E_POD_OVERLOADED', 'error code header');
+    assert.match(third.body, /containerConcurrency 1/, 'the body says why');
+    clock.advance(1000);
+    assert.deepEqual(stats.at(-1), { concurrency: 2, rps: 2 }, 'one request in the pod and one queued all second; two arrivals (the rejected one not counted)');
+    g.open();
+    assert.equal((await first).body, 'pod:POST / 1', 'first answered');
+    await until('second in the pod', () => g.waiting() === 1 && pod.seen.length === 2);
+    g.open();
+    assert.equal((await second).body, 'pod:POST / 2', 'second answered after the first');
+    assert.equal(pod.maxConcurrent, 1, 'never more than one request in the pod');
+    assert.equal(pod.seen.length, 2, 'the rejected request never reached the pod');
+  } finally { await qp.close(); await pod.close(); }
+});
+
+test('a pod that is not listening → 502 naming the pod', async () => {
+  const port0 = await deadPort();
+  const qp = new QueueProxy({ name: 'default/gone', target: { host: '127.0.0.1', port: port0 }, containerConcurrency: 0, clock: realClock });
+  const port = await qp.listen(0);
+  try {
+    const r = await request(port, {});
+    assert.equal(r.status, 502, 'bad gateway');
+    assert.match(r.body, /pod default\/gone did not accept the connection/, 'names the pod');
+  } finally { await qp.close(); }
+});
