@@ -58,13 +58,14 @@ export class StatusReporter {
   private readonly opts: StatusReporterOptions;
   /** id (`resource|ns/name`) → generation that first carries the object's current spec. */
   private readonly included = new Map<string, number>();
-  private readonly unsettled = new Set<string>();
+  /** Objects not yet ready, by the proxies they wait for. */
+  private readonly unsettled = { gateway: new Set<string>(), all: new Set<string>() };
   private readonly dirty = new Set<string>();
   private lastProblems = new Map<string, string>();
   /** Every unsettled object needs a look (set by proxy events; cheaper than adding each id). */
   private unsettledDirty = false;
-  /** id → the proxies' signature when the object was last evaluated (skip if nothing moved). */
-  private readonly lastSig = new Map<string, string>();
+  /** The proxies' signature per role at the last sweep of unsettled objects (skip if nothing moved). */
+  private readonly lastRoleSig = { gateway: '', all: '' };
   private running: Promise<void> | undefined;
   private stopped = false;
   /** Status writes done (tests, metrics). */
@@ -77,16 +78,16 @@ export class StatusReporter {
     if (!REPORTED_KINDS[resource]) return;
     const id = `${resource}|${key}`;
     this.included.set(id, generation);
-    this.unsettled.add(id);
+    this.unsettled[REPORTED_KINDS[resource].proxies].add(id);
     this.mark(id);
   }
 
   forget(resource: string, key: string): void {
     const id = `${resource}|${key}`;
     this.included.delete(id);
-    this.unsettled.delete(id);
+    this.unsettled.gateway.delete(id);
+    this.unsettled.all.delete(id);
     this.dirty.delete(id);
-    this.lastSig.delete(id);
   }
 
   /** A proxy applied, rejected, connected or disconnected: unsettled objects may have moved. */
@@ -138,19 +139,22 @@ export class StatusReporter {
     }
     const sig = { gateway: signature(votes.gateway), all: signature(votes.all) };
     const problems = this.opts.problems();
-    const explicit = new Set(this.dirty);
-    const ids = this.unsettledDirty ? new Set([...this.dirty, ...this.unsettled]) : explicit;
+    const ids = new Set(this.dirty);
     this.dirty.clear();
+    if (this.unsettledDirty) {
+      // Sweep the unsettled objects of a role only when its proxies moved (10,000 Ingresses
+      // waiting for a gateway are not re-read on every mesh proxy's ACK).
+      for (const role of ['gateway', 'all'] as const) {
+        if (sig[role] === this.lastRoleSig[role]) continue;
+        this.lastRoleSig[role] = sig[role];
+        for (const id of this.unsettled[role]) ids.add(id);
+      }
+    }
     this.unsettledDirty = false;
     for (const id of ids) {
       if (this.stopped) return;
       const gen = this.included.get(id);
       if (gen === undefined) continue;
-      const roleOf = REPORTED_KINDS[id.slice(0, id.indexOf('|'))].proxies;
-      const s = `${gen}|${sig[roleOf]}`;
-      // An unsettled object whose proxies have not moved since its last look: nothing to do.
-      if (!explicit.has(id) && this.lastSig.get(id) === s) continue;
-      this.lastSig.set(id, s);
       const bar = id.indexOf('|');
       const resource = id.slice(0, bar);
       const key = id.slice(bar + 1);
@@ -159,7 +163,7 @@ export class StatusReporter {
       if (!obj) continue;
       const info = REPORTED_KINDS[resource];
       const verdict: Verdict = verdictFor(gen, votes[info.proxies]);
-      if (verdict.state === 'ready') this.unsettled.delete(id);
+      if (verdict.state === 'ready') this.unsettled[info.proxies].delete(id);
       const objProblems = (problems.get(`${info.kind}|${key}`) ?? []).map((p) => ({ field: p.field, message: p.message, severity: p.severity }));
       const now = this.opts.clock.now();
       const status = resource === INGRESS_RESOURCE
