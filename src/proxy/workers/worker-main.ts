@@ -3,12 +3,15 @@
  * supervisor resolved, reports readiness and RSS, answers stats/config queries, and drains on
  * request (stop accepting, finish in-flight requests, exit).
  */
+import cluster from 'node:cluster';
 import { log } from '../../lib/log.ts';
 import type { Bootstrap } from '../bootstrap.ts';
 import { ProxyInstance } from '../proxy-instance.ts';
 import { STATUS_INTERVAL_MS, WORKER_BOOTSTRAP_ENV, type FromWorker, type ToWorker } from './worker-protocol.ts';
 
-const send = (m: FromWorker) => { if (process.connected) process.send!(m); };
+// IPC writes can fail with EPIPE while the supervisor goes away; the disconnect handler drains then.
+const send = (m: FromWorker) => { if (process.connected) process.send!(m, undefined, {}, () => {}); };
+cluster.worker?.on('error', (e) => log.debug({ err: e.message }, 'worker IPC error'));
 
 function main(): void {
   const raw = process.env[WORKER_BOOTSTRAP_ENV];
