@@ -1,5 +1,6 @@
 /**
- * API benchmark (`npm run bench:api`): starts `sluice up` on the sqlite store as a child process
+ * API benchmark (`npm run bench:api`): starts `sluice up --only-api` (API server + sqlite store,
+ * no controllers: thousands of Services must not start thousands of pods) as a child process
  * and measures
  *   1. sequential durable creates per second through HTTP (one keep-alive connection),
  *   2. watch-event latency with 100 concurrent watchers: from the create's response (and from
@@ -42,7 +43,7 @@ function percentile(sorted: number[], p: number): number {
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 async function startSluice(stateDir: string): Promise<{ api: string; stop: () => Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', process.env.BENCH_API_STORE ?? 'sqlite'],
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', process.env.BENCH_API_STORE ?? 'sqlite', '--only-api'],
     { cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {

@@ -26,9 +26,15 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startSluice(opts: { stateDir?: string; store?: 'sqlite' | 'memory'; args?: string[]; timeoutMs?: number } = {}): Promise<SluiceProc> {
+/**
+ * The API acceptance tests run `sluice up --only-api`: they check the API server and the store,
+ * so controllers must not write to the objects under test (the platform's own e2e tests run all
+ * of sluice). `platform: true` starts everything.
+ */
+export async function startSluice(opts: { stateDir?: string; store?: 'sqlite' | 'memory'; args?: string[]; timeoutMs?: number; platform?: boolean } = {}): Promise<SluiceProc> {
   const stateDir = opts.stateDir ?? tempDir('sluice-e2e-');
-  const args = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', opts.store ?? 'memory', ...(opts.args ?? [])];
+  const args = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', opts.store ?? 'memory',
+    ...(opts.platform ? [] : ['--only-api']), ...(opts.args ?? [])];
   const proc = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn', NODE_TEST_CONTEXT: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -57,7 +63,7 @@ export async function startSluice(opts: { stateDir?: string; store?: 'sqlite' | 
       return code;
     },
     cleanup() {
-      fs.rmSync(stateDir, { recursive: true, force: true });
+      fs.rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }

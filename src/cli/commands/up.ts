@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { ControlProcess } from '../control-process.ts';
 import { parsePort } from '../options.ts';
 
-interface UpOptions { stateDir: string; apiPort?: number; store?: string; config?: string }
+interface UpOptions { stateDir: string; apiPort?: number; store?: string; config?: string; onlyApi?: boolean }
 
 export function register(program: Command): void {
   program
@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--api-port <port>', 'API server port (0 picks a free port; default 7070 or api.port from --config)', parsePort)
     .option('--store <backend>', 'store backend: sqlite (durable, default) or memory')
     .option('--config <file>', 'sluice config file (YAML)')
+    .option('--only-api', 'run only the API server and store: no controllers, pods or proxies (API clients, tests)')
     .action(async (o: UpOptions) => {
       await up(o);
     });
@@ -31,7 +32,7 @@ async function up(o: UpOptions): Promise<void> {
     if (o.store !== 'sqlite' && o.store !== 'memory') throw new Error(`--store ${o.store}: expected sqlite or memory`);
     config.store.backend = o.store;
   }
-  const cp = new ControlProcess({ stateDir: o.stateDir, config, clock: realClock, components: defaultComponents(config) });
+  const cp = new ControlProcess({ stateDir: o.stateDir, config, clock: realClock, components: o.onlyApi ? [] : defaultComponents(config) });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) {
