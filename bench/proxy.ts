@@ -6,7 +6,7 @@
  * added at half of sluice's maximum rate, and RSS with 10,000 routes loaded over xDS. Writes
  * bench/results/proxy.json and ends with one JSON line.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -169,7 +169,8 @@ http {
   await new Promise((r) => setTimeout(r, 300));
   const nginxPids = [nginx.pid!, ...childPids(nginx.pid!)];
   const nginxWorker = childPids(nginx.pid!)[0] ?? nginx.pid!;
-  const nginxVersion = execFileSync(nginxBin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || 'nginx';
+  // nginx -v prints to stderr.
+  const nginxVersion = (spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr ?? '').trim().replace(/^nginx version: /, '') || 'nginx';
 
   say('warm-up …');
   await autocannon(sluicePort).catch(() => undefined);
