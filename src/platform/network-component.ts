@@ -23,7 +23,12 @@ export interface NetworkComponent extends Component {
   readonly config: NetworkConfig;
 }
 
-export function networkComponent(cfg: NetworkConfig): NetworkComponent {
+export interface NetworkComponentOptions {
+  /** The activator's address (read at start): revisions with no ready pod are routed there. */
+  activator?: () => { address: string; port: number } | undefined;
+}
+
+export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptions = {}): NetworkComponent {
   let cp: ReturnType<typeof controlPlaneComponent> | undefined;
   let gateway: ProxyProcess | undefined;
   return {
@@ -38,6 +43,7 @@ export function networkComponent(cfg: NetworkConfig): NetworkComponent {
         host: cfg.xdsHost, port: cfg.xdsPort,
         debounceAfterMs: cfg.debounceAfterMs, debounceMaxMs: cfg.debounceMaxMs,
         gatewayPorts: { http, https },
+        translate: { activator: opts.activator?.() },
       });
       const { xds } = await cp.start({ store: ctx.store, clock: ctx.clock });
       const metrics = cp.controlPlane()?.metrics;

@@ -1,20 +1,31 @@
 /**
- * What `sluice up` runs after the API server, in order: serving (controllers + the runtime that
- * runs pods), then the network (xDS control plane + gateway proxy). With `proxy.enabled: false`
- * there is no gateway, and Ingresses are marked ready by the serving component itself.
+ * What `sluice up` runs after the API server, in order: the autoscaler (multiscaler, activator,
+ * queue-proxy role per pod), serving (controllers + the runtime that runs pods, scaled by the
+ * autoscaler), then the network (xDS control plane + gateway proxy, with the activator's
+ * address for revisions at zero). With `proxy.enabled: false` there is no gateway, and
+ * Ingresses are marked ready by the serving component itself.
  */
 import type { Component, ComponentContext } from '../cli/control-process.ts';
 import type { SluiceConfig } from '../cli/config.ts';
 import { createServingComponent } from '../reconcilers/serving-component.ts';
 import { networkComponent, parseNetworkConfig } from './network-component.ts';
+import { parseAutoscalerConfig } from '../autoscaler/config.ts';
+import { AutoscalingComponent } from './autoscaling-component.ts';
 
 export function platformComponents(config: SluiceConfig): Component[] {
   const net = parseNetworkConfig(config.proxy, config.controlplane, config.file ?? 'config');
-  const serving = createServingComponent({ ingressReadiness: net.enabled ? 'controlplane' : 'immediate', domain: config.domain, images: config.images });
+  const autoscaling = new AutoscalingComponent(parseAutoscalerConfig(config.autoscaler, config.file ?? 'config'));
+  const serving = createServingComponent({
+    ingressReadiness: net.enabled ? 'controlplane' : 'immediate', domain: config.domain, images: config.images,
+    scaleSource: autoscaling.scaleSource, runtime: { podFrontend: autoscaling.podFrontend },
+  });
+  autoscaling.attach(serving);
   const servingComponent: Component = {
     name: 'serving',
     start: (ctx: ComponentContext) => serving.start({ store: ctx.store, stateDir: ctx.stateDir, clock: ctx.clock, config: { domain: config.domain, images: config.images, file: config.file } }),
     stop: () => serving.stop(),
   };
-  return net.enabled ? [servingComponent, networkComponent(net)] : [servingComponent];
+  return net.enabled
+    ? [autoscaling, servingComponent, networkComponent(net, { activator: () => autoscaling.activatorAddress })]
+    : [autoscaling, servingComponent];
 }

@@ -11,6 +11,8 @@ import type { PodState, ContainerTermination } from './pod-process.ts';
 
 export const PORT_ANNOTATION = 'sluice.dev/port';
 export const PID_ANNOTATION = 'sluice.dev/pid';
+/** Where the pod is served (its queue-proxy listener) when that differs from the app's port. */
+export const SERVING_PORT_ANNOTATION = 'sluice.dev/serving-port';
 export const CONTAINER_NAME = 'user-container';
 export const DEFAULT_GRACE_SECONDS = 30;
 
@@ -18,6 +20,8 @@ export interface PodIdentity {
   namespace: string;
   name: string;
   port: number;
+  /** The queue-proxy listener's port, when the pod has one. */
+  servingPort?: number;
   templateHash: string;
   nodeName: string;
 }
@@ -39,7 +43,7 @@ export function makePodMeta(rev: Revision, id: PodIdentity): Pod {
       name: id.name,
       namespace: id.namespace,
       labels,
-      annotations: { [PORT_ANNOTATION]: String(id.port) },
+      annotations: { [PORT_ANNOTATION]: String(id.port), ...(id.servingPort ? { [SERVING_PORT_ANNOTATION]: String(id.servingPort) } : {}) },
       ownerReferences: [{ apiVersion: rev.apiVersion, kind: rev.kind, name: rev.metadata.name ?? '', uid: rev.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
     },
     spec: {

@@ -47,8 +47,17 @@ export interface RuntimeOptions {
   shutdownGraceMs?: number;
   /** Extra environment per pod (the mesh sets HTTP_PROXY / SLUICE_EGRESS here). */
   extraEnv?: (pod: { namespace: string; name: string; revision: string; port: number }) => Record<string, string>;
+  /**
+   * A per-pod listener in front of the pod (the queue-proxy role, see src/activator/queue-proxy.ts):
+   * called with the pod's port and a second free port; the frontend serves on `servingPort`,
+   * the Pod gets the `sluice.dev/serving-port` annotation, and its Endpoints point there.
+   * `close` runs once the pod's process is gone for good.
+   */
+  podFrontend?: (pod: PodFrontendInfo) => { close(): Promise<void> };
   nodeName?: string;
 }
+
+export interface PodFrontendInfo { namespace: string; name: string; revision: string; revisionKey: string; port: number; servingPort: number; containerConcurrency: number }
 
 interface ManagedPod {
   key: string; // revision key
@@ -59,6 +68,7 @@ interface ManagedPod {
   writing: boolean;
   dirty: boolean;
   seq: number;
+  front?: { close(): Promise<void> };
 }
 
 export function freePort(): Promise<number> {
@@ -72,7 +82,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-const PORT_POOL_SIZE = 4;
+const PORT_POOL_SIZE = 8;
 
 export class Runtime {
   readonly images: ImageTable;
@@ -214,10 +224,12 @@ export class Runtime {
 
   private async startPod(rev: Revision, key: string): Promise<void> {
     let port = this.takePort();
-    if (port === undefined) {
+    let servingPort = this.o.podFrontend ? this.takePort() : undefined;
+    if (port === undefined || (this.o.podFrontend && servingPort === undefined)) {
       this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
       try {
-        port = await freePort();
+        port ??= await freePort();
+        if (this.o.podFrontend) servingPort ??= await freePort();
       } finally {
         this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
       }
@@ -238,9 +250,12 @@ export class Runtime {
     Object.assign(env, this.o.extraEnv?.({ namespace: ns, name, revision: rev.metadata.name ?? '', port }) ?? {});
     const mp: ManagedPod = {
       key, image: c.image, created: false, writing: false, dirty: false, seq: this.seq++,
-      meta: makePodMeta(rev, { namespace: ns, name, port, templateHash: templateHash(rev.metadata.uid ?? name), nodeName }),
+      meta: makePodMeta(rev, { namespace: ns, name, port, servingPort, templateHash: templateHash(rev.metadata.uid ?? name), nodeName }),
       proc: undefined as unknown as PodProcess,
     };
+    if (this.o.podFrontend && servingPort !== undefined) {
+      mp.front = this.o.podFrontend({ namespace: ns, name, revision: rev.metadata.name ?? '', revisionKey: key, port, servingPort, containerConcurrency: rev.spec?.containerConcurrency ?? 0 });
+    }
     mp.proc = new PodProcess({
       namespace: ns, name, port, file: limited.file, args: limited.args, env, workingDir: cmd.workingDir,
       readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, startupProbe: c.startupProbe, declaredPort: c.ports?.[0]?.containerPort,
@@ -273,6 +288,9 @@ export class Runtime {
     if (p.proc.state.finished) {
       this.byRevision.get(p.key)?.delete(p);
       this.byName.delete(`${p.meta.metadata.namespace}/${p.meta.metadata.name}`);
+      const front = p.front;
+      p.front = undefined;
+      front?.close().catch((e) => log.warn({ pod: p.meta.metadata.name, err: errorMessage(e) }, 'runtime: pod frontend did not close cleanly'));
     }
     this.sync(p);
     this.notify(p.key);
@@ -333,6 +351,7 @@ export class Runtime {
       new Promise<void>((r) => { const t = setTimeout(r, cap + 1000); t.unref(); }),
     ]);
     for (const p of all) p.proc.killNow();
+    await Promise.all(all.map((p) => p.front?.close().catch(() => {})));
     this.exitHook();
     process.off('exit', this.exitHook);
   }

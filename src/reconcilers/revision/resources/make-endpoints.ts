@@ -7,10 +7,12 @@ import type { Revision } from '../../../api/types/knative.ts';
 import { Labels } from '../../../api/types/knative.ts';
 import type { Endpoints, EndpointSubset, Pod } from '../../../api/types/core.ts';
 import { controllerOwnerRef } from '../../../controller/owner.ts';
-import { PORT_ANNOTATION } from '../../../runtime/make-pod.ts';
+import { PORT_ANNOTATION, SERVING_PORT_ANNOTATION } from '../../../runtime/make-pod.ts';
 
+/** Where traffic for the pod goes: its queue-proxy listener when it has one, else the app's port. */
 export function podPort(p: Pod): number | undefined {
-  const n = Number(p.metadata.annotations?.[PORT_ANNOTATION] ?? p.spec?.containers?.[0]?.ports?.[0]?.containerPort);
+  const a = p.metadata.annotations;
+  const n = Number(a?.[SERVING_PORT_ANNOTATION] ?? a?.[PORT_ANNOTATION] ?? p.spec?.containers?.[0]?.ports?.[0]?.containerPort);
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 

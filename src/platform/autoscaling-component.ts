@@ -1,0 +1,117 @@
+/**
+ * The autoscaling half of `sluice up`: the multiscaler (as the serving component's ScaleSource),
+ * the activator (an HTTP server in the control process whose address the control plane routes
+ * revisions with no ready pod to), and the queue-proxy role in front of every pod (created by
+ * the runtime's podFrontend hook; its stats feed the multiscaler).
+ *
+ * Start order: this component starts BEFORE serving (so the scale source and the pod frontends
+ * exist when the first revision is reconciled) and before the network (so the activator's
+ * address is known when the control plane builds its first snapshot); it stops last.
+ *
+ *   const autoscaling = new AutoscalingComponent(parseAutoscalerConfig(config.autoscaler, file));
+ *   const serving = createServingComponent({ scaleSource: autoscaling.scaleSource, runtime: { podFrontend: autoscaling.podFrontend } });
+ *   autoscaling.attach(serving);
+ *   networkComponent(net, { activator: () => autoscaling.activatorAddress });
+ */
+import type { Configuration, Revision, Route } from '../api/types/knative.ts';
+import type { Endpoints } from '../api/types/core.ts';
+import type { Component, ComponentContext } from '../cli/control-process.ts';
+import { Informer } from '../controller/informer.ts';
+import type { Clock } from '../lib/clock.ts';
+import { realClock } from '../lib/clock.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { log } from '../lib/log.ts';
+import { Activator } from '../activator/activator.ts';
+import { endpointsBackendSource } from '../activator/backends.ts';
+import { QueueProxy } from '../activator/queue-proxy.ts';
+import type { AutoscalerConfig } from '../autoscaler/config.ts';
+import { AutoscalerScaleSource } from '../autoscaler/autoscaler-scale-source.ts';
+import { routingState } from '../reconcilers/revision/routing-state.ts';
+import { Labels } from '../api/types/knative.ts';
+import { R } from '../reconcilers/shared/resources.ts';
+import type { ServingComponent } from '../reconcilers/serving-component.ts';
+import type { PodFrontendInfo } from '../runtime/runtime.ts';
+
+export interface AutoscalingOptions {
+  clock?: Clock;
+  /** How long the activator holds a request waiting for a ready pod (default 60 s). */
+  activatorTimeoutMs?: number;
+  /** Requests the activator buffers per revision (default 1000). */
+  activatorQueueLimit?: number;
+}
+
+export class AutoscalingComponent implements Component {
+  readonly name = 'autoscaler';
+  readonly scaleSource: AutoscalerScaleSource;
+  private serving: ServingComponent | undefined;
+  private activator: Activator | undefined;
+  private informers: Informer<any>[] = [];
+  private routes: Informer<Route> | undefined;
+  private configurations: Informer<Configuration> | undefined;
+  private readonly clock: Clock;
+
+  constructor(readonly config: AutoscalerConfig, private readonly opts: AutoscalingOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+    this.scaleSource = new AutoscalerScaleSource({
+      config, clock: this.clock,
+      pods: (key) => this.serving?.runtime?.pods(key) ?? [],
+      routingState: (rev) => this.routingState(rev),
+    });
+  }
+
+  /** The serving component whose runtime runs the pods this component scales. */
+  attach(serving: ServingComponent): void { this.serving = serving; }
+
+  get activatorAddress(): { address: string; port: number } | undefined { return this.activator?.address; }
+
+  /** The runtime's podFrontend hook: a queue-proxy listener per pod, reporting to the multiscaler. */
+  readonly podFrontend = (pod: PodFrontendInfo): { close(): Promise<void> } => {
+    const qp = new QueueProxy({
+      name: `${pod.namespace}/${pod.name}`, target: { host: '127.0.0.1', port: pod.port },
+      containerConcurrency: pod.containerConcurrency, clock: this.clock,
+      onStats: (stat) => this.scaleSource.podStats(pod.revisionKey, pod.name, stat),
+    });
+    qp.listen(pod.servingPort).catch((e) => log.error({ pod: `${pod.namespace}/${pod.name}`, port: pod.servingPort, err: errorMessage(e) }, 'queue-proxy: could not listen; the pod gets no traffic'));
+    return { close: () => qp.close() };
+  };
+
+  private routingState(rev: Revision): ReturnType<typeof routingState> {
+    // Before the informers sync, treat every revision as routed (it keeps its pods).
+    if (!this.routes?.hasSynced() || !this.configurations?.hasSynced()) return 'active';
+    const ns = rev.metadata.namespace ?? '';
+    const cfgName = rev.metadata.labels?.[Labels.configuration];
+    return routingState(rev, this.routes.lister.list(ns), cfgName ? this.configurations.lister.get(ns, cfgName) : undefined);
+  }
+
+  async start(ctx: ComponentContext): Promise<Record<string, string>> {
+    const inf = <T extends object>(resource: string): Informer<any> => {
+      const i = new Informer<any>({ store: ctx.store, resource, clock: this.clock });
+      this.informers.push(i);
+      return i as Informer<T & any>;
+    };
+    this.routes = inf<Route>(R.routes);
+    this.configurations = inf<Configuration>(R.configurations);
+    const revisions = inf<Revision>(R.revisions);
+    const endpoints = inf<Endpoints>(R.endpoints);
+    revisions.addHandler({ delete: (r: Revision) => this.scaleSource.forget(`${r.metadata.namespace}/${r.metadata.name}`) });
+    this.activator = new Activator({
+      clock: this.clock,
+      backends: endpointsBackendSource(endpoints),
+      onDemand: (key, stat) => this.scaleSource.demand(key, stat),
+      containerConcurrency: (key) => this.scaleSource.containerConcurrency(key),
+      timeoutMs: this.opts.activatorTimeoutMs,
+      queueLimit: this.opts.activatorQueueLimit,
+    });
+    const addr = await this.activator.listen(0);
+    await Promise.all(this.informers.map((i) => i.start()));
+    this.scaleSource.start();
+    return { activator: `http://${addr.address}:${addr.port}` };
+  }
+
+  async stop(): Promise<void> {
+    this.scaleSource.stop();
+    for (const i of this.informers) i.stop();
+    this.informers = [];
+    await this.activator?.close();
+  }
+}
