@@ -58,7 +58,9 @@ export function translateHcm(ctx: FieldCtx, field: string, h: Obj, d: TranslateD
   } else ctx.fail(field, 'needs rds or route_config');
   const filters: Obj[] = h.http_filters ?? [];
   for (const [i, f] of filters.entries()) {
-    const known = ['envoy.filters.http.router', 'envoy.filters.http.fault', 'envoy.filters.http.rbac'];
+    // RBAC is not enforced by this data path yet: refusing it (NACK) fails closed instead of
+    // silently serving without the authorization the control plane asked for.
+    const known = ['envoy.filters.http.router', 'envoy.filters.http.fault'];
     if (!known.includes(f.name) && !f.is_optional) ctx.fail(`${field}.http_filters[${i}].name`, `unsupported http filter ${JSON.stringify(f.name)} (mark it is_optional to skip)`);
   }
   return {
