@@ -9,7 +9,10 @@ import { loadConfig } from '../config.ts';
 import { ControlProcess } from '../control-process.ts';
 import { parsePort } from '../options.ts';
 
-interface UpOptions { stateDir: string; apiPort?: number; store?: string; config?: string; onlyApi?: boolean }
+interface UpOptions {
+  stateDir: string; apiPort?: number; store?: string; config?: string; onlyApi?: boolean;
+  httpPort?: number; httpsPort?: number; xdsPort?: number; debounceAfter?: string; debounceMax?: string; proxy?: boolean;
+}
 
 export function register(program: Command): void {
   program
@@ -20,6 +23,12 @@ export function register(program: Command): void {
     .option('--store <backend>', 'store backend: sqlite (durable, default) or memory')
     .option('--config <file>', 'sluice config file (YAML)')
     .option('--only-api', 'run only the API server and store: no controllers, pods or proxies (API clients, tests)')
+    .option('--http-port <port>', 'gateway HTTP port (default 8080; 0 picks a free port)', parsePort)
+    .option('--https-port <port>', 'gateway HTTPS port (default 8443; 0 picks a free port)', parsePort)
+    .option('--xds-port <port>', 'xDS server port on loopback (default 0: a free port, written to endpoints.json)', parsePort)
+    .option('--debounce-after <duration>', 'xDS push debounce: quiet period (default 100ms)')
+    .option('--debounce-max <duration>', 'xDS push debounce: longest wait (default 1s)')
+    .option('--no-proxy', 'run no gateway proxy: Ingresses are marked ready without xDS ACKs')
     .action(async (o: UpOptions) => {
       await up(o);
     });
@@ -32,6 +41,14 @@ async function up(o: UpOptions): Promise<void> {
     if (o.store !== 'sqlite' && o.store !== 'memory') throw new Error(`--store ${o.store}: expected sqlite or memory`);
     config.store.backend = o.store;
   }
+  // Flags override the config file's proxy: and controlplane: sections (validated by src/platform).
+  const set = (section: 'proxy' | 'controlplane', key: string, v: unknown) => { if (v !== undefined) config[section] = { ...config[section], [key]: v }; };
+  set('proxy', 'http-port', o.httpPort);
+  set('proxy', 'https-port', o.httpsPort);
+  if (o.proxy === false) set('proxy', 'enabled', false);
+  set('controlplane', 'xds-port', o.xdsPort);
+  set('controlplane', 'debounce-after', o.debounceAfter);
+  set('controlplane', 'debounce-max', o.debounceMax);
   const cp = new ControlProcess({ stateDir: o.stateDir, config, clock: realClock, components: o.onlyApi ? [] : defaultComponents(config) });
   let stopping = false;
   const shutdown = (signal: string): void => {
