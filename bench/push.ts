@@ -14,6 +14,9 @@
  * scope: one translation, N pushes); the changed route is in ns-0, so every proxy receives it.
  * Each phase makes 3 warm-up changes and 5 measured ones; figures are over the measured ones
  * (convergence percentiles over every proxy × change, bytes per change averaged).
+ * converge_*: from the moment the debounce fired (translation included) to the proxy receiving
+ * the changed route; converge_total_*: from the store write (debounce included);
+ * server_converge_ms: pilot_proxy_convergence_time (change observed → every proxy ACKed).
  *
  *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100]
  */
@@ -164,7 +167,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   const converged = new Map<number, number>();
   const cp: ControlPlane = createControlPlane({
     store, debounceAfterMs, maxConcurrentPushes: 100,
-    observe: { onFlush: (g) => flushes.set(g, epoch()), onConverged: (g, ms) => converged.set(g, ms) },
+    observe: { onFlush: (g, at) => flushes.set(g, at) /* when the debounce fired, before translation */, onConverged: (g, ms) => converged.set(g, ms) },
   });
   const { xdsAddress } = await cp.start();
   await cp.status.idle();
