@@ -6,6 +6,7 @@
 import { FieldCtx, wrapped, type Obj } from './invalid-resource.ts';
 import { translateRouteConfiguration } from './route-config.ts';
 import { durationMs, TypeUrl } from '../../xds/protos.ts';
+import { compileRbacFilter } from '../../security/envoy-rbac-eval.ts';
 import type { AccessLogSink, DownstreamTls, FilterChain, HttpConnectionManagerConfig, ListenerConfig, TranslateDefaults } from './model.ts';
 
 const HCM_NAMES = new Set(['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager']);
@@ -58,12 +59,18 @@ export function translateHcm(ctx: FieldCtx, field: string, h: Obj, d: TranslateD
   } else ctx.fail(field, 'needs rds or route_config');
   const filters: Obj[] = h.http_filters ?? [];
   for (const [i, f] of filters.entries()) {
-    // RBAC is not enforced by this data path yet: refusing it (NACK) fails closed instead of
-    // silently serving without the authorization the control plane asked for.
-    const known = ['envoy.filters.http.router', 'envoy.filters.http.fault'];
+    const known = ['envoy.filters.http.router', 'envoy.filters.http.fault', 'envoy.filters.http.rbac'];
     if (!known.includes(f.name) && !f.is_optional) ctx.fail(`${field}.http_filters[${i}].name`, `unsupported http filter ${JSON.stringify(f.name)} (mark it is_optional to skip)`);
   }
+  const rbacFilters: Obj[] = [];
+  for (const [i, f] of filters.entries()) {
+    if (f.name !== 'envoy.filters.http.rbac') continue;
+    // An RBAC config the evaluator cannot enforce is refused (NACK): fail closed, never open.
+    try { compileRbacFilter(f.typed_config ?? {}); } catch (e) { ctx.fail(`${field}.http_filters[${i}].typed_config`, (e as Error).message); }
+    rbacFilters.push(f.typed_config);
+  }
   return {
+    rbacFilters,
     statPrefix: h.stat_prefix ?? ctx.name,
     rdsName,
     inlineRoutes,

@@ -115,6 +115,8 @@ export interface HttpConnectionManagerConfig {
   accessLogs: readonly AccessLogSink[];
   /** Whether the http filter chain contains a fault filter (typed_per_filter_config is honoured only then). */
   faultFilter: boolean;
+  /** envoy.filters.http.rbac configs (validated), evaluated in order before routing. */
+  rbacFilters: readonly Record<string, any>[];
 }
 
 export interface DownstreamTls {

@@ -230,3 +230,22 @@ test('JSON access log lines carry Envoy-style fields and response flags', async 
   assert.equal(lines[0].upstream_host, `127.0.0.1:${a.port}`);
   assert.equal(lines[0].bytes_sent, String(a.port).length);
 });
+
+test('RBAC http filter (security evaluator): a DENY policy answers 403, other paths pass', async (t) => {
+  const a = await upstream(t);
+  const { hcmListener } = await import('../testing/resources.ts');
+  const xds = new TestXdsServer();
+  await xds.start();
+  const port = await freePort();
+  await configure(xds, port, routeConfig('r', [{ name: 'v', domains: ['*'], routes: [{ prefix: '/', cluster: 'a' }] }]), [edsCluster('a')], [loadAssignment('a', [a.port])]);
+  const rbac = { name: 'envoy.filters.http.rbac', typed_config: { '@type': TypeUrl.Rbac, rules: { action: 'DENY', policies: {
+    'ns[default]-policy[deny-admin]-rule[0]': { permissions: [{ url_path: { path: { prefix: '/admin' } } }], principals: [{ any: true }] } } } } };
+  xds.set(TypeUrl.Listener, [hcmListener('l', port, 'r', { http_filters: [rbac, { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } }] })]);
+  const p = await startProxy(xds);
+  t.after(async () => { await p.stop(); await xds.stop(); });
+  await p.whenReady(5000);
+  const denied = await request(port, '/admin/x');
+  assert.deepEqual([denied.status, denied.body], [403, 'RBAC: access denied']);
+  assert.equal((await request(port, '/public')).status, 200);
+  assert.equal(a.hits, 1);
+});

@@ -14,6 +14,7 @@ export const Flag = {
   FaultInjectedAbort: 'FI',
   FaultInjectedDelay: 'DI',
   DownstreamProtocolError: 'DPE',
+  RbacAccessDenied: 'RBAC',
 } as const;
 export type ResponseFlag = (typeof Flag)[keyof typeof Flag];
 

@@ -18,6 +18,8 @@ import { Exchange } from './exchange.ts';
 import { applyMutation, hasMutation, upstreamRequestHeaders } from './header-ops.ts';
 import { RequestContext, type DownstreamRequest, type DownstreamResponse } from './request-context.ts';
 import { Flag, LocalReplyBody } from './response-flags.ts';
+import { evaluateRbacFilters } from '../../security/envoy-rbac-eval.ts';
+import type { AuthzRequest } from '../../security/authorization-rules.ts';
 
 export interface RouterDeps {
   clusters: ClusterManager;
@@ -39,6 +41,10 @@ export class Router {
     const table = hcm.inlineRoutes ?? (hcm.rdsName ? d.routeTable(hcm.rdsName) : undefined);
     const path = req.url ?? '/';
     const hostHeader = (req.headers[':authority'] as string | undefined) ?? req.headers.host;
+    if (hcm.rbacFilters.length > 0 && !rbacAllows(hcm, req, hostHeader ?? '', path)) {
+      rc.localReply(403, 'RBAC: access denied', Flag.RbacAccessDenied);
+      return;
+    }
     const vh = table && selectVirtualHost(table, hostHeader);
     const route = vh && matchRoute(vh, path, req.headers);
     if (!route) {
@@ -128,6 +134,22 @@ export class Router {
     r.on('error', () => { /* a shadow request's failure never affects the real one */ });
     r.end();
   }
+}
+
+/** Runs the connection manager's RBAC filters (the security helper's evaluator) on the request. */
+function rbacAllows(hcm: HttpConnectionManagerConfig, req: DownstreamRequest, host: string, path: string): boolean {
+  const sock = req.socket as import('node:tls').TLSSocket | undefined;
+  const peer = typeof sock?.getPeerX509Certificate === 'function' ? sock.getPeerX509Certificate() : undefined;
+  const uri = /URI:spiffe:\/\/([^,\s]+)/.exec(peer?.subjectAltName ?? '')?.[1];
+  const xff = req.headers['x-forwarded-for'];
+  const remoteIp = typeof xff === 'string' ? xff.split(',')[0]!.trim() : undefined;
+  const r: AuthzRequest = {
+    namespace: '', workloadLabels: {},
+    source: { principal: uri, ip: sock?.remoteAddress ?? '', remoteIp },
+    host, method: req.method ?? 'GET', path, port: sock?.localPort ?? 0, headers: req.headers,
+    destinationIp: sock?.localAddress, sni: (sock as { servername?: string } | undefined)?.servername || undefined,
+  };
+  return evaluateRbacFilters(hcm.rbacFilters, r).allowed;
 }
 
 export function pickWeighted(a: ForwardAction, rng: Rng): string {
