@@ -1,15 +1,19 @@
 /**
- * Serving end to end with the machine's kubectl against a real control process (API server,
- * SQLite store, serving controllers, runtime): a hello Service becomes Ready and answers on its
- * pod's port; `kubectl get ksvc/pods` show URL, READY and restarts; an env change makes 00002;
- * deleting leaves no process. Then the control process is killed with SIGKILL (a crash) and a
- * new one on the same state dir kills the orphaned pod process and converges again.
+ * Serving end to end with the machine's kubectl against the real `sluice up` (API server, SQLite
+ * store, serving controllers, runtime, xDS control plane and gateway proxy): a hello Service
+ * becomes Ready (only once the gateway ACKed its route) and answers through the gateway by its
+ * host and on its pod's port; `kubectl get ksvc/pods` show URL, READY and restarts; an env
+ * change makes 00002 while 00001 stays; a 90/10 split with a tag shows in Route status with its
+ * URLs and the gateway serves the tag's host; deleting leaves no process. Then the control
+ * process is killed with SIGKILL (a crash) and a new one on the same state dir kills the
+ * orphaned pod process and converges again.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { REPO, tempDir } from './api-harness.ts';
 
@@ -24,7 +28,7 @@ function alive(pid: number): boolean {
 }
 
 async function startControl(): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/e2e/serving-child.ts'), stateDir], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--http-port', '0', '--https-port', '0'], {
     cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', NODE_TEST_CONTEXT: '' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(proc);
@@ -32,11 +36,27 @@ async function startControl(): Promise<ChildProcess> {
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`control process not ready in 30 s:\n${out}`)), 30_000);
+    const t = setTimeout(() => reject(new Error(`sluice up not ready in 60 s:\n${out}`)), 60_000);
     proc.stdout!.on('data', () => { if (out.includes('sluice ready')) { clearTimeout(t); resolve(); } });
     proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`control process exited with ${c}:\n${out}`)); });
   });
   return proc;
+}
+
+/** GET through the gateway with a Host header (no DNS needed for *.sluice.localhost). */
+async function viaGateway(host: string, p = '/'): Promise<{ status: number; body: string }> {
+  const ep = JSON.parse(fs.readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8')) as Record<string, string>;
+  // fetch() may not set Host (a forbidden header), so this uses node:http.
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${ep.gateway}${p}`, { headers: { host }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${host}${p} via the gateway timed out`)));
+    req.on('error', reject);
+  });
 }
 
 async function kubectl(...args: string[]): Promise<string> {
@@ -78,6 +98,8 @@ test('kubectl: hello Ready, pod answers, env change makes 00002, delete leaves n
   assert.equal(pod.status.containerStatuses[0].ready, true);
   const port = Number(pod.metadata.annotations['sluice.dev/port']);
   assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'Hello sluice!\n');
+  assert.deepEqual(await viaGateway('hello.default.sluice.localhost'), { status: 200, body: 'Hello sluice!\n' }, 'the gateway routes the Service URL host to its pod');
+  assert.equal((await viaGateway('nope.default.sluice.localhost')).status, 404, 'an unknown host is not routed');
   const podTable = await kubectl('get', 'pods');
   assert.match(podTable, new RegExp(`${pod.metadata.name}\\s+1/1\\s+Running\\s+0`));
 
@@ -86,6 +108,24 @@ test('kubectl: hello Ready, pod answers, env change makes 00002, delete leaves n
   await until('hello-00002 ready', async () => (await getJson('ksvc', 'hello')).status?.latestReadyRevisionName === 'hello-00002' || undefined);
   const revs = await getJson('revisions');
   assert.deepEqual(revs.items.map((r: any) => r.metadata.name).sort(), ['hello-00001', 'hello-00002']);
+  await until('gateway serves 00002', async () => ((await viaGateway('hello.default.sluice.localhost')).body === 'Hello v2!\n' ? true : undefined));
+
+  // 90/10 split between the two revisions, with a tag on the old one.
+  await kubectl('patch', 'ksvc', 'hello', '--type=merge', '-p', JSON.stringify({ spec: { traffic: [
+    { revisionName: 'hello-00002', percent: 90 },
+    { revisionName: 'hello-00001', percent: 10, tag: 'old' },
+  ] } }));
+  const route = await until('route status shows the split', async () => {
+    const r = await getJson('routes.serving.knative.dev', 'hello');
+    return r.status?.traffic?.length === 2 && r.status.traffic.some((t: any) => t.tag === 'old') ? r : undefined;
+  });
+  const byRev = Object.fromEntries(route.status.traffic.map((t: any) => [t.revisionName, t]));
+  assert.equal(byRev['hello-00002'].percent, 90);
+  assert.equal(byRev['hello-00001'].percent, 10);
+  assert.equal(byRev['hello-00001'].url, 'http://old-hello.default.sluice.localhost');
+  await kubectl('wait', '--for=condition=Ready', 'ksvc/hello', '--timeout=60s');
+  await until('tag host routed', async () => ((await viaGateway('old-hello.default.sluice.localhost')).body === 'Hello sluice!\n' ? true : undefined));
+  await kubectl('patch', 'ksvc', 'hello', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/traffic' }]));
 
   // Crash the control process: pods keep running, then a new one on the same state dir kills them and converges.
   const before = await podPids('hello');
