@@ -24,6 +24,7 @@ import type { PodStat } from '../autoscaler/revision-autoscaler.ts';
 import type { Backend, BackendSource } from './backends.ts';
 import { ConcurrencyMeter } from './concurrency-meter.ts';
 import { forward, plainError } from './forward.ts';
+import { FALLBACK_FROM_HEADER } from './queue-proxy.ts';
 
 export const ActivatorErrors = {
   NoRevision: 'SLUICE_E_ACTIVATOR_NO_REVISION',
@@ -54,6 +55,8 @@ interface Pending {
   res: ServerResponse;
   timer: Timer;
   since: number;
+  /** A pod that handed this request back (its queue-proxy): never picked for it. */
+  avoid?: string;
 }
 
 interface RevisionQueue {
@@ -124,12 +127,14 @@ export class Activator {
       plainError(res, 503, ActivatorErrors.QueueFull, `activator: revision ${key} has ${q.waiting.length} requests waiting for a ready pod (limit ${limit}); retry later`);
       return;
     }
+    const from = req.headers[FALLBACK_FROM_HEADER];
+    const avoid = typeof from === 'string' && from ? from : undefined;
     // Fast path: a pod with room is already known.
-    const b = this.pick(q);
-    if (b && q.waiting.length === 0) { this.send(q, { req, res, timer: { id: -1 }, since: this.o.clock.now() }, b); return; }
+    const b = this.pick(q, avoid);
+    if (b && q.waiting.length === 0) { this.send(q, { req, res, timer: { id: -1 }, since: this.o.clock.now(), avoid }, b); return; }
 
     const timeoutMs = this.o.timeoutMs ?? 60_000;
-    const p: Pending = { req, res, since: this.o.clock.now(), timer: { id: -1 } };
+    const p: Pending = { req, res, since: this.o.clock.now(), timer: { id: -1 }, avoid };
     p.timer = this.o.clock.setTimeout(() => {
       if (!this.remove(q!, p)) return;
       this.counts.timedOut++;
@@ -159,9 +164,9 @@ export class Activator {
   }
 
   /** A ready pod of the revision with room under containerConcurrency, least loaded first. */
-  private pick(q: RevisionQueue): Backend | undefined {
+  private pick(q: RevisionQueue, avoid?: string): Backend | undefined {
     const cc = this.o.containerConcurrency?.(q.key) ?? 0;
-    const all = this.o.backends.backends(q.key).filter((b) => !q.refused.has(b.id));
+    const all = this.o.backends.backends(q.key).filter((b) => !q.refused.has(b.id) && b.id !== avoid);
     if (all.length === 0) return undefined;
     let best: Backend | undefined;
     let bestLoad = Infinity;
@@ -177,9 +182,9 @@ export class Activator {
 
   private dispatch(q: RevisionQueue): void {
     while (q.waiting.length > 0) {
-      const b = this.pick(q);
-      if (!b) return;
       const p = q.waiting[0]!;
+      const b = this.pick(q, p.avoid);
+      if (!b) return;
       this.remove(q, p);
       this.o.clock.clearTimeout(p.timer);
       this.send(q, p, b);

@@ -66,3 +66,32 @@ test('a pod that is not listening → 502 naming the pod', async () => {
     assert.match(r.body, /pod default\/gone did not accept the connection/, 'names the pod');
   } finally { await qp.close(); }
 });
+
+test('a refusing or retired pod hands the request to the activator, which never sends it back to that pod', async () => {
+  const { Activator } = await import('./activator.ts');
+  const clock = new FakeClock();
+  let backends: { id: string; host: string; port: number }[] = [];
+  const fns = new Set<(k: string) => void>();
+  const act = new Activator({ clock, backends: { backends: () => backends, onChange: (f) => { fns.add(f); return () => fns.delete(f); } } });
+  const { port: actPort } = await act.listen(0);
+  const dead = await deadPort();
+  const qp = new QueueProxy({ name: 'default/old', target: { host: '127.0.0.1', port: dead }, containerConcurrency: 0, clock: realClock, fallback: () => ({ host: '127.0.0.1', port: actPort }) });
+  const qpPort = await qp.listen(0);
+  const fresh = await testPod('fresh');
+  const REV = { 'knative-serving-namespace': 'default', 'knative-serving-revision': 'r-00001' };
+  try {
+    // Stale Endpoints still list the old pod: the activator must not bounce the request back to it.
+    backends = [{ id: 'default/old', host: '127.0.0.1', port: qpPort }];
+    const answer = request(qpPort, { method: 'POST', headers: REV, body: 'x' });
+    await until('handed to the activator and buffered', () => act.queued('default/r-00001') === 1);
+    backends = [{ id: 'default/old', host: '127.0.0.1', port: qpPort }, { id: 'default/fresh', host: '127.0.0.1', port: fresh.port }];
+    for (const f of fns) f('default/r-00001');
+    const r = await answer;
+    assert.equal(r.status, 200, 'answered');
+    assert.equal(r.body, 'fresh:POST / x', 'by the new pod, body intact');
+    qp.retire();
+    const again = await request(qpPort, { method: 'POST', headers: REV, body: 'y' });
+    assert.equal(again.body, 'fresh:POST / y', 'a retired pod hands every request on');
+    assert.deepEqual(fresh.seen, ['POST / x', 'POST / y'], 'each request reached a pod exactly once');
+  } finally { await qp.close(); await act.close(); await fresh.close(); }
+});

@@ -44,7 +44,17 @@ export interface QueueProxyOptions {
   onStats?: (stat: PodStat) => void;
   reportIntervalMs?: number;
   host?: string;
+  /**
+   * Where requests go that the pod cannot take: the pod refused the connection (it is shutting
+   * down) or the pod is retired (its process is gone while proxies may still hold its address).
+   * The activator, in sluice: such a request never reached the pod, so handing it on is safe and
+   * nothing is lost while traffic moves from the pod to the activator. Undefined = answer 502.
+   */
+  fallback?: () => { host: string; port: number } | undefined;
 }
+
+/** Set on requests a queue-proxy hands to the activator: the pod the activator must not pick again. */
+export const FALLBACK_FROM_HEADER = 'x-sluice-fallback-from';
 
 interface Waiter { run: () => void; fail: () => void }
 
@@ -56,6 +66,7 @@ export class QueueProxy {
   private readonly waiting: Waiter[] = [];
   private timer: Timer | undefined;
   private closed = false;
+  private retired = false;
   /** Requests answered 503 because the queue was full (tests, metrics). */
   overflowed = 0;
 
@@ -98,7 +109,26 @@ export class QueueProxy {
     return stat;
   }
 
+  /** The pod is gone: from now on every request goes to the fallback (or gets 503). */
+  retire(): void {
+    this.retired = true;
+    for (const w of this.waiting.splice(0)) { this.meter.end(this.o.clock.now()); w.fail(); }
+  }
+
+  private handOff(req: IncomingMessage, res: ServerResponse, why: string): void {
+    const fb = this.o.fallback?.();
+    if (!fb) {
+      req.resume();
+      plainError(res, this.retired ? 503 : 502, QueueProxyErrors.Upstream, `pod ${this.o.name} ${why}`);
+      return;
+    }
+    void forward(req, res, fb, { headers: { [FALLBACK_FROM_HEADER]: this.o.name } }).then((out) => {
+      if (out.kind === 'unreached') plainError(res, 503, QueueProxyErrors.Upstream, `pod ${this.o.name} ${why}, and the activator was unreachable: ${out.error.message}`);
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.retired) { this.handOff(req, res, 'is gone'); return; }
     if (this.active < this.limit) { this.meter.start(this.o.clock.now()); this.run(req, res); return; }
     if (this.waiting.length >= this.depth) {
       this.overflowed++;
@@ -108,7 +138,7 @@ export class QueueProxy {
     }
     const w: Waiter = {
       run: () => this.run(req, res),
-      fail: () => { req.resume(); plainError(res, 503, QueueProxyErrors.Upstream, `pod ${this.o.name} stopped while the request waited for it; retry`); },
+      fail: () => this.handOff(req, res, 'stopped while the request waited for it'),
     };
     this.waiting.push(w);
     this.meter.start(this.o.clock.now());
@@ -122,9 +152,7 @@ export class QueueProxy {
   private run(req: IncomingMessage, res: ServerResponse): void {
     this.active++;
     void forward(req, res, this.o.target, { agent: this.agent }).then((out) => {
-      if (out.kind === 'unreached') {
-        plainError(res, 502, QueueProxyErrors.Upstream, `pod ${this.o.name} did not accept the connection on ${this.o.target.host}:${this.o.target.port}: ${out.error.message}`);
-      }
+      if (out.kind === 'unreached') this.handOff(req, res, `did not accept the connection on ${this.o.target.host}:${this.o.target.port}: ${out.error.message}`);
     }).finally(() => {
       this.active--;
       this.meter.end(this.o.clock.now());
@@ -139,8 +167,7 @@ export class QueueProxy {
     this.timer = undefined;
     const s = this.server;
     this.server = undefined;
-    // The pod is gone: requests still waiting for it get an answer instead of a cut connection.
-    for (const w of this.waiting.splice(0)) { this.meter.end(this.o.clock.now()); w.fail(); }
+    this.retire(); // requests still waiting get an answer instead of a cut connection
     if (s) {
       s.closeIdleConnections?.();
       await new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections?.(); });

@@ -38,6 +38,11 @@ export interface AutoscalingOptions {
   activatorTimeoutMs?: number;
   /** Requests the activator buffers per revision (default 1000). */
   activatorQueueLimit?: number;
+  /**
+   * How long a pod's queue-proxy listener stays open after the pod's process is gone, handing
+   * every request to the activator, while proxies still hold the old address (default 10 s).
+   */
+  queueProxyLingerMs?: number;
 }
 
 export class AutoscalingComponent implements Component {
@@ -49,6 +54,8 @@ export class AutoscalingComponent implements Component {
   private routes: Informer<Route> | undefined;
   private configurations: Informer<Configuration> | undefined;
   private readonly clock: Clock;
+  private readonly queueProxies = new Set<QueueProxy>();
+  private stopped = false;
 
   constructor(readonly config: AutoscalerConfig, private readonly opts: AutoscalingOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -70,9 +77,21 @@ export class AutoscalingComponent implements Component {
       name: `${pod.namespace}/${pod.name}`, target: { host: '127.0.0.1', port: pod.port },
       containerConcurrency: pod.containerConcurrency, clock: this.clock,
       onStats: (stat) => this.scaleSource.podStats(pod.revisionKey, pod.name, stat),
+      fallback: () => { const a = this.activator?.address; return a && { host: a.address, port: a.port }; },
     });
+    this.queueProxies.add(qp);
     qp.listen(pod.servingPort).catch((e) => log.error({ pod: `${pod.namespace}/${pod.name}`, port: pod.servingPort, err: errorMessage(e) }, 'queue-proxy: could not listen; the pod gets no traffic'));
-    return { close: () => qp.close() };
+    return {
+      // The pod is gone. Proxies may still send to this address until they get the new
+      // Endpoints: keep listening a while and hand everything to the activator (nothing lost).
+      close: async () => {
+        qp.retire();
+        const closeNow = (): void => { this.queueProxies.delete(qp); void qp.close(); };
+        if (this.stopped) { closeNow(); return; }
+        const t = setTimeout(closeNow, this.opts.queueProxyLingerMs ?? 10_000);
+        t.unref();
+      },
+    };
   };
 
   private routingState(rev: Revision): ReturnType<typeof routingState> {
@@ -109,6 +128,9 @@ export class AutoscalingComponent implements Component {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.queueProxies].map((q) => q.close()));
+    this.queueProxies.clear();
     this.scaleSource.stop();
     for (const i of this.informers) i.stop();
     this.informers = [];
