@@ -51,3 +51,24 @@ export function endpointsBackendSource(endpoints: Informer<Endpoints>): BackendS
     onChange(fn) { listeners.add(fn); return () => listeners.delete(fn); },
   };
 }
+
+/**
+ * Several sources as one: the union of their backends (first source wins on equal ids), and a
+ * change in any of them is a change. sluice joins the Endpoints with the local runtime's own
+ * view of ready pods: the same fact, learned without the two store round trips (pod status →
+ * Endpoints) that lie between a pod passing its readiness probe and its Endpoints event.
+ */
+export function unionBackendSource(...sources: BackendSource[]): BackendSource {
+  return {
+    backends(key) {
+      const seen = new Set<string>();
+      const out: Backend[] = [];
+      for (const s of sources) for (const b of s.backends(key)) if (!seen.has(b.id)) { seen.add(b.id); out.push(b); }
+      return out;
+    },
+    onChange(fn) {
+      const offs = sources.map((s) => s.onChange(fn));
+      return () => { for (const off of offs) off(); };
+    },
+  };
+}

@@ -22,7 +22,7 @@ import { realClock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
 import { Activator } from '../activator/activator.ts';
-import { endpointsBackendSource } from '../activator/backends.ts';
+import { endpointsBackendSource, unionBackendSource, type Backend, type BackendSource } from '../activator/backends.ts';
 import { QueueProxy } from '../activator/queue-proxy.ts';
 import type { AutoscalerConfig } from '../autoscaler/config.ts';
 import { AutoscalerScaleSource } from '../autoscaler/autoscaler-scale-source.ts';
@@ -55,7 +55,11 @@ export class AutoscalingComponent implements Component {
   private configurations: Informer<Configuration> | undefined;
   private readonly clock: Clock;
   private readonly queueProxies = new Set<QueueProxy>();
+  /** Serving port of each live pod's queue-proxy, by `namespace/pod`. */
+  private readonly servingPorts = new Map<string, number>();
   private stopped = false;
+  private readonly runtimeListeners = new Set<(key: string) => void>();
+  private hookedRuntime: unknown;
 
   constructor(readonly config: AutoscalerConfig, private readonly opts: AutoscalingOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -73,6 +77,7 @@ export class AutoscalingComponent implements Component {
 
   /** The runtime's podFrontend hook: a queue-proxy listener per pod, reporting to the multiscaler. */
   readonly podFrontend = (pod: PodFrontendInfo): { close(): Promise<void> } => {
+    this.hookRuntime();
     const qp = new QueueProxy({
       name: `${pod.namespace}/${pod.name}`, target: { host: '127.0.0.1', port: pod.port },
       containerConcurrency: pod.containerConcurrency, clock: this.clock,
@@ -80,11 +85,13 @@ export class AutoscalingComponent implements Component {
       fallback: () => { const a = this.activator?.address; return a && { host: a.address, port: a.port }; },
     });
     this.queueProxies.add(qp);
+    this.servingPorts.set(`${pod.namespace}/${pod.name}`, pod.servingPort);
     qp.listen(pod.servingPort).catch((e) => log.error({ pod: `${pod.namespace}/${pod.name}`, port: pod.servingPort, err: errorMessage(e) }, 'queue-proxy: could not listen; the pod gets no traffic'));
     return {
       // The pod is gone. Proxies may still send to this address until they get the new
       // Endpoints: keep listening a while and hand everything to the activator (nothing lost).
       close: async () => {
+        this.servingPorts.delete(`${pod.namespace}/${pod.name}`);
         qp.retire();
         const closeNow = (): void => { this.queueProxies.delete(qp); void qp.close(); };
         if (this.stopped) { closeNow(); return; }
@@ -93,6 +100,29 @@ export class AutoscalingComponent implements Component {
       },
     };
   };
+
+  /** Ready pods as the local runtime sees them, at their queue-proxy ports. */
+  private runtimeBackends(): BackendSource {
+    return {
+      backends: (key) => {
+        const out: Backend[] = [];
+        for (const p of this.serving?.runtime?.pods(key) ?? []) {
+          const port = this.servingPorts.get(`${p.namespace}/${p.name}`);
+          if (p.ready && !p.terminating && !p.finished && port) out.push({ id: `${p.namespace}/${p.name}`, host: '127.0.0.1', port });
+        }
+        return out;
+      },
+      onChange: (fn) => { this.runtimeListeners.add(fn); return () => this.runtimeListeners.delete(fn); },
+    };
+  }
+
+  /** The runtime exists once serving starts (before its first pod): subscribe to it then. */
+  private hookRuntime(): void {
+    const rt = this.serving?.runtime;
+    if (!rt || this.hookedRuntime === rt) return;
+    this.hookedRuntime = rt;
+    rt.onChange((key) => { for (const l of this.runtimeListeners) l(key); });
+  }
 
   private routingState(rev: Revision): ReturnType<typeof routingState> {
     // Before the informers sync, treat every revision as routed (it keeps its pods).
@@ -115,7 +145,8 @@ export class AutoscalingComponent implements Component {
     revisions.addHandler({ delete: (r: Revision) => this.scaleSource.forget(`${r.metadata.namespace}/${r.metadata.name}`) });
     this.activator = new Activator({
       clock: this.clock,
-      backends: endpointsBackendSource(endpoints),
+      // Endpoints, plus the runtime's readiness (the same fact, learned two store writes earlier).
+      backends: unionBackendSource(endpointsBackendSource(endpoints), this.runtimeBackends()),
       onDemand: (key, stat) => this.scaleSource.demand(key, stat),
       containerConcurrency: (key) => this.scaleSource.containerConcurrency(key),
       timeoutMs: this.opts.activatorTimeoutMs,
