@@ -39,7 +39,11 @@ export class TranslateContext {
   readonly secrets = new Map<string, object>();
   readonly namespaceSet: ReadonlySet<string>;
 
-  constructor(readonly state: MeshState, readonly opts: ResolvedOptions, readonly proxy: ProxyInfo) {
+  /**
+   * @param now epoch ms the translation checks certificate validity at (not part of `opts`, so
+   *   cache keys built from the options stay stable from one translation to the next).
+   */
+  constructor(readonly state: MeshState, readonly opts: ResolvedOptions, readonly proxy: ProxyInfo, readonly now: number = Date.now()) {
     this.namespaceSet = new Set(state.namespaces);
   }
 

@@ -61,7 +61,7 @@ test('a missing Secret, malformed PEM or another namespace\'s Secret: the server
     secrets: [f.tlsSecret('tenants', 'bad', { malformed: true }), f.tlsSecret('other', 'cert'), f.tlsSecret('tenants', 'ok')],
   });
   ok(hasProblem(r, 'Gateway', 'spec.servers[0].tls.credentialName', /Secret tenants\/gone does not exist/, 'error'));
-  ok(hasProblem(r, 'Gateway', 'spec.servers[1].tls.credentialName', /not PEM/, 'error'));
+  ok(hasProblem(r, 'Gateway', 'spec.servers[1].tls.credentialName', /Secret tenants\/bad: tls\.crt holds no PEM .*SLUICE_E_TLS_MALFORMED_PEM/, 'error'));
   ok(hasProblem(r, 'Gateway', 'spec.servers[2].tls.credentialName', /another namespace/, 'error'));
   const chains = listeners(r).find((x) => x.name === 'gateway|https|8443')!.filter_chains;
   assert.deepEqual(chains.map((c: any) => c.filter_chain_match.server_names), [['d.example.com']]);

@@ -9,6 +9,7 @@ import type { Endpoints, Pod, Secret } from '../../api/types/core.ts';
 import type { KIngress } from '../../api/types/ingress.ts';
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, Sidecar, VirtualService } from '../../api/types/istio.ts';
 import { qualifyHost } from './hosts.ts';
+import { initialLastGood, nextLastGood } from './tls-credentials.ts';
 import type { MeshInput, MeshState } from './types.ts';
 
 type KindKey = Exclude<keyof MeshInput, 'activator'>;
@@ -128,7 +129,7 @@ interface Raw { maps: Record<KindKey, AnyMap>; byNs: Record<KindKey, NsIndex> }
 // The raw maps behind each state, for updateMeshState.
 const rawOf = new WeakMap<MeshState, Raw>();
 
-function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, prev?: { state: MeshState; changed: Set<KindKey> }): MeshState {
+function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, lastGoodSecrets: ReadonlyMap<string, Secret>, prev?: { state: MeshState; changed: Set<KindKey> }): MeshState {
   const reuse = (k: KindKey) => prev !== undefined && !prev.changed.has(k);
   const p = prev?.state;
   const m = raw.maps as unknown as {
@@ -153,6 +154,7 @@ function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: st
     gateways: m.gateways,
     sidecarsByNamespace: n.sidecars,
     secrets: m.secrets,
+    lastGoodSecrets,
     peerAuthenticationsByNamespace: n.peerAuthentications,
     authorizationPoliciesByNamespace: n.authorizationPolicies,
     namespaces: nsChanged || !p ? namespaces : p.namespaces,
@@ -173,7 +175,7 @@ export function buildMeshState(input: MeshInput | readonly KubeObject[], opts: B
     maps[k] = keyed(lists[k] as readonly KubeObject[] | undefined);
     byNs[k] = byNamespace(maps[k].values());
   }
-  return assemble({ maps, byNs }, lists.activator, opts.clusterDomain ?? 'cluster.local');
+  return assemble({ maps, byNs }, lists.activator, opts.clusterDomain ?? 'cluster.local', initialLastGood(maps.secrets.values() as Iterable<Secret>));
 }
 
 function groupByKind(objs: readonly KubeObject[]): MeshInput {
@@ -232,5 +234,7 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
     byNs[k] = idx;
   }
   const activator = opts.activator === null ? undefined : opts.activator ?? state.activator;
-  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', { state, changed: new Set(touched.keys()) });
+  const secretChanges = touched.has('secrets') ? changes.filter((c) => meshKindOf(c.object) === 'secrets') as { type: 'upsert' | 'delete'; object: Secret }[] : [];
+  const lastGood = secretChanges.length ? nextLastGood(state.lastGoodSecrets, secretChanges) : state.lastGoodSecrets;
+  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()) });
 }

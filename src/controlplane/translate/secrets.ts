@@ -3,13 +3,16 @@
  * (certificate chain + key, from `tls.crt`/`tls.key` or Istio's generic `cert`/`key`) and, for
  * validation, `ns/name-cacert` (from the same Secret's `ca.crt`/`cacert`, else from a Secret
  * `name-cacert`). Only secrets a listener or cluster references are emitted, and a reference is
- * made only when the secret exists and looks like PEM — so the published set is always consistent.
+ * made only when the certificate passes parseTlsSecret at the translation's `now` (or, when the
+ * Secret was updated with bad content, its last good version does: see tls-credentials.ts) — so
+ * the published set is always consistent and never carries a certificate that would fail.
  */
 import type { KubeObject } from '../../api/meta.ts';
 import type { Secret } from '../../api/types/core.ts';
 
 import type { TranslateContext } from './context.ts';
 import { ADS_SOURCE } from './istio-values.ts';
+import { checkCredential } from './tls-credentials.ts';
 
 /** A Secret's value by key, base64 (the form Secret.data has and Envoy's inline_bytes takes). */
 function value(s: Secret, ...keys: string[]): string | undefined {
@@ -56,17 +59,16 @@ export function resolveCredential(ctx: TranslateContext, owner: KubeObject, fiel
   const secret = ctx.state.secrets.get(`${ns}/${name}`);
   if (want.cert) {
     const sdsName = `${ns}/${name}`;
-    if (!secret) {
-      ctx.problems.add(owner, field, `Secret ${ns}/${name} does not exist`, 'error');
-    } else {
-      const crt = value(secret, 'tls.crt', 'cert');
-      const key = value(secret, 'tls.key', 'key');
-      if (!crt || !key) ctx.problems.add(owner, field, `Secret ${ns}/${name} has no certificate and key (keys tls.crt and tls.key)`, 'error');
-      else if (!looksLikePem(crt, 'CERTIFICATE') || !looksLikePem(key, 'PRIVATE KEY')) ctx.problems.add(owner, field, `Secret ${ns}/${name}: tls.crt or tls.key is not PEM`, 'error');
-      else {
-        ctx.secrets.set(sdsName, { name: sdsName, tls_certificate: { certificate_chain: { inline_bytes: crt }, private_key: { inline_bytes: key } } });
-        out.certSecret = sdsName;
-      }
+    const check = checkCredential(ctx.state.secrets, ctx.state.lastGoodSecrets, ns, name, ctx.now);
+    const use = check.ok ? check : check.fallback;
+    if (!check.ok) {
+      const kept = check.fallback ? `; the previous version of the Secret (resourceVersion ${check.fallback.secret.metadata.resourceVersion ?? 'unknown'}) keeps serving until it is fixed` : '; this server is not applied';
+      ctx.problems.add(owner, field, `${check.reason}${kept}`, 'error');
+    }
+    if (use) {
+      const b64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
+      ctx.secrets.set(sdsName, { name: sdsName, tls_certificate: { certificate_chain: { inline_bytes: b64(use.material.certPem) }, private_key: { inline_bytes: b64(use.material.keyPem) } } });
+      out.certSecret = sdsName;
     }
   }
   if (want.ca) {

@@ -18,6 +18,11 @@ export { translateEndpoints } from './endpoints.ts';
 export interface ProxyTranslateOptions extends TranslateOptions {
   /** Listener names a proxyless gRPC client subscribed to (mesh role): each gets an API listener. */
   apiListeners?: readonly string[];
+  /**
+   * Epoch ms to check certificate validity at (expired / not yet valid credentials). The control
+   * plane passes its clock's now; when absent, the wall clock is read here, at the boundary.
+   */
+  now?: number;
 }
 
 export function emptyResourceSet(): ResourceSet {
@@ -34,7 +39,7 @@ function named(list: object[]): Map<string, object> {
 function cmp(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; }
 
 export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: ProxyTranslateOptions = {}): TranslateResult {
-  const ctx = new TranslateContext(state, resolveOptions(opts), proxy);
+  const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now ?? Date.now());
   const set = emptyResourceSet();
   const clusters: object[] = [];
   if (proxy.role === 'gateway') {

@@ -48,6 +48,8 @@ export interface MeshState {
   readonly gateways: ReadonlyMap<string, Gateway>;
   readonly sidecarsByNamespace: ReadonlyMap<string, readonly Sidecar[]>;
   readonly secrets: ReadonlyMap<string, Secret>;
+  /** Per Secret `ns/name`, its last well-formed version (a bad update keeps the previous certificate serving). */
+  readonly lastGoodSecrets: ReadonlyMap<string, Secret>;
   readonly peerAuthenticationsByNamespace: ReadonlyMap<string, readonly PeerAuthentication[]>;
   readonly authorizationPoliciesByNamespace: ReadonlyMap<string, readonly AuthorizationPolicy[]>;
   /** `ns/name` of every revision that some Ingress split routes to (activator fallback applies). */

@@ -61,14 +61,55 @@ export function sidecar(ns: string, name: string, spec: SidecarSpec): Sidecar {
   return { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: meta(ns, name), spec };
 }
 
-const PEM_CERT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2Zk\n-----END CERTIFICATE-----\n';
-const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEG\n-----END PRIVATE KEY-----\n';
+// Real self-signed EC P-256 certificates (openssl, valid 2026–2126), so the translation's
+// parseTlsSecret checks pass; `mismatch` pairs certificate A with key B.
+const PEM_CERT = `-----BEGIN CERTIFICATE-----
+MIIBuzCCAWKgAwIBAgIULFFVUOaOHB3KtogaL21vY+fdHXowCgYIKoZIzj0EAwIw
+ITEfMB0GA1UEAwwWZml4dHVyZS1hLmV4YW1wbGUudGVzdDAgFw0yNjExMjQxMTQy
+NDZaGA8yMTI2MTAzMTExNDI0NlowITEfMB0GA1UEAwwWZml4dHVyZS1hLmV4YW1w
+bGUudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABNB2o1r/kmr64A072Oft
+Ozb0z9C1JZov8tWdcDn10f1BNmWb9rfsjC8YWmAeBKu+ABH2id09bBxSDa0nymlN
+EO2jdjB0MB0GA1UdDgQWBBQIaI27jcD8xdlMDQVKMXK8L2JFFTAfBgNVHSMEGDAW
+gBQIaI27jcD8xdlMDQVKMXK8L2JFFTAPBgNVHRMBAf8EBTADAQH/MCEGA1UdEQQa
+MBiCFmZpeHR1cmUtYS5leGFtcGxlLnRlc3QwCgYIKoZIzj0EAwIDRwAwRAIgUGKM
+DF27tp8VD1E0vWwXAAU6BoIzF1JBTB4mcETO1bICIHZTjBjEhX+zfwMnDp3n7CpO
+c9zSC7KaO0It5ktdifGZ
+-----END CERTIFICATE-----
+`;
+const PEM_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQTs0gfga098N6hwt
+3HP43Smar4vKkgL+nlr0VqpWyoahRANCAATQdqNa/5Jq+uANO9jn7Ts29M/QtSWa
+L/LVnXA59dH9QTZlm/a37IwvGFpgHgSrvgAR9ondPWwcUg2tJ8ppTRDt
+-----END PRIVATE KEY-----
+`;
+const PEM_CERT_B = `-----BEGIN CERTIFICATE-----
+MIIBvTCCAWKgAwIBAgIUW3vIB/bwbmqKZ8GxZaiY746iMfQwCgYIKoZIzj0EAwIw
+ITEfMB0GA1UEAwwWZml4dHVyZS1iLmV4YW1wbGUudGVzdDAgFw0yNjExMjQxMTQy
+NDZaGA8yMTI2MTAzMTExNDI0NlowITEfMB0GA1UEAwwWZml4dHVyZS1iLmV4YW1w
+bGUudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABI4TvAnCHVjjRSxRB2Fy
+zaMvql0JPhzw4Xtbz39B6Pni6gqO2NBhYMSG46mq33ezzx3Bgf/TgpQToyacP1C9
+/IijdjB0MB0GA1UdDgQWBBTlbzQL6opCfIwCZXwthwCMUqFGGjAfBgNVHSMEGDAW
+gBTlbzQL6opCfIwCZXwthwCMUqFGGjAPBgNVHRMBAf8EBTADAQH/MCEGA1UdEQQa
+MBiCFmZpeHR1cmUtYi5leGFtcGxlLnRlc3QwCgYIKoZIzj0EAwIDSQAwRgIhAJ/E
+eJBzWkwU7TYRukASiJb6a9+pJzMk86XLIDLuSzDqAiEA249Hn1cgTYtjjtbsELhO
+h/rccaJzQb9N8frEn/hfaJU=
+-----END CERTIFICATE-----
+`;
+const PEM_KEY_B = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgY60zOSRuMq0ulABF
+ikrChrirzMXp0hP2/UA0pVArdFKhRANCAASOE7wJwh1Y40UsUQdhcs2jL6pdCT4c
+8OF7W89/Qej54uoKjtjQYWDEhuOpqt93s88dwYH/04KUE6MmnD9QvfyI
+-----END PRIVATE KEY-----
+`;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-export function tlsSecret(ns: string, name: string, opts: { ca?: boolean; malformed?: boolean } = {}): Secret {
+export function tlsSecret(ns: string, name: string, opts: { ca?: boolean; malformed?: boolean; mismatch?: boolean; other?: boolean; resourceVersion?: string } = {}): Secret {
+  const crt = opts.other ? PEM_CERT_B : PEM_CERT;
+  const key = opts.other ? PEM_KEY_B : PEM_KEY;
   const data: Record<string, string> = opts.malformed
-    ? { 'tls.crt': b64('not a certificate'), 'tls.key': b64(PEM_KEY) }
-    : { 'tls.crt': b64(PEM_CERT), 'tls.key': b64(PEM_KEY) };
+    ? { 'tls.crt': b64('not a certificate'), 'tls.key': b64(key) }
+    : { 'tls.crt': b64(crt), 'tls.key': b64(opts.mismatch ? (opts.other ? PEM_KEY : PEM_KEY_B) : key) };
   if (opts.ca) data['ca.crt'] = b64(PEM_CERT);
-  return { apiVersion: 'v1', kind: 'Secret', metadata: meta(ns, name), type: 'kubernetes.io/tls', data };
+  const metadata = { ...meta(ns, name), ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}) };
+  return { apiVersion: 'v1', kind: 'Secret', metadata, type: 'kubernetes.io/tls', data };
 }
