@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { readKubeconfig } from '../src/cli/kubeconfig.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREATES = Number(process.env.BENCH_API_CREATES ?? 3000);
@@ -42,7 +43,10 @@ function percentile(sorted: number[], p: number): number {
 }
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
-async function startSluice(stateDir: string): Promise<{ api: string; stop: () => Promise<void> }> {
+/** `Authorization: Bearer <admin token>` for every request: set from the kubeconfig `sluice up` writes (the watcher process gets it through SLUICE_TOKEN). */
+let AUTH: Record<string, string> = process.env.SLUICE_TOKEN ? { authorization: `Bearer ${process.env.SLUICE_TOKEN}` } : {};
+
+async function startSluice(stateDir: string): Promise<{ api: string; token: string; stop: () => Promise<void> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'up', '--state-dir', stateDir, '--api-port', '0', '--store', process.env.BENCH_API_STORE ?? 'sqlite', '--only-api'],
     { cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -55,8 +59,11 @@ async function startSluice(stateDir: string): Promise<{ api: string; stop: () =>
     proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`sluice up exited ${c}: ${out}`)); });
   });
   const api = (JSON.parse(fs.readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8')) as { api: string }).api;
+  const token = readKubeconfig(path.join(stateDir, 'kubeconfig'))?.token;
+  if (!token) throw new Error(`${stateDir}/kubeconfig has no token`);
   return {
     api,
+    token,
     stop: () => new Promise((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');
@@ -66,7 +73,7 @@ async function startSluice(stateDir: string): Promise<{ api: string; stop: () =>
 }
 
 async function create(pool: Pool, name: string): Promise<{ rv: string }> {
-  const res = await pool.request({ method: 'POST', path: NS_PATH, headers: { 'content-type': 'application/json' }, body: body(name) });
+  const res = await pool.request({ method: 'POST', path: NS_PATH, headers: { 'content-type': 'application/json', ...AUTH }, body: body(name) });
   const text = await res.body.text();
   if (res.statusCode !== 201) throw new Error(`create ${name}: HTTP ${res.statusCode} ${text.slice(0, 300)}`);
   return { rv: (JSON.parse(text) as { metadata: { resourceVersion: string } }).metadata.resourceVersion };
@@ -115,7 +122,7 @@ async function openWatchers(api: string, rv: string, count: number, onEvent: (na
   const agent = new http.Agent({ keepAlive: true, maxSockets: count + 10 });
   const reqs: http.ClientRequest[] = [];
   await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
-    const req = http.get(url, { agent }, (res) => {
+    const req = http.get(url, { agent, headers: AUTH }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
       let buf = '';
       res.setEncoding('utf8');
@@ -163,9 +170,9 @@ async function watcherProcess(): Promise<void> {
 }
 
 async function watchLatency(api: string, pool: Pool): Promise<Record<string, number>> {
-  const rvRes = await pool.request({ method: 'GET', path: `${NS_PATH}?limit=1` });
+  const rvRes = await pool.request({ method: 'GET', path: `${NS_PATH}?limit=1`, headers: AUTH });
   const rv = (JSON.parse(await rvRes.body.text()) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-  const worker = fork(fileURLToPath(import.meta.url), ['--watchers', api, rv, String(WATCHERS)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const worker = fork(fileURLToPath(import.meta.url), ['--watchers', api, rv, String(WATCHERS)], { execArgv: ['--import', 'tsx'], env: { ...process.env, SLUICE_TOKEN: AUTH.authorization?.replace(/^Bearer /, '') ?? '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // One waiter at a time: the watcher process answers each message in order.
   let waiter: { type: string; resolve: (m: any) => void; reject: (e: Error) => void } | undefined;
   worker.on('message', (m: { type: string }) => {
@@ -181,7 +188,7 @@ async function watchLatency(api: string, pool: Pool): Promise<Record<string, num
   for (let i = 0; i < WATCH_EVENTS && performance.now() < deadline; i++) {
     const name = `w-${i}`;
     const start = epochNow();
-    const res = await pool.request({ method: 'POST', path: NS_PATH, headers: { 'content-type': 'application/json' }, body: body(name).replace('"bench":"api"', '"bench":"watch"') });
+    const res = await pool.request({ method: 'POST', path: NS_PATH, headers: { 'content-type': 'application/json', ...AUTH }, body: body(name).replace('"bench":"api"', '"bench":"watch"') });
     await res.body.text();
     if (res.statusCode !== 201) throw new Error(`create ${name}: HTTP ${res.statusCode}`);
     sent.set(name, { start, done: epochNow() });
@@ -244,6 +251,7 @@ async function main(): Promise<void> {
     const loadBefore = os.loadavg();
     const raw = openRawSqlite(dir);
     const sluice = await startSluice(path.join(dir, 'state'));
+    AUTH = { authorization: `Bearer ${sluice.token}` };
     const pool = new Pool(sluice.api, { connections: 1, pipelining: 1 });
     let creates: Rate;
     let sqlite: Rate;

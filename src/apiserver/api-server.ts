@@ -5,19 +5,23 @@
  * library is a dependency. Extra prefixes (/metrics, /ui) are mounted with addRoute.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { OPENAPI_V2_PROTOBUF_MEDIA_TYPE, openapiV2Document, openapiV2Protobuf, openapiV3Document, openapiV3Paths } from '../api/openapi.ts';
 import { kindById, resourceId, type KindInfo } from '../api/registry.ts';
 import { realClock, type Clock } from '../lib/clock.ts';
 import { SluiceError } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
+import type { ApiAuth } from '../security/api-auth.ts';
 import type { Store } from '../store/store.ts';
+import { AccessGate, requestAttributes } from './access-gate.ts';
+import { createTlsFront, trackInjectedConnections, type TlsFront } from './tls-front.ts';
 import { DEFAULT_BODY_LIMIT } from './decode-body.ts';
 import { buildDiscovery, versionInfo, wantsAggregated } from './discovery.ts';
 import type { HandlerContext, ServerState } from './handler-context.ts';
 import { sendJson, sendStatus } from './http-util.ts';
 import { NamespaceGuard } from './namespace-guard.ts';
-import { parseResourcePath, splitApiPath } from './resource-path.ts';
+import { parseResourcePath, splitApiPath, type ResourceRequest } from './resource-path.ts';
 import { handleGet } from './resource-read.ts';
 import { handleCreate, handleDelete, handlePatch, handleUpdate } from './resource-write.ts';
 import { ApiServerErrors, methodNotAllowed, notFoundError, toStatus } from './status.ts';
@@ -33,6 +37,18 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** Reported in /version. */
   version?: string;
+  /**
+   * Bearer-token authentication and RBAC (401/403 Status answers). Undefined turns access control
+   * off, for in-process unit tests; `sluice up` always passes one.
+   */
+  auth?: ApiAuth;
+  /** How often at most the tokens file is checked for changes (default 1000 ms). */
+  authReloadIntervalMs?: number;
+  /**
+   * Serving certificate and key (PEM). When given, the port also speaks HTTPS (the first byte of
+   * each connection decides): kubectl sends tokens only over TLS.
+   */
+  tls?: { cert: string; key: string };
 }
 
 export interface ApiServer {
@@ -47,6 +63,8 @@ export interface ApiServer {
   close(): Promise<void>;
   /** The bound address as `http://host:port` (after listen). */
   url(): string;
+  /** The same port as `https://host:port` when `tls` was given (after listen). */
+  tlsUrl(): string | undefined;
 }
 
 export function createApiServer(opts: ApiServerOptions): ApiServer {
@@ -67,8 +85,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   let openapiV2Proto: Buffer | undefined;
   let ready = false;
   let address = '';
+  const gate = opts.auth ? new AccessGate(opts.auth, clock, opts.authReloadIntervalMs) : undefined;
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     res.on('finish', () => {
       if (log.isLevelEnabled('debug')) log.debug({ method: req.method, url: req.url, code: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 }, 'api request');
@@ -78,15 +97,28 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (status.code >= 500) log.error({ err: e, method: req.method, url: req.url }, 'api request failed');
       sendStatus(res, status);
     });
-  });
+  };
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+  let tlsFront: TlsFront | undefined;
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sluice');
     const path = url.pathname;
-    for (const r of routes) {
-      if (path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : r.prefix + '/')) return r.handler(req, res, url);
-    }
     const method = req.method ?? 'GET';
+    const route = routes.find((r) => path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : r.prefix + '/'));
+    // Access control before routing: 401 without a known token, 403 without a role allowing it.
+    // Mounted routes (/metrics...) need an authenticated user only.
+    let parsed: { r?: ResourceRequest; error?: unknown } | undefined;
+    if (gate) {
+      const who = gate.authenticate(req, path);
+      if (who.status) return sendStatus(res, who.status);
+      if (who.user && !route) {
+        parsed = parseApiPath(path);
+        const denied = gate.authorize(who.user, requestAttributes(method, path, url, parsed.r));
+        if (denied) return sendStatus(res, denied);
+      }
+    }
+    if (route) return route.handler(req, res, url);
     if (path === '/healthz' || path === '/livez' || path.startsWith('/healthz/') || path.startsWith('/livez/')) return plain(res, 200, 'ok');
     if (path === '/readyz' || path.startsWith('/readyz/')) return ready ? plain(res, 200, 'ok') : plain(res, 503, 'not ready: namespaces not initialised');
     if (path === '/version') return sendJson(res, 200, version);
@@ -109,7 +141,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     const split = splitApiPath(path);
     if (!split) throw notFoundError(`the server could not find the requested resource (${path})`, undefined, ApiServerErrors.NotFound);
-    const r = parseResourcePath(path, split.gv, split.rest, (k, sub) => subresources.has(`${resourceId(k)}/${sub}`));
+    parsed ??= parseApiPath(path);
+    if (parsed.error !== undefined) throw parsed.error;
+    const r = parsed.r;
     if (!r) {
       if (method !== 'GET') throw methodNotAllowed(method, path);
       return sendJson(res, 200, discovery.resourceList.get(split.gv));
@@ -128,6 +162,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       case 'PATCH': return handlePatch(ctx);
       case 'DELETE': return handleDelete(ctx);
       default: throw methodNotAllowed(method, path);
+    }
+  }
+
+  /** The resource a path names (undefined for discovery and non-API paths), or the parse error to answer. */
+  function parseApiPath(path: string): { r?: ResourceRequest; error?: unknown } {
+    const split = splitApiPath(path);
+    if (!split) return {};
+    try {
+      return { r: parseResourcePath(path, split.gv, split.rest, (k, sub) => subresources.has(`${resourceId(k)}/${sub}`)) };
+    } catch (e) {
+      return { error: e };
     }
   }
 
@@ -176,11 +221,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     async listen(port, host = '127.0.0.1') {
       await state.namespaces.start();
       ready = true;
+      const listener: net.Server = opts.tls ? (tlsFront = createTlsFront(server, opts.tls, onRequest)).front : server;
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => { server.off('error', reject); resolve(); });
+        listener.once('error', reject);
+        listener.listen(port, host, () => { listener.off('error', reject); resolve(); });
       });
-      const a = server.address() as AddressInfo;
+      if (tlsFront) trackInjectedConnections(server, tlsFront.tlsServer);
+      const a = listener.address() as AddressInfo;
       address = `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
       return a.port;
     },
@@ -188,15 +235,29 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       ready = false;
       for (const end of [...state.watches]) end();
       state.namespaces.stop();
+      const f = tlsFront;
+      const servers: http.Server[] = f ? [server, f.tlsServer] : [server];
       await new Promise<void>((resolve) => {
         // Keep-alive connections turn idle as their last response (ended watches included)
         // finishes: sweep them until the server is closed; after a grace period cut the rest.
-        const sweep = setInterval(() => server.closeIdleConnections(), 20);
-        const cut = setTimeout(() => server.closeAllConnections(), 2000);
-        server.close(() => { clearInterval(sweep); clearTimeout(cut); resolve(); });
-        server.closeIdleConnections();
+        const sweep = setInterval(() => { for (const s of servers) s.closeIdleConnections(); }, 20);
+        const cut = setTimeout(() => {
+          for (const s of servers) s.closeAllConnections();
+          for (const s of f?.pending ?? []) s.destroy();
+        }, 2000);
+        const done = (): void => { clearInterval(sweep); clearTimeout(cut); resolve(); };
+        if (f) {
+          // The front owns the port and counts every connection it handed on: it closes last.
+          for (const s of servers) s.close(() => undefined);
+          for (const s of f.pending) s.destroy();
+          f.front.close(done);
+        } else {
+          server.close(done);
+        }
+        for (const s of servers) s.closeIdleConnections();
       });
     },
     url: () => address,
+    tlsUrl: () => (tlsFront && address ? address.replace(/^http:/, 'https:') : undefined),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The CLI's client for the sluice API server: finds the server (from --server or the state dir's
- * endpoints.json), builds resource paths from the kind registry, and turns Status answers into
+ * endpoints.json) and the bearer token (--token, $SLUICE_TOKEN or the state dir's kubeconfig), builds resource paths from the kind registry, and turns Status answers into
  * errors with the server's message.
  */
 import fs from 'node:fs';
@@ -9,19 +9,21 @@ import type { Command } from 'commander';
 import type { KubeObject, Status } from '../api/meta.ts';
 import type { KindInfo } from '../api/registry.ts';
 import { SluiceError } from '../lib/errors.ts';
+import { readKubeconfig } from './kubeconfig.ts';
 
 export const ClientErrors = {
   NoServer: 'SLUICE_E_CLI_NO_SERVER',
   Request: 'SLUICE_E_CLI_REQUEST',
 } as const;
 
-export interface ConnectionOptions { stateDir: string; server?: string }
+export interface ConnectionOptions { stateDir: string; server?: string; token?: string }
 
-/** Adds `--state-dir` and `--server` to a command that talks to a running sluice. */
+/** Adds `--state-dir`, `--server` and `--token` to a command that talks to a running sluice. */
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('--state-dir <dir>', 'state dir of the running `sluice up` (its endpoints.json names the API)', './.sluice')
-    .option('--server <url>', 'API server URL (overrides --state-dir)');
+    .option('--state-dir <dir>', 'state dir of the running `sluice up` (its endpoints.json names the API, its kubeconfig the token)', './.sluice')
+    .option('--server <url>', 'API server URL (overrides --state-dir)')
+    .option('--token <token>', 'bearer token (default: the token of the state dir\'s kubeconfig, or $SLUICE_TOKEN)');
 }
 
 export function resolveServer(o: ConnectionOptions): string {
@@ -36,6 +38,18 @@ export function resolveServer(o: ConnectionOptions): string {
   const api = (JSON.parse(text) as Record<string, string>).api;
   if (!api) throw new SluiceError(ClientErrors.NoServer, `${file} names no "api" endpoint`);
   return api;
+}
+
+/** The bearer token to send: --token, else $SLUICE_TOKEN, else the one `sluice up` wrote into STATE_DIR/kubeconfig. */
+export function resolveToken(o: ConnectionOptions): string | undefined {
+  if (o.token) return o.token;
+  if (process.env.SLUICE_TOKEN) return process.env.SLUICE_TOKEN;
+  return readKubeconfig(path.resolve(o.stateDir, 'kubeconfig'))?.token;
+}
+
+/** A client for the running sluice the options name (server and token). */
+export function connect(o: ConnectionOptions): ApiClient {
+  return new ApiClient(resolveServer(o), resolveToken(o));
 }
 
 export function collectionPath(k: KindInfo, namespace: string | undefined): string {
@@ -56,10 +70,11 @@ export class ApiError extends SluiceError {
 }
 
 export class ApiClient {
-  constructor(readonly base: string) {}
+  constructor(readonly base: string, private readonly token?: string) {}
 
   async request<T = KubeObject>(method: string, p: string, opts: { body?: unknown; contentType?: string; accept?: string } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);

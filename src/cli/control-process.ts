@@ -2,6 +2,9 @@
  * The control process `sluice up` runs: opens the store, starts the API server, then each
  * component in order (controllers, xDS server, proxies, ... added by their owners), writes
  * `endpoints.json` and `kubeconfig` into the state dir, and stops everything in reverse order.
+ * API access control is always on: the state dir's `tokens.yaml` holds the bearer tokens (an
+ * `admin` token bound to cluster-admin is made at first start) and the kubeconfig carries the
+ * admin token; edits to tokens.yaml apply without a restart.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +12,8 @@ import { createApiServer, type ApiServer } from '../apiserver/api-server.ts';
 import { realClock, type Clock } from '../lib/clock.ts';
 import { SluiceError } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
+import { ApiAuth, ensureAdminToken } from '../security/api-auth.ts';
+import { loadOrCreateCa } from '../security/ca.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import type { SluiceConfig } from './config.ts';
@@ -18,6 +23,11 @@ export const ControlErrors = {
   StateDir: 'SLUICE_E_STATE_DIR',
   ComponentStart: 'SLUICE_E_COMPONENT_START',
 } as const;
+
+/** The DNS name in the API server's certificate; kubeconfigs verify it with tls-server-name. */
+export const API_TLS_SERVER_NAME = 'localhost';
+/** The API serving certificate is made anew at every start; one year covers any single run. */
+const API_CERT_TTL_MS = 365 * 24 * 3600_000;
 
 export interface ComponentContext {
   store: Store;
@@ -47,6 +57,8 @@ export interface Started {
   endpoints: Record<string, string>;
   kubeconfigPath: string;
   endpointsPath: string;
+  /** The cluster-admin bearer token written into the kubeconfig. */
+  adminToken: string;
 }
 
 export class ControlProcess {
@@ -71,10 +83,18 @@ export class ControlProcess {
     }
     const endpointsPath = path.join(this.stateDir, 'endpoints.json');
     const storePath = path.resolve(this.stateDir, config.store.path);
+    // Before the store: a malformed tokens.yaml stops `sluice up` with the file and field named.
+    const adminToken = ensureAdminToken(this.stateDir);
+    const auth = ApiAuth.load(this.stateDir);
     this.store = openStore({ backend: config.store.backend, path: storePath, clock: this.clock });
-    this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes });
+    // The API port speaks HTTPS too, with a serving certificate from the state dir's CA: kubectl
+    // sends the kubeconfig's token only over TLS. Raw clients on this machine may use http://.
+    const ca = await loadOrCreateCa(this.stateDir, { clock: this.clock });
+    const serving = await ca.issueServing({ dnsNames: [API_TLS_SERVER_NAME], ttlMs: API_CERT_TTL_MS });
+    this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes, auth, tls: { cert: serving.chainPem, key: serving.keyPem } });
     const port = await this.api.listen(config.api.port, config.api.host);
     const endpoints: Record<string, string> = { api: `http://${config.api.host}:${port}` };
+    const kubeconfigServer = `https://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
     log.info({ api: endpoints.api, store: config.store.backend, stateDir: this.stateDir }, 'api server listening');
 
     for (const c of this.opts.components ?? []) {
@@ -90,10 +110,10 @@ export class ControlProcess {
     }
 
     const kubeconfigPath = path.join(this.stateDir, 'kubeconfig');
-    writeAtomic(kubeconfigPath, renderKubeconfig({ server: endpoints.api }), 0o600);
+    writeAtomic(kubeconfigPath, renderKubeconfig({ server: kubeconfigServer, token: adminToken, caPem: ca.rootPem, tlsServerName: API_TLS_SERVER_NAME }), 0o600);
     writeAtomic(endpointsPath, JSON.stringify(endpoints, null, 2) + '\n');
     this.wroteEndpoints = true;
-    return { endpoints, kubeconfigPath, endpointsPath };
+    return { endpoints, kubeconfigPath, endpointsPath, adminToken };
   }
 
   /** Stops components in reverse order, then the API server, then the store. Never throws. */

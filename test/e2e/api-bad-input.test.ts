@@ -9,7 +9,7 @@ import { SERVICES, call, ksvc, startSluice, type SluiceProc } from './api-harnes
 let s: SluiceProc;
 before(async () => {
   s = await startSluice({ store: 'memory' });
-  const r = await call(s.api, 'POST', SERVICES, ksvc('existing'));
+  const r = await call(s, 'POST', SERVICES, ksvc('existing'));
   assert.equal(r.status, 201, JSON.stringify(r.body));
 });
 after(async () => {
@@ -18,7 +18,7 @@ after(async () => {
 });
 
 async function snapshot(): Promise<string> {
-  const r = await call(s.api, 'GET', SERVICES);
+  const r = await call(s, 'GET', SERVICES);
   assert.equal(r.status, 200);
   return JSON.stringify(r.body.items.map((o: any) => [o.metadata.name, o.metadata.resourceVersion]));
 }
@@ -26,7 +26,7 @@ async function snapshot(): Promise<string> {
 /** Sends a bad request, checks code, reason and message/field, and that nothing was stored. */
 async function refused(method: string, p: string, body: unknown, code: number, reason: string, mention: RegExp, headers: Record<string, string> = {}): Promise<any> {
   const before = await snapshot();
-  const r = await call(s.api, method, p, body, headers);
+  const r = await call(s, method, p, body, headers);
   assert.equal(r.status, code, JSON.stringify(r.body));
   assert.equal(r.body.kind, 'Status');
   assert.equal(r.body.status, 'Failure');
@@ -72,10 +72,10 @@ test('unknown field: refused under Strict (400 strict decoding), a Warning heade
   const body = ksvc('unknownfield');
   (body as any).spec.template.spec.bogus = 1;
   await refused('POST', `${SERVICES}?fieldValidation=Strict`, body, 400, 'BadRequest', /unknown field "spec\.template\.spec\.bogus"/);
-  const r = await call(s.api, 'POST', SERVICES, body);
+  const r = await call(s, 'POST', SERVICES, body);
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.match(r.headers.get('warning') ?? '', /^299 - ".*unknown field.*spec\.template\.spec\.bogus/);
-  assert.equal((await call(s.api, 'DELETE', `${SERVICES}/unknownfield`)).status, 200);
+  assert.equal((await call(s, 'DELETE', `${SERVICES}/unknownfield`)).status, 200);
 });
 
 test('body over 3 MiB → 413', async () => {
@@ -85,11 +85,11 @@ test('body over 3 MiB → 413', async () => {
 });
 
 test('update with a stale resourceVersion → 409 Conflict', async () => {
-  const cur = await call(s.api, 'GET', `${SERVICES}/existing`);
+  const cur = await call(s, 'GET', `${SERVICES}/existing`);
   const stale = structuredClone(cur.body);
   const fresh = structuredClone(cur.body);
   fresh.metadata.labels = { round: '1' };
-  assert.equal((await call(s.api, 'PUT', `${SERVICES}/existing`, fresh)).status, 200);
+  assert.equal((await call(s, 'PUT', `${SERVICES}/existing`, fresh)).status, 200);
   stale.metadata.labels = { round: 'stale' };
   await refused('PUT', `${SERVICES}/existing`, stale, 409, 'Conflict', /existing/);
 });
@@ -100,7 +100,7 @@ test('object in a missing namespace → 404 namespaces "x" not found', async () 
 
 test('body naming another namespace or name than the URL → 400', async () => {
   await refused('POST', SERVICES, { ...ksvc('x'), metadata: { name: 'x', namespace: 'other' } }, 400, 'BadRequest', /metadata\.namespace/);
-  const cur = await call(s.api, 'GET', `${SERVICES}/existing`);
+  const cur = await call(s, 'GET', `${SERVICES}/existing`);
   await refused('PUT', `${SERVICES}/existing`, { ...cur.body, metadata: { ...cur.body.metadata, name: 'renamed' } }, 400, 'BadRequest', /metadata\.name/);
 });
 

@@ -28,7 +28,7 @@ test('every acknowledged create survives SIGKILL; resourceVersions keep increasi
     while (next < TOTAL) {
       const name = `d-${next++}`;
       try {
-        const r = await call(first.api, 'POST', SERVICES, ksvc(name));
+        const r = await call(first, 'POST', SERVICES, ksvc(name));
         if (r.status === 201) acked.set(name, Number(r.body.metadata.resourceVersion));
         else if (!killed) assert.fail(`create ${name}: ${r.status} ${JSON.stringify(r.body)}`);
       } catch {
@@ -48,13 +48,13 @@ test('every acknowledged create survives SIGKILL; resourceVersions keep increasi
 
   const second = await startSluice({ store: 'sqlite', stateDir });
   procs.push(second);
-  const list = await call(second.api, 'GET', SERVICES);
+  const list = await call(second, 'GET', SERVICES);
   assert.equal(list.status, 200);
   const present = new Set<string>(list.body.items.map((o: any) => o.metadata.name));
   const missing = [...acked.keys()].filter((n) => !present.has(n));
   assert.deepEqual(missing, [], 'every create answered 201 is in the store');
   const maxAcked = Math.max(...acked.values());
-  const r = await call(second.api, 'POST', SERVICES, ksvc('after-restart'));
+  const r = await call(second, 'POST', SERVICES, ksvc('after-restart'));
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.ok(Number(r.body.metadata.resourceVersion) > maxAcked, `new rv ${r.body.metadata.resourceVersion} > ${maxAcked}`);
   assert.ok(Number(list.body.metadata.resourceVersion) >= maxAcked);

@@ -1,12 +1,15 @@
 /**
  * Starts `sluice up` as a real child process for the API acceptance tests: temp state dir,
- * --api-port 0, waits for the `sluice ready` line, reads endpoints.json; stop() ends it.
+ * --api-port 0, waits for the `sluice ready` line, reads endpoints.json and the admin token of
+ * the kubeconfig it wrote; stop() ends it. `call(s, ...)` sends that token; `authHeaders(stateDir)`
+ * gives any raw HTTP client the header.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readKubeconfig } from '../../src/cli/kubeconfig.ts';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -15,11 +18,25 @@ export interface SluiceProc {
   stateDir: string;
   api: string;
   kubeconfig: string;
+  /** The cluster-admin bearer token `sluice up` wrote into the kubeconfig. */
+  token: string;
   output(): string;
   /** SIGTERM and wait for exit; resolves to the exit code. */
   stop(): Promise<number | null>;
   /** Removes the state dir (after stop). */
   cleanup(): void;
+}
+
+/** The admin bearer token of a state dir's kubeconfig (written by `sluice up`). */
+export function adminToken(stateDir: string): string {
+  const token = readKubeconfig(path.join(stateDir, 'kubeconfig'))?.token;
+  if (!token) throw new Error(`${stateDir}/kubeconfig has no token: is sluice up running on this state dir?`);
+  return token;
+}
+
+/** `{ Authorization: 'Bearer <admin token>' }` for raw HTTP clients of the sluice running on `stateDir`. */
+export function authHeaders(stateDir: string): { Authorization: string } {
+  return { Authorization: `Bearer ${adminToken(stateDir)}` };
 }
 
 export function tempDir(prefix: string): string {
@@ -54,6 +71,7 @@ export async function startSluice(opts: { stateDir?: string; store?: 'sqlite' | 
     stateDir,
     api: endpoints.api,
     kubeconfig: path.join(stateDir, 'kubeconfig'),
+    token: adminToken(stateDir),
     output: () => out,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
@@ -68,9 +86,14 @@ export async function startSluice(opts: { stateDir?: string; store?: 'sqlite' | 
   };
 }
 
-/** fetch with JSON in and out; never throws on HTTP errors. */
-export async function call(base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers } };
+/**
+ * fetch with JSON in and out; never throws on HTTP errors. `to` is a base URL (no token sent) or a
+ * started sluice (its admin token is sent unless `headers` has its own Authorization).
+ */
+export async function call(to: string | { api: string; token?: string }, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const base = typeof to === 'string' ? to : to.api;
+  const auth: Record<string, string> = typeof to !== 'string' && to.token && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization') ? { Authorization: `Bearer ${to.token}` } : {};
+  const init: RequestInit = { method, headers: { Accept: 'application/json', ...auth, ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' || Buffer.isBuffer(body) ? (body as string) : JSON.stringify(body);
     (init.headers as Record<string, string>)['Content-Type'] ??= 'application/json';

@@ -69,7 +69,7 @@ test('kubectl apply, get, get -w, re-apply, delete', async () => {
         conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
       },
     };
-    const r = await call(s.api, 'PATCH', `${SERVICES}/hello/status`, status, { 'Content-Type': 'application/merge-patch+json' });
+    const r = await call(s, 'PATCH', `${SERVICES}/hello/status`, status, { 'Content-Type': 'application/merge-patch+json' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await sawLine(/^hello\s+http:\/\/hello\.default\.sluice\.localhost\s+hello-00001\s+hello-00001\s+True/m);
   } finally {
@@ -81,6 +81,6 @@ test('kubectl apply, get, get -w, re-apply, delete', async () => {
 
   const deleted = await kubectl('delete', '-f', HELLO);
   assert.match(deleted.stdout, /^service\.serving\.knative\.dev "hello" deleted$/m);
-  const gone = await call(s.api, 'GET', `${SERVICES}/hello`);
+  const gone = await call(s, 'GET', `${SERVICES}/hello`);
   assert.equal(gone.status, 404);
 });

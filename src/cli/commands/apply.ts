@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { io } from '../io.ts';
 import type { KubeObject } from '../../api/meta.ts';
-import { ApiClient, ApiError, addConnectionOptions, collectionPath, objectPath, resolveServer, type ConnectionOptions } from '../api-client.ts';
+import { ApiClient, ApiError, addConnectionOptions, collectionPath, objectPath, connect, type ConnectionOptions } from '../api-client.ts';
 import { readManifests, type Manifest } from '../manifests.ts';
 import { resourceLabel } from '../output.ts';
 import { lastApplied, threeWayMergePatch, withLastApplied } from '../three-way-merge.ts';
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace for manifests that name none (default "default")'))
     .action(async (o: ApplyOptions) => {
       const manifests = await readManifests(o.filename);
-      const client = new ApiClient(resolveServer(o));
+      const client = connect(o);
       let failed = 0;
       for (const m of manifests) {
         try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { io } from '../io.ts';
 import { kindByName, type KindInfo } from '../../api/registry.ts';
 import { SluiceError } from '../../lib/errors.ts';
-import { ApiClient, ApiError, addConnectionOptions, objectPath, resolveServer, type ConnectionOptions } from '../api-client.ts';
+import { ApiError, addConnectionOptions, objectPath, connect, type ConnectionOptions } from '../api-client.ts';
 import { readManifests } from '../manifests.ts';
 import { resourceLabel } from '../output.ts';
 
@@ -31,7 +31,7 @@ export function register(program: Command): void {
         if (!kind) throw new SluiceError('SLUICE_E_CLI_UNKNOWN_KIND', `unknown resource type "${kindArg}"`);
         for (const name of names) targets.push({ kind, ns: kind.namespaced ? o.namespace ?? 'default' : undefined, name });
       }
-      const client = new ApiClient(resolveServer(o));
+      const client = connect(o);
       let failed = 0;
       for (const t of targets) {
         try {

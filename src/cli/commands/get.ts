@@ -5,7 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import type { KubeObject } from '../../api/meta.ts';
 import { kindByName } from '../../api/registry.ts';
 import { SluiceError } from '../../lib/errors.ts';
-import { ApiClient, addConnectionOptions, collectionPath, objectPath, resolveServer, type ConnectionOptions } from '../api-client.ts';
+import { addConnectionOptions, collectionPath, objectPath, connect, type ConnectionOptions } from '../api-client.ts';
 import { formatObjects, formatTable, type Table } from '../output.ts';
 
 interface GetOptions extends ConnectionOptions { namespace?: string; allNamespaces?: boolean; output?: 'yaml' | 'json' | 'wide'; selector?: string }
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .action(async (kindArg: string, name: string | undefined, o: GetOptions) => {
       const kind = kindByName(kindArg);
       if (!kind) throw new SluiceError('SLUICE_E_CLI_UNKNOWN_KIND', `unknown resource type "${kindArg}": see \`kubectl api-resources\` for what sluice serves`);
-      const client = new ApiClient(resolveServer(o));
+      const client = connect(o);
       const ns = o.allNamespaces && name === undefined ? undefined : o.namespace;
       const q = o.selector ? `?labelSelector=${encodeURIComponent(o.selector)}` : '';
       const p = name === undefined ? collectionPath(kind, ns) + q : objectPath(kind, ns, name);

@@ -7,6 +7,7 @@ import * as del from './delete.ts';
 import * as logs from './logs.ts';
 import * as bench from './bench.ts';
 import * as proxy from './proxy.ts';
+import * as token from './token.ts';
 
 export const COMMANDS: { register(program: Command): void }[] = [
   up,
@@ -16,4 +17,5 @@ export const COMMANDS: { register(program: Command): void }[] = [
   logs,
   bench,
   proxy,
+  token,
 ];
