@@ -147,8 +147,8 @@ test('control plane: grpc-js-xds routes by a VirtualService weighted split (80/2
   const store = new MemoryStore();
   const cp = createControlPlane({ store, ackTimeoutMs: 0, debounceAfterMs: 10 });
   try {
-    // grpc-js-xds rejects a ClusterLoadAssignment whose endpoints carry no locality, and the
-    // translation sets one only from pod topology labels: so the backends are pods in a zone.
+    // The backends are pods in a zone (grpc-js-xds NACKs endpoints without a locality; the
+    // translation now always sets one, and takes region/zone from these labels).
     for (const [name, port] of [['who-blue', blue.port], ['who-green', green.port]] as const) {
       await store.create('core/pods', {
         apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'default', name: `${name}-pod`, labels: { 'topology.kubernetes.io/region': 'local', 'topology.kubernetes.io/zone': 'a' } },
