@@ -7,8 +7,9 @@
  *   ready, as Knative's Route reconciler expects.
  * - Istio kinds: `Reconciled` (Istio's distribution condition) True when every connected proxy
  *   ACKed it, False with the proxy's message on a NACK.
- * - Both: `ConfigurationSupported` False (reason `UnsupportedField`) listing the fields sluice
- *   could not translate; removed when there are none. Informational for Ingress (does not block
+ * - Both: `ConfigurationSupported` False listing the fields sluice could not translate (reason
+ *   `InvalidConfiguration` when any was refused as an error, else `UnsupportedField`); removed
+ *   when there are none. Informational for Ingress (does not block
  *   Ready: the rest of the Ingress is served).
  *
  * Inputs in, a new status out; `now` stamps lastTransitionTime of conditions that change.
@@ -29,9 +30,16 @@ function problemsMessage(problems: readonly FieldProblem[]): string {
   return shown.join('; ');
 }
 
+/**
+ * Errors (what sluice refused: a missing or bad certificate Secret, a forbidden reference) come
+ * first with reason `InvalidConfiguration`; with only warnings the reason is `UnsupportedField`.
+ */
 function withProblems(conds: Condition[], problems: readonly FieldProblem[], now: number): Condition[] {
   if (problems.length === 0) return removeCondition(conds, SUPPORTED_CONDITION);
-  return setCondition(conds, { type: SUPPORTED_CONDITION, status: 'False', reason: 'UnsupportedField', message: problemsMessage(problems), severity: 'Warning' }, now);
+  const errors = problems.filter((p) => p.severity === 'error');
+  const ordered = [...errors, ...problems.filter((p) => p.severity !== 'error')];
+  const reason = errors.length ? 'InvalidConfiguration' : 'UnsupportedField';
+  return setCondition(conds, { type: SUPPORTED_CONDITION, status: 'False', reason, message: problemsMessage(ordered), severity: 'Warning' }, now);
 }
 
 export interface IngressStatusInput {
