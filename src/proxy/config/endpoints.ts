@@ -1,4 +1,5 @@
 /** ClusterLoadAssignment and Secret (plain objects) → EndpointsConfig / SecretConfig. Pure. */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { FieldCtx, wrapped, type Obj } from './invalid-resource.ts';
 import type { EndpointsConfig, LocalityEndpoints, SecretConfig } from './model.ts';
 
@@ -46,6 +47,7 @@ export function translateSecret(s: Obj, name = s.name ?? ''): SecretConfig {
     if (!privateKey) ctx.fail('tls_certificate.private_key', 'is required');
     if (!certChain.includes('-----BEGIN CERTIFICATE-----')) ctx.fail('tls_certificate.certificate_chain', 'is not PEM');
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) ctx.fail('tls_certificate.private_key', 'is not a PEM private key');
+    checkKeyPair(ctx, certChain, privateKey);
     return { name, certChain, privateKey };
   }
   if (s.validation_context) {
@@ -54,4 +56,25 @@ export function translateSecret(s: Obj, name = s.name ?? ''): SecretConfig {
     return { name, trustedCa };
   }
   ctx.fail('(type)', 'secret needs tls_certificate or validation_context');
+}
+
+/**
+ * Refuses (NACKs) a certificate whose PEM does not parse or whose key does not belong to its leaf,
+ * as Envoy does: the previously accepted version of the secret keeps serving, instead of the
+ * listener failing each handshake with a context that could not be built.
+ */
+function checkKeyPair(ctx: FieldCtx, certChain: string, privateKey: string): void {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(certChain);
+  } catch (e) {
+    ctx.fail('tls_certificate.certificate_chain', `does not parse as an X.509 certificate: ${(e as Error).message}`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKey);
+  } catch (e) {
+    ctx.fail('tls_certificate.private_key', `does not parse as a private key: ${(e as Error).message}`);
+  }
+  if (!leaf.checkPrivateKey(key)) ctx.fail('tls_certificate.private_key', `does not belong to the certificate (subject ${leaf.subject.replace(/\n/g, ', ')})`);
 }
