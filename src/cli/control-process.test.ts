@@ -40,7 +40,15 @@ test('components start in order, see earlier endpoints, stop in reverse; files w
   assert.deepEqual(Object.keys(endpoints), ['api', 'xds']);
   assert.match(endpoints.api, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal((await fetch(`${started.endpoints.api}/readyz`)).status, 200);
-  assert.match(fs.readFileSync(started.kubeconfigPath, 'utf8'), new RegExp(`server: ${endpoints.api}`));
+  // Access control is on: the kubeconfig carries the admin token and points at the same port over TLS.
+  const kubeconfig = fs.readFileSync(started.kubeconfigPath, 'utf8');
+  assert.match(kubeconfig, new RegExp(`server: ${endpoints.api.replace('http:', 'https:')}`));
+  assert.match(kubeconfig, new RegExp(`token: ${started.adminToken}`));
+  assert.match(kubeconfig, /certificate-authority-data: \S+/);
+  assert.equal(fs.statSync(started.kubeconfigPath).mode & 0o777, 0o600);
+  const ns = `${started.endpoints.api}/api/v1/namespaces`;
+  assert.equal((await fetch(ns)).status, 401);
+  assert.equal((await fetch(ns, { headers: { Authorization: `Bearer ${started.adminToken}` } })).status, 200);
   await cp.stop();
   assert.deepEqual(log.slice(2), ['stop b', 'stop a']);
   assert.equal(fs.existsSync(path.join(dir, 'endpoints.json')), false);

@@ -48,7 +48,7 @@ interface KubeconfigDoc {
   'current-context'?: string;
   contexts?: { name?: string; context?: { user?: string; cluster?: string } }[];
   users?: { name?: string; user?: { token?: string } }[];
-  clusters?: { name?: string; cluster?: { server?: string } }[];
+  clusters?: { name?: string; cluster?: { server?: string; 'certificate-authority-data'?: string; 'tls-server-name'?: string } }[];
 }
 
 /**
@@ -56,7 +56,15 @@ interface KubeconfigDoc {
  * undefined when the file does not exist. Only token users are understood: sluice issues bearer
  * tokens, never client certificates.
  */
-export function readKubeconfig(file: string): { server?: string; token?: string } | undefined {
+export interface KubeconfigContext {
+  server?: string;
+  token?: string;
+  /** PEM of certificate-authority-data. */
+  caPem?: string;
+  tlsServerName?: string;
+}
+
+export function readKubeconfig(file: string): KubeconfigContext | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -74,6 +82,12 @@ export function readKubeconfig(file: string): { server?: string; token?: string 
   const ctx = doc.contexts?.find((c) => c?.name === doc['current-context'])?.context;
   if (!ctx) return {};
   const token = doc.users?.find((u) => u?.name === ctx.user)?.user?.token;
-  const server = doc.clusters?.find((c) => c?.name === ctx.cluster)?.cluster?.server;
-  return { ...(server ? { server } : {}), ...(token ? { token } : {}) };
+  const cluster = doc.clusters?.find((c) => c?.name === ctx.cluster)?.cluster;
+  const caData = cluster?.['certificate-authority-data'];
+  return {
+    ...(cluster?.server ? { server: cluster.server } : {}),
+    ...(token ? { token } : {}),
+    ...(caData ? { caPem: Buffer.from(caData, 'base64').toString('utf8') } : {}),
+    ...(cluster?.['tls-server-name'] ? { tlsServerName: cluster['tls-server-name'] } : {}),
+  };
 }

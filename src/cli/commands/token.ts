@@ -3,8 +3,8 @@
  * makes a bearer token for USER bound to ROLE in namespace NS (a RoleBinding to Kubernetes'
  * admin, edit or view ClusterRole) by adding it to STATE_DIR/tokens.yaml, and prints the token.
  * A running `sluice up` picks the new token up within a second, without a restart. With
- * --kubeconfig it also writes a kubeconfig for the token (server taken from the running sluice,
- * default namespace NS). `--namespace` may be repeated to grant the role in several namespaces.
+ * --kubeconfig it also writes a kubeconfig for the token (server, CA and TLS name copied from the
+ * admin kubeconfig of `sluice up`, default namespace NS). `--namespace` may be repeated to grant the role in several namespaces.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,14 +13,13 @@ import { InvalidArgumentError } from 'commander';
 import { parse } from 'yaml';
 import { SluiceError } from '../../lib/errors.ts';
 import { createUserToken, TOKENS_FILE, type Role } from '../../security/api-auth.ts';
-import { resolveServer } from '../api-client.ts';
 import { io } from '../io.ts';
-import { readKubeconfig, renderKubeconfig } from '../kubeconfig.ts';
+import { readKubeconfig, renderKubeconfig, type KubeconfigContext } from '../kubeconfig.ts';
 
 export const TokenErrors = {
   /** `sluice token create` was given a user that already has a token in tokens.yaml. */
   UserExists: 'SLUICE_E_TOKEN_USER_EXISTS',
-  /** `sluice token create --kubeconfig` found no API server address (no running sluice and no --server). */
+  /** `sluice token create --kubeconfig` found no API server address (no admin kubeconfig in the state dir and no --server). */
   NoServer: 'SLUICE_E_TOKEN_NO_SERVER',
 } as const;
 
@@ -58,16 +57,16 @@ function existingUsers(stateDir: string): string[] {
   }
 }
 
-/** The API server address for a new kubeconfig: --server, the running sluice's endpoints.json, or the admin kubeconfig. */
-function serverFor(o: CreateOptions): string {
-  if (o.server) return o.server.replace(/\/+$/, '');
-  try {
-    return resolveServer({ stateDir: o.stateDir });
-  } catch {
-    const fromKubeconfig = readKubeconfig(path.join(o.stateDir, 'kubeconfig'))?.server;
-    if (fromKubeconfig) return fromKubeconfig;
-    throw new SluiceError(TokenErrors.NoServer, `--kubeconfig: no API server address: ${o.stateDir} has no endpoints.json or kubeconfig (start \`sluice up --state-dir ${o.stateDir}\` first) and no --server was given`);
-  }
+/**
+ * Where a new kubeconfig points: --server as given, else the cluster of the admin kubeconfig
+ * `sluice up` wrote (https on the API port, with its CA and tls-server-name: kubectl sends tokens
+ * only over TLS).
+ */
+function clusterFor(o: CreateOptions): KubeconfigContext {
+  if (o.server) return { server: o.server.replace(/\/+$/, '') };
+  const admin = readKubeconfig(path.join(o.stateDir, 'kubeconfig'));
+  if (admin?.server) return { server: admin.server, caPem: admin.caPem, tlsServerName: admin.tlsServerName };
+  throw new SluiceError(TokenErrors.NoServer, `--kubeconfig: no API server address: ${path.join(o.stateDir, 'kubeconfig')} does not exist (start \`sluice up --state-dir ${o.stateDir}\` first) and no --server was given`);
 }
 
 export function createToken(user: string, o: CreateOptions): { token: string; kubeconfig?: string } {
@@ -76,12 +75,12 @@ export function createToken(user: string, o: CreateOptions): { token: string; ku
     throw new SluiceError(TokenErrors.UserExists, `user "${user}" already has a token in ${path.join(stateDir, TOKENS_FILE)}; pick another name, or edit the file to change that user's bindings`);
   }
   // Resolve the server first so a failing --kubeconfig leaves tokens.yaml untouched.
-  const server = o.kubeconfig ? serverFor({ ...o, stateDir }) : undefined;
+  const cluster = o.kubeconfig ? clusterFor({ ...o, stateDir }) : undefined;
   const token = createUserToken(stateDir, { user, bindings: o.namespace.map((namespace) => ({ role: o.role, namespace })) });
-  if (!o.kubeconfig || !server) return { token };
+  if (!o.kubeconfig || !cluster?.server) return { token };
   const file = path.resolve(o.kubeconfig);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, renderKubeconfig({ server, token, namespace: o.namespace[0] }), { mode: 0o600 });
+  fs.writeFileSync(file, renderKubeconfig({ server: cluster.server, token, namespace: o.namespace[0], caPem: cluster.caPem, tlsServerName: cluster.tlsServerName }), { mode: 0o600 });
   fs.chmodSync(file, 0o600);
   return { token, kubeconfig: file };
 }
@@ -96,7 +95,7 @@ export function register(program: Command): void {
     .requiredOption('--role <role>', 'admin (everything in the namespace), edit (all but role bindings), view (read all but Secrets)', parseRole)
     .option('--state-dir <dir>', 'state dir of `sluice up` (holds tokens.yaml)', './.sluice')
     .option('--kubeconfig <file>', 'also write a kubeconfig (mode 0600) that uses the token, default namespace the first --namespace')
-    .option('--server <url>', 'API server URL for --kubeconfig (default: the running sluice of --state-dir)')
+    .option('--server <url>', 'API server URL for --kubeconfig (default: the one in STATE_DIR/kubeconfig)')
     .action((user: string, o: CreateOptions) => {
       const r = createToken(user, o);
       io.out(`${r.token}\n`);
