@@ -11,7 +11,7 @@ import { buildMeshState, updateMeshState } from './mesh-state.ts';
 import { translateForProxy } from './translate.ts';
 import * as f from './testing/fixtures.ts';
 import { GATEWAY, hasProblem, listeners, ok, run, secrets, type Any } from './testing/inspect.ts';
-import { wellFormedTlsSecret } from './tls-credentials.ts';
+import { nextCredentialChange, wellFormedTlsSecret } from './tls-credentials.ts';
 
 const https = (hosts: string[], credentialName: string): Server => ({ port: { number: 443, protocol: 'HTTPS', name: 'https' }, hosts, tls: { mode: 'SIMPLE', credentialName } });
 const tenantGateway = (ns: string, host: string, cred: string) => f.gateway(ns, 'gw', { servers: [https([host], cred)] });
@@ -110,4 +110,13 @@ test('wellFormedTlsSecret: time does not matter, structure does', () => {
   assert.equal(wellFormedTlsSecret(f.tlsSecret('a', 'x', { malformed: true })), false);
   assert.equal(wellFormedTlsSecret(f.tlsSecret('a', 'x', { mismatch: true })), false);
   assert.equal(wellFormedTlsSecret({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'a', name: 'opaque' }, data: { token: 'eA==' } }), false);
+});
+
+test('nextCredentialChange: the next start or end of a certificate\'s validity after now', () => {
+  const state = buildMeshState({ secrets: [f.tlsSecret('a', 'x'), f.tlsSecret('b', 'y', { malformed: true })] });
+  const end = nextCredentialChange(state.secrets, state.lastGoodSecrets, Date.now());
+  ok(end !== undefined && end > Date.now() + 50 * YEAR, `the fixture's notAfter, ~100 years out: ${end}`);
+  const start = nextCredentialChange(state.secrets, state.lastGoodSecrets, Date.UTC(2000, 0, 1));
+  ok(start !== undefined && start < Date.now(), `before its notBefore, the notBefore comes first: ${start}`);
+  assert.equal(nextCredentialChange(state.secrets, state.lastGoodSecrets, Date.now() + 200 * YEAR), undefined, 'nothing after the last expiry');
 });

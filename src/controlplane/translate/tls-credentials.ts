@@ -9,8 +9,10 @@
  * the previous certificate and reports the problem, instead of dropping the tenant's HTTPS. A
  * deleted Secret is forgotten (deleting is deliberate; the server is then left out).
  */
+import { X509Certificate } from 'node:crypto';
 import type { Secret } from '../../api/types/core.ts';
 import { SluiceError } from '../../lib/errors.ts';
+import { pemCertificates } from '../../security/ca.ts';
 import { parseTlsSecret, type TlsMaterial } from '../../security/tls-material.ts';
 import { SecurityErrors } from '../../security/security-errors.ts';
 
@@ -86,4 +88,29 @@ export function checkCredential(secrets: ReadonlyMap<string, Secret>, lastGood: 
     } catch { /* the previous version no longer serves either (e.g. expired since): nothing to fall back to */ }
   }
   return { ok: false, reason };
+}
+
+/** The leaf certificate's validity window of a well-formed TLS Secret (undefined otherwise). */
+function validityOf(s: Secret): { notBefore: number; notAfter: number } | undefined {
+  if (!wellFormedTlsSecret(s)) return undefined;
+  const b64 = s.data?.['tls.crt'] ?? s.data?.cert;
+  const text = b64 !== undefined ? Buffer.from(b64, 'base64').toString('utf8') : s.stringData?.['tls.crt'] ?? s.stringData?.cert ?? '';
+  const leaf = new X509Certificate(pemCertificates(text)[0]);
+  return { notBefore: Date.parse(leaf.validFrom), notAfter: Date.parse(leaf.validTo) };
+}
+
+/**
+ * The next instant after `now` at which a certificate Secret in `secrets` or `lastGood` starts or
+ * stops being valid (epoch ms), or undefined. The translation reads validity at its `now`, so the
+ * control plane should re-translate the gateway at this instant: an expiring certificate is then
+ * reported and its server left out without waiting for an unrelated change.
+ */
+export function nextCredentialChange(secrets: ReadonlyMap<string, Secret>, lastGood: ReadonlyMap<string, Secret>, now: number): number | undefined {
+  let next: number | undefined;
+  for (const s of new Set([...secrets.values(), ...lastGood.values()])) {
+    const v = validityOf(s);
+    if (!v) continue;
+    for (const t of [v.notBefore, v.notAfter]) if (t > now && (next === undefined || t < next)) next = t;
+  }
+  return next;
 }
