@@ -13,7 +13,7 @@ import { realClock, type Clock } from '../lib/clock.ts';
 import { SluiceError } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
 import { ApiAuth, ensureAdminToken } from '../security/api-auth.ts';
-import { loadOrCreateCa } from '../security/ca.ts';
+import { loadOrCreateCa, type Ca } from '../security/ca.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import type { SluiceConfig } from './config.ts';
@@ -37,6 +37,8 @@ export interface ComponentContext {
   /** Endpoints known so far (`api`, and whatever earlier components returned). */
   endpoints: Record<string, string>;
   api: ApiServer;
+  /** The state dir's CA (STATE_DIR/ca), which also signed the API serving certificate. */
+  ca: Ca;
 }
 
 export interface Component {
@@ -100,7 +102,7 @@ export class ControlProcess {
     for (const c of this.opts.components ?? []) {
       let extra: Record<string, string> | void;
       try {
-        extra = await c.start({ store: this.store, config, stateDir: this.stateDir, clock: this.clock, endpoints: { ...endpoints }, api: this.api });
+        extra = await c.start({ store: this.store, config, stateDir: this.stateDir, clock: this.clock, endpoints: { ...endpoints }, api: this.api, ca });
       } catch (e) {
         throw new SluiceError(ControlErrors.ComponentStart, `component ${c.name} failed to start: ${(e as Error).message}`, { cause: e });
       }
