@@ -122,6 +122,7 @@ export class AutoscalerScaleSource implements ScaleSource {
 
   private decided(key: string, d: ScaleDecision): void {
     this.decisions.set(key, d);
+    if (d.kind === 'hpa') log.debug({ revision: key, desired: d.desiredScale, recommendation: d.recommendation, usageRatio: d.usageRatio, counted: d.counted, ignored: d.ignored, missing: d.missing, reason: d.reason }, 'autoscaler: cpu decision');
     if (this.desired.get(key) === d.desiredScale) return;
     log.info({ revision: key, from: this.desired.get(key), to: d.desiredScale, class: d.kind }, 'autoscaler: desired scale changed');
     this.desired.set(key, d.desiredScale);
