@@ -93,6 +93,10 @@ export class ApiClient {
       const st = parsed && typeof parsed === 'object' && (parsed as Status).kind === 'Status'
         ? (parsed as Status)
         : ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: res.status, message: `HTTP ${res.status}: ${String(text).slice(0, 200)}` } as Status);
+      if (res.status === 401) {
+        // Say where the token comes from, not just "Unauthorized".
+        st.message = `${st.message ?? 'Unauthorized'}: ${this.token ? 'the API does not accept this bearer token' : 'the API needs a bearer token'} (--token, $SLUICE_TOKEN, or --state-dir of the running sluice, whose kubeconfig holds the admin token)`;
+      }
       throw new ApiError(st, res.status);
     }
     return { status: res.status, body: parsed as T, headers: res.headers };
