@@ -114,6 +114,8 @@ export function translateGateway(ctx: TranslateContext): GatewayOutput {
     for (const t of tlsEntries) {
       // The Route reconciler (not a user) writes the Ingress and may name a certificate Secret of
       // another namespace, as Knative does; the credential is therefore given fully qualified.
+      if (!ing.spec?.tls?.[t.index]?.secretName) { ctx.problems.add(ing, `spec.tls[${t.index}].secretName`, 'a TLS entry needs secretName (a kubernetes.io/tls Secret)', 'error'); continue; }
+      if (t.hosts.length === 0) { ctx.problems.add(ing, `spec.tls[${t.index}].hosts`, 'a TLS entry needs at least one host', 'error'); continue; }
       const refs = resolveCredential(ctx, ing, `spec.tls[${t.index}].secretName`, t.secret, { cert: true, ca: false }, true);
       if (refs.certSecret) chains.add(ing, `spec.tls[${t.index}].hosts`, t.hosts, { certSecrets: [refs.certSecret] });
     }

@@ -120,3 +120,16 @@ test('nextCredentialChange: the next start or end of a certificate\'s validity a
   ok(start !== undefined && start < Date.now(), `before its notBefore, the notBefore comes first: ${start}`);
   assert.equal(nextCredentialChange(state.secrets, state.lastGoodSecrets, Date.now() + 200 * YEAR), undefined, 'nothing after the last expiry');
 });
+
+test('Knative Ingress spec.tls without secretName or hosts is an error on that entry; the valid entry serves', () => {
+  const ing = f.knativeIngress('default', 'hello', [['hello-00001', 100]]);
+  ing.spec!.tls = [
+    { hosts: ['hello.default.example.com'], secretName: '', secretNamespace: 'default' },
+    { hosts: [], secretName: 'hello-cert', secretNamespace: 'default' },
+    { hosts: ['hello.default.example.com'], secretName: 'hello-cert', secretNamespace: 'default' },
+  ];
+  const r = run({ ingresses: [ing], secrets: [f.tlsSecret('default', 'hello-cert')] });
+  ok(hasProblem(r, 'Ingress', 'spec.tls[0].secretName', /needs secretName/, 'error'), 'no secretName');
+  ok(hasProblem(r, 'Ingress', 'spec.tls[1].hosts', /at least one host/, 'error'), 'no hosts');
+  assert.deepEqual(sniNames(r), [['hello.default.example.com']], 'the valid entry serves');
+});
