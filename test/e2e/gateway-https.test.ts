@@ -168,4 +168,14 @@ test('two tenants serve HTTPS on one port with their own certificates by SNI; up
   const b = await httpsGet(httpsPort, 'b.example.test', ca.rootPem);
   assert.deepEqual([b.status, b.body, b.cert.serialNumber], [200, 'Hello tenant b!\n', certB.serialNumber], 'b keeps serving');
   await assert.rejects(httpsGet(httpsPort, 'missing.example.test', ca.rootPem), /altnames|certificate|Hostname/i, 'no certificate is served for the missing Secret\'s host');
+
+  // Fixing a's Secret serves the new certificate and clears the condition.
+  const certA3 = await issue('a.example.test');
+  await apply(s, secretsOf('a'), tlsSecret('a', 'a-cert', { crt: certA3.chainPem, key: certA3.keyPem }));
+  await until('a serves its fixed certificate and its Gateway is clean', async () => {
+    const x = await httpsGet(httpsPort, 'a.example.test', ca.rootPem);
+    const g = await call(s, 'GET', `${gatewaysOf('a')}/gw`);
+    const clean = !(g.body.status?.conditions ?? []).some((c: { type: string }) => c.type === 'ConfigurationSupported');
+    return x.cert.serialNumber === certA3.serialNumber && clean ? true : undefined;
+  });
 });
