@@ -72,3 +72,16 @@ test('a failing component is named; a second process on an in-use sqlite state d
   assert.ok(fs.existsSync(path.join(dir, 'endpoints.json')), 'the running process keeps its endpoints.json');
   await first.stop();
 });
+
+test('a malformed tokens.yaml stops the start with the file and field named; nothing listens', async () => {
+  const dir = tmp();
+  const config = defaultConfig();
+  config.api.port = 0;
+  config.store.backend = 'memory';
+  fs.writeFileSync(path.join(dir, 'tokens.yaml'), 'users:\n  - name: admin\n    token: short\n');
+  const cp = new ControlProcess({ stateDir: dir, config });
+  await assert.rejects(cp.start(), (e: unknown) => isSluiceError(e, 'SLUICE_E_AUTH_TOKENS_FILE') && e.message.includes(path.join(dir, 'tokens.yaml')) && /users\[0\]\.token/.test(e.message));
+  await cp.stop();
+  assert.equal(fs.existsSync(path.join(dir, 'endpoints.json')), false);
+  assert.equal(fs.existsSync(path.join(dir, 'kubeconfig')), false);
+});
