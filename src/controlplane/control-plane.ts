@@ -88,7 +88,7 @@ export function isStatusOnlyUpdate(resource: string, oldObj: KubeObject, newObj:
 export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
   const clock = opts.clock ?? realClock;
   const metrics = new XdsMetrics();
-  const translator = new MeshTranslator({ ...(opts.translate ?? {}), gatewayPorts: opts.gatewayPorts ?? opts.translate?.gatewayPorts });
+  const translator = new MeshTranslator({ ...(opts.translate ?? {}), gatewayPorts: opts.gatewayPorts ?? opts.translate?.gatewayPorts, now: () => clock.now() });
   const informers = new Map<string, Informer>();
   const listers = new Map<string, Lister>();
   for (const resource of WATCHED_RESOURCES) {

@@ -19,6 +19,8 @@ import type { ProxyInfo } from './xds/node-info.ts';
 
 export interface MeshTranslatorOptions extends TranslateOptions {
   activator?: { address: string; port: number };
+  /** The translation's notion of now (certificate validity); the control plane passes its clock. */
+  now?: () => number;
 }
 
 export function problemKey(p: Pick<Problem, 'resource'>): string {
@@ -56,8 +58,8 @@ export class MeshTranslator implements ScopeTranslator {
   }
 
   private options(apiListeners: readonly string[]): ProxyTranslateOptions {
-    const { activator: _a, ...rest } = this.opts;
-    return { ...rest, apiListeners };
+    const { activator: _a, now, ...rest } = this.opts;
+    return { ...rest, apiListeners, ...(now ? { now: now() } : {}) };
   }
 
   translate(proxy: ProxyInfo, apiListeners: readonly string[]): ResourceSet {
