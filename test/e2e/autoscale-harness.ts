@@ -27,12 +27,12 @@ export interface Sluice {
 }
 
 /** Starts sluice with `autoscaler` as the config's autoscaler section (YAML text, indented by 2). */
-export async function startSluice(autoscalerYaml: string, opts: { timeoutMs?: number; prefix?: string } = {}): Promise<Sluice> {
+export async function startSluice(autoscalerYaml: string, opts: { timeoutMs?: number; prefix?: string; logLevel?: string } = {}): Promise<Sluice> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'sluice-autoscale-'));
   const stateDir = path.join(dir, 'state');
   fs.writeFileSync(path.join(dir, 'config.yaml'), `proxy:\n  http-port: 0\n  https-port: 0\nautoscaler:\n${autoscalerYaml}`);
   const proc = spawn(process.execPath, [path.join(REPO, 'bin/sluice.js'), 'up', '--state-dir', stateDir, '--api-port', '0', '--config', path.join(dir, 'config.yaml')], {
-    cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn', NODE_TEST_CONTEXT: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: REPO, env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? opts.logLevel ?? 'warn', NODE_TEST_CONTEXT: '' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -82,6 +82,16 @@ export async function startSluice(autoscalerYaml: string, opts: { timeoutMs?: nu
       fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
+}
+
+/** The autoscaler's "desired scale changed" log lines (info level) as short text, for failure messages. */
+export function scaleTrail(s: Sluice, revision: string): string {
+  const out: string[] = [];
+  for (const line of s.output().split('\n')) {
+    if (!line.includes('desired scale changed') || !line.includes(revision)) continue;
+    try { const j = JSON.parse(line); out.push(`${new Date(j.time).toISOString().slice(11, 23)} ${j.from ?? '-'}→${j.to}`); } catch { /* not JSON */ }
+  }
+  return out.join(', ');
 }
 
 export function processAlive(pid: number): boolean {

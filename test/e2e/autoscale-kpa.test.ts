@@ -8,7 +8,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { gatewayGet, ksvc, processAlive, revisionScale, SERVICES, startSluice, until, type Sluice } from './autoscale-harness.ts';
+import { gatewayGet, ksvc, processAlive, revisionScale, scaleTrail, SERVICES, startSluice, until, type Sluice } from './autoscale-harness.ts';
 
 const AUTOSCALER = [
   '  stable-window: 6s',
@@ -18,7 +18,7 @@ const AUTOSCALER = [
 ].join('\n');
 
 let s: Sluice;
-before(async () => { s = await startSluice(AUTOSCALER); });
+before(async () => { s = await startSluice(AUTOSCALER, { logLevel: 'info' }); });
 after(async () => { await s?.stop(); });
 
 async function serviceReady(name: string): Promise<string> {
@@ -40,7 +40,7 @@ test('an idle service scales to zero, its process ends, and the next request is 
   await until('scale to zero', async () => { const sc = await revisionScale(s, 'hello-00001'); return sc.desired === 0 && sc.actual === 0; }, 60_000);
   await until('pod processes gone', () => pids.every((p) => !processAlive(p)), 30_000);
   assert.deepEqual(pids.filter(processAlive), [], 'no pod process of the revision is left');
-  assert.deepEqual(s.podPids('hello-00001'), [], 'the runtime forgot the pids');
+  assert.deepEqual(s.podPids('hello-00001'), [], `no pod of the revision runs at zero (desired scale trail: ${scaleTrail(s, 'hello-00001')})`);
 
   // The first request after scale to zero: buffered by the activator and answered by a new pod.
   const r = await gatewayGet(s.endpoints.gateway!, host, '/');
