@@ -21,6 +21,8 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const DURATION = Number(process.env.BENCH_PROXY_DURATION ?? 10);
 const CONNECTIONS = 64;
 const HOST = 'bench.example.com';
+/** Quicker focused runs while tuning: BENCH_PROXY_SKIP=half,10k skips those parts (the JSON then reports 0 for them). */
+const SKIP = new Set((process.env.BENCH_PROXY_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-proxy-'));
 const children: ChildProcess[] = [];
 const say = (s: string) => process.stderr.write(s + '\n');
@@ -127,6 +129,32 @@ async function startSluice(xds: TestXdsServer, name: string): Promise<{ adminPor
   return { adminPort: msg.adminPort, workerPid, pids: [c.pid!, workerPid] };
 }
 
+async function routes10k(up1: number, up2: number, routesPort: number): Promise<{ applyMs: number; routesMs: number; rss10k: number; check: number }> {
+  say('10,000 routes over xDS …');
+  const xds10k = new TestXdsServer();
+  await xds10k.start();
+  xds10k.set(TypeUrl.Cluster, [edsCluster('up-a'), edsCluster('up-b')]);
+  xds10k.set(TypeUrl.ClusterLoadAssignment, [loadAssignment('up-a', [up1]), loadAssignment('up-b', [up2])]);
+  const vhosts = Array.from({ length: 10_000 }, (_, i) => ({ name: `svc-${i}`, domains: [`svc-${i}.ns-${i % 100}.example.com`], routes: [{ prefix: '/', weighted: [['up-a', 90], ['up-b', 10]] as [string, number][] }] }));
+  xds10k.set(TypeUrl.RouteConfiguration, [routeConfig('routes-10k', vhosts)]);
+  xds10k.set(TypeUrl.Listener, [hcmListener('routes-10k', routesPort, 'routes-10k')]);
+  const t0 = Date.now();
+  const big = await startSluice(xds10k, 'bench-10k');
+  const applyMs = Date.now() - t0;
+  // Ready can come from the warming timeout; wait until the last virtual host actually routes.
+  let check = 0;
+  for (const until = Date.now() + 90_000; check !== 200 && Date.now() < until;) {
+    check = await statusOf(routesPort, 'svc-9999.ns-99.example.com');
+    if (check !== 200) await new Promise((r) => setTimeout(r, 250));
+  }
+  const routesMs = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rss10k = rssMb(big.workerPid);
+  await xds10k.stop();
+  return { applyMs, routesMs, rss10k, check };
+
+}
+
 async function main(): Promise<void> {
   const [up1, up2, sluicePort, nginxPort, routesPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   // Upstream: one process, two ports (the two weighted upstreams).
@@ -142,7 +170,9 @@ async function main(): Promise<void> {
   const l = hcmListener('bench', sluicePort, 'bench') as any;
   xds.set(TypeUrl.Listener, [l]);
   const sluice = await startSluice(xds, 'bench-proxy');
-  say(`sluice proxy worker pid ${sluice.workerPid} on :${sluicePort}`);
+  await new Promise((r) => setTimeout(r, 1500));
+  const sluiceIdleRss = rssMb(sluice.workerPid);
+  say(`sluice proxy worker pid ${sluice.workerPid} on :${sluicePort}, idle RSS ${sluiceIdleRss} MB`);
 
   const nginxBin = ensureNginx();
   const nginxDir = path.join(tmp, 'nginx');
@@ -184,29 +214,12 @@ http {
   const nginxRss = rssMb(nginxWorker);
   const half = Math.max(1, Math.floor(sl.rps / 2));
   say(`half of sluice's max rate (${half} req/s): direct, then sluice …`);
-  const directHalf = await autocannon(up1, half);
-  const sluiceHalf = await autocannon(sluicePort, half);
+  const none: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, errors: 0, non2xx: 0 };
+  const directHalf = SKIP.has('half') ? none : await autocannon(up1, half);
+  const sluiceHalf = SKIP.has('half') ? none : await autocannon(sluicePort, half);
 
-  say('10,000 routes over xDS …');
-  const xds10k = new TestXdsServer();
-  await xds10k.start();
-  xds10k.set(TypeUrl.Cluster, [edsCluster('up-a'), edsCluster('up-b')]);
-  xds10k.set(TypeUrl.ClusterLoadAssignment, [loadAssignment('up-a', [up1]), loadAssignment('up-b', [up2])]);
-  const vhosts = Array.from({ length: 10_000 }, (_, i) => ({ name: `svc-${i}`, domains: [`svc-${i}.ns-${i % 100}.example.com`], routes: [{ prefix: '/', weighted: [['up-a', 90], ['up-b', 10]] as [string, number][] }] }));
-  xds10k.set(TypeUrl.RouteConfiguration, [routeConfig('routes-10k', vhosts)]);
-  xds10k.set(TypeUrl.Listener, [hcmListener('routes-10k', routesPort, 'routes-10k')]);
-  const t0 = Date.now();
-  const big = await startSluice(xds10k, 'bench-10k');
-  const applyMs = Date.now() - t0;
-  // Ready can come from the warming timeout; wait until the last virtual host actually routes.
-  let check = 0;
-  for (const until = Date.now() + 90_000; check !== 200 && Date.now() < until;) {
-    check = await statusOf(routesPort, 'svc-9999.ns-99.example.com');
-    if (check !== 200) await new Promise((r) => setTimeout(r, 250));
-  }
-  const routesMs = Date.now() - t0;
-  await new Promise((r) => setTimeout(r, 2000));
-  const rss10k = rssMb(big.workerPid);
+  const r10k = SKIP.has('10k') ? { applyMs: 0, routesMs: 0, rss10k: 0, check: 0 } : await routes10k(up1, up2, routesPort);
+  const { applyMs, routesMs, rss10k, check } = r10k;
 
   const ratio = Math.round((sl.rps / Math.max(1, ng.rps)) * 100) / 100;
   const addedP99 = Math.round((sluiceHalf.p99 - directHalf.p99) * 100) / 100;
@@ -223,16 +236,17 @@ http {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memory_mb: Math.round(os.totalmem() / 1048576), loadavg_at_end: loadavg, node: process.version },
     settings: { duration_s: DURATION, connections: CONNECTIONS, weights: '80/20', workers: 1, nginx: nginxVersion },
-    direct, sluice: { ...sl, rss_mb: sluiceRss }, nginx: { ...ng, rss_mb: nginxRss },
+    direct, sluice: { ...sl, rss_mb: sluiceRss, rss_idle_mb: sluiceIdleRss }, nginx: { ...ng, rss_mb: nginxRss },
     half_rate: { rate: half, direct: directHalf, sluice: sluiceHalf },
     routes_10k: { ready_ms: applyMs, routed_ms: routesMs, rss_mb: rss10k, last_vhost_status: check },
     targets: { ratio_vs_nginx: '>= 0.7', added_p99_ms: '<= 1', rss_mb_10k_routes: '<= 60' },
   };
-  fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'bench/results/proxy.json'), JSON.stringify(result, null, 2) + '\n');
+  if (SKIP.size === 0) {
+    fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'bench/results/proxy.json'), JSON.stringify(result, null, 2) + '\n');
+  }
   await xds.stop();
-  await xds10k.stop();
-  process.stdout.write(JSON.stringify({ bench: 'proxy', sluice_rps: sl.rps, nginx_rps: ng.rps, direct_rps: direct.rps, ratio_vs_nginx: ratio, added_p99_ms: addedP99, sluice_p99_ms: sl.p99, nginx_p99_ms: ng.p99, sluice_rss_mb: sluiceRss, cpu_ms_per_1k_sluice: sl.cpuMsPer1k, cpu_ms_per_1k_nginx: ng.cpuMsPer1k, rss_mb_10k_routes: rss10k, cores: os.cpus().length }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: 'proxy', sluice_rps: sl.rps, nginx_rps: ng.rps, direct_rps: direct.rps, ratio_vs_nginx: ratio, added_p99_ms: addedP99, sluice_p99_ms: sl.p99, nginx_p99_ms: ng.p99, sluice_rss_mb: sluiceRss, sluice_idle_rss_mb: sluiceIdleRss, cpu_ms_per_1k_sluice: sl.cpuMsPer1k, cpu_ms_per_1k_nginx: ng.cpuMsPer1k, rss_mb_10k_routes: rss10k, cores: os.cpus().length }) + '\n');
 }
 
 const cleanup = () => {

@@ -6,13 +6,13 @@
  * capped and the proxy restarts alone; pods keep running. Serves the admin API by asking workers.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { fileURLToPath } from 'node:url';
 import { backoffDelay } from '../../lib/backoff.ts';
 import { log } from '../../lib/log.ts';
 import type { Bootstrap } from '../bootstrap.ts';
 import type { AdminSource } from '../admin/admin-server.ts';
 import type { StatSample } from '../stats/proxy-stats.ts';
 import { WORKER_BOOTSTRAP_ENV, type FromWorker, type ToWorker } from './worker-protocol.ts';
+import { workerEntry } from './worker-bundle.ts';
 
 interface WorkerState {
   worker: Worker;
@@ -33,14 +33,16 @@ export class Supervisor {
   private readonly pending = new Map<number, (m: FromWorker) => void>();
   restarts = { memory: 0, exit: 0 };
   private isDraining = false;
+  /** Whether workers run from the esbuild bundle (plain Node) rather than under tsx. */
+  bundled = false;
 
   constructor(private readonly bootstrap: Bootstrap, private readonly events: SupervisorEvents = {}) {}
 
   start(): void {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    const exec = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-    const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
-    cluster.setupPrimary({ exec, execArgv, silent: false });
+    const entry = workerEntry();
+    this.bundled = entry.bundled;
+    cluster.setupPrimary({ exec: entry.exec, execArgv: entry.execArgv, silent: false });
     for (let i = 0; i < this.bootstrap.concurrency; i++) this.fork();
   }
 

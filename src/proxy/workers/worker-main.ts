@@ -21,6 +21,7 @@ function main(): void {
   }
   const bootstrap = JSON.parse(raw) as Bootstrap;
   const p = new ProxyInstance(bootstrap);
+  collectAfterConfigChanges(p);
   p.start();
   let draining = false;
   const status = () => send({ type: 'status', ready: p.ready, rssMb: Math.round(process.memoryUsage().rss / 1048576), ports: p.listeners.ports() });
@@ -47,6 +48,33 @@ function main(): void {
   process.on('SIGTERM', () => void drain(bootstrap.drainTimeoutMs));
   process.on('disconnect', () => void drain(bootstrap.drainTimeoutMs));
   status();
+}
+
+/**
+ * A large xDS update (say 10,000 virtual hosts) decodes into short-lived objects several times
+ * the size of the translated config; V8 grows the heap for them and keeps the pages. When the
+ * bundled worker runs with --expose-gc, one full collection a second after config changes settle
+ * (debounced) hands those pages back, so the worker's RSS reflects the config it holds.
+ */
+function collectAfterConfigChanges(p: ProxyInstance): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return;
+  let timer: NodeJS.Timeout | undefined;
+  let pendingSince = 0;
+  const collect = () => {
+    timer = undefined;
+    pendingSince = 0;
+    gc();
+    log.debug({ memory: process.memoryUsage() }, 'collected after config change');
+  };
+  // Debounced: 1 s after the last change, but no later than 10 s after the first pending one.
+  p.store.onChange(() => {
+    const now = Date.now();
+    if (!pendingSince) pendingSince = now;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(collect, Math.max(0, Math.min(1000, pendingSince + 10_000 - now)));
+    timer.unref();
+  });
 }
 
 main();
