@@ -24,13 +24,15 @@ export interface WorkerEntry {
 }
 
 /**
- * V8 flags for a bundled worker. A small young generation and --optimize-for-size (V8's smaller
- * heap growing factor and more eager memory reducer) keep the worker's RSS low: with 10,000
- * virtual hosts loaded the idle worker measured ~98 MB RSS instead of ~123 MB without it.
- * --expose-gc lets worker-main collect once after a large config update (see worker-main.ts).
- * SLUICE_PROXY_WORKER_V8_FLAGS (space-separated) replaces them, for measuring.
+ * V8 flags for a bundled worker. --heap-growing-percent=10 makes V8 grow (and keep) less old-space
+ * headroom after a large config update; --expose-gc lets worker-main collect once after such an
+ * update (see worker-main.ts). Measured on the bench machine (2 cores, shared, noisy), 10,000
+ * virtual hosts loaded, idle worker RSS: ~151 MB with --expose-gc alone, ~128 MB with these flags.
+ * Not used, because they cost throughput there (sluice/nginx ratio 0.16–0.28 against 0.29–0.35):
+ * --optimize-for-size (~100 MB) and --max-semi-space-size=2 (a young generation too small for 64
+ * requests in flight). SLUICE_PROXY_WORKER_V8_FLAGS (space-separated) replaces them, for measuring.
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size', '--expose-gc'];
+export const WORKER_V8_FLAGS: readonly string[] = ['--heap-growing-percent=10', '--expose-gc'];
 
 const require = createRequire(import.meta.url);
 
