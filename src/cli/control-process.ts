@@ -95,7 +95,7 @@ export class ControlProcess {
     const serving = await ca.issueServing({ dnsNames: [API_TLS_SERVER_NAME], ttlMs: API_CERT_TTL_MS });
     this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes, auth, tls: { cert: serving.chainPem, key: serving.keyPem } });
     const port = await this.api.listen(config.api.port, config.api.host);
-    const endpoints: Record<string, string> = { api: `http://${config.api.host}:${port}` };
+    const endpoints: Record<string, string> = { api: `http://${config.api.host}:${port}`, controlPid: String(process.pid) };
     const kubeconfigServer = `https://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
     log.info({ api: endpoints.api, store: config.store.backend, stateDir: this.stateDir }, 'api server listening');
 

@@ -45,6 +45,8 @@ export interface ServiceDurations {
 }
 
 export function parseTime(s: unknown): number | undefined {
+  // @kubernetes/client-node's typed models (Pods) hand timestamps over as Date objects.
+  if (s instanceof Date) return Number.isFinite(s.getTime()) ? s.getTime() : undefined;
   if (typeof s !== 'string' || s === '') return undefined;
   const t = Date.parse(s);
   return Number.isFinite(t) ? t : undefined;

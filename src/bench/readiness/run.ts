@@ -64,17 +64,21 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
 
 export async function runReadiness(o: ReadinessOptions): Promise<Report> {
   const kc = loadKubeConfig(o.kubeconfig);
-  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  // Knative kinds go through CustomObjectsApi: KubernetesObjectApi maps kind "Service" to the
+  // core v1 Service model and drops spec.template when it serializes the body.
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const kn = (namespace: string, plural: string, group = 'serving.knative.dev', version = 'v1') => ({ group, version, namespace, plural });
   const runId = `r${Date.now().toString(36)}`;
   const startedAt = new Date().toISOString();
   const nsNames = Array.from({ length: o.namespaces }, (_, i) => `${o.namespacePrefix}-${i + 1}`);
   const createdNs: string[] = [];
   for (const ns of nsNames) {
     try {
-      await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      await core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
       createdNs.push(ns);
     } catch (e: any) {
-      if (e?.code !== 409) throw new Error(`creating namespace ${ns}: ${e?.body?.message ?? e?.message ?? e}`);
+      if (e?.code !== 409 && e?.response?.statusCode !== 409) throw new Error(`creating namespace ${ns}: ${e?.body?.message ?? e?.message ?? e}`);
     }
   }
 
@@ -111,7 +115,7 @@ export async function runReadiness(o: ReadinessOptions): Promise<Report> {
     const batch = targets.slice(b * o.batch, (b + 1) * o.batch);
     await Promise.all(batch.map(async (t) => {
       try {
-        await api.create(serviceManifest(o, t.ns, t.name, runId) as k8s.KubernetesObject);
+        await custom.createNamespacedCustomObject({ ...kn(t.ns, 'services'), body: serviceManifest(o, t.ns, t.name, runId) });
         created++;
       } catch (e: any) {
         createErrors.push(`${t.ns}/${t.name}: ${e?.body?.message ?? e?.message ?? e}`);
@@ -127,23 +131,23 @@ export async function runReadiness(o: ReadinessOptions): Promise<Report> {
 
   // Read every object once the run is over; timestamps are server-side, so reading late is fine.
   const results: ServiceDurations[] = await mapLimit(targets, 16, async (t) => {
-    const get = async (apiVersion: string, kind: string, name: string | undefined) => {
+    const get = async (plural: string, name: string | undefined, group?: string, version?: string) => {
       if (!name) return undefined;
-      try { return (await api.read({ apiVersion, kind, metadata: { name, namespace: t.ns } })) as KubeObject; } catch { return undefined; }
+      try { return (await custom.getNamespacedCustomObject({ ...kn(t.ns, plural, group, version), name })) as KubeObject; } catch { return undefined; }
     };
-    const service = await get(SVC.apiVersion, 'Service', t.name);
+    const service = await get('services', t.name);
     if (!service) return { namespace: t.ns, name: t.name, ready: false, durations: {}, outOfOrder: [], notReadyConditions: [{ type: 'Created', status: 'False', message: createErrors.find((e) => e.startsWith(`${t.ns}/${t.name}:`)) ?? 'not found' }] } as ServiceDurations;
     const st = (service.status ?? {}) as { latestReadyRevisionName?: string; latestCreatedRevisionName?: string };
     const revName = st.latestReadyRevisionName ?? st.latestCreatedRevisionName;
     const [configuration, revision, route, ingress] = await Promise.all([
-      get(SVC.apiVersion, 'Configuration', t.name),
-      get(SVC.apiVersion, 'Revision', revName),
-      get(SVC.apiVersion, 'Route', t.name),
-      get('networking.internal.knative.dev/v1alpha1', 'Ingress', t.name),
+      get('configurations', t.name),
+      get('revisions', revName),
+      get('routes', t.name),
+      get('ingresses', t.name, 'networking.internal.knative.dev', 'v1alpha1'),
     ]);
     let pods: KubeObject[] | undefined;
     if (revName) {
-      try { pods = (await api.list('v1', 'Pod', t.ns, undefined, undefined, undefined, undefined, `serving.knative.dev/revision=${revName}`)).items as KubeObject[]; } catch { pods = undefined; }
+      try { pods = (await core.listNamespacedPod({ namespace: t.ns, labelSelector: `serving.knative.dev/revision=${revName}` })).items as unknown as KubeObject[]; } catch { pods = undefined; }
     }
     return computeDurations({ service, configuration, revision, route, ingress, pods });
   });
@@ -159,8 +163,8 @@ export async function runReadiness(o: ReadinessOptions): Promise<Report> {
   const report = buildReport(run, results);
 
   if (o.cleanup) {
-    await mapLimit(targets, 16, async (t) => { try { await api.delete({ ...SVC, metadata: { name: t.name, namespace: t.ns } }); } catch { /* already gone */ } });
-    for (const ns of createdNs) { try { await api.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }); } catch { /* ignore */ } }
+    await mapLimit(targets, 16, async (t) => { try { await custom.deleteNamespacedCustomObject({ ...kn(t.ns, 'services'), name: t.name }); } catch { /* already gone */ } });
+    for (const ns of createdNs) { try { await core.deleteNamespace({ name: ns }); } catch { /* ignore */ } }
   }
   return report;
 }

@@ -6,12 +6,14 @@ import { runReadiness } from '../../bench/readiness/run.ts';
 import { consoleTable, writeReport } from '../../bench/readiness/report.ts';
 import { loadScenario, parseDurationMs } from '../../bench/readiness/scenario.ts';
 
+let lastLine = '';
 function progressBar(done: number, ready: number, total: number): void {
   const width = 30;
   const fill = Math.round((ready / Math.max(1, total)) * width);
   const line = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] created ${done}/${total} ready ${ready}/${total}`;
   if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
-  else if (ready === total || done % 50 === 0) process.stderr.write(`${line}\n`);
+  else if (line !== lastLine && (ready === total || (ready % Math.max(1, Math.ceil(total / 10)) === 0 && done === total))) process.stderr.write(`${line}\n`);
+  lastLine = line;
 }
 
 export function register(program: Command): void {
@@ -41,8 +43,9 @@ export function register(program: Command): void {
       };
       let rssPids: Record<string, number> | undefined;
       if (o.stateDir) {
-        const ep = JSON.parse(fs.readFileSync(path.join(o.stateDir, 'endpoints.json'), 'utf8')) as { pids?: Record<string, number> };
-        rssPids = ep.pids;
+        // endpoints.json names processes as `<name>Pid` (controlPid, gatewayPid, ...).
+        const ep = JSON.parse(fs.readFileSync(path.join(o.stateDir, 'endpoints.json'), 'utf8')) as Record<string, string>;
+        rssPids = Object.fromEntries(Object.entries(ep).filter(([k, v]) => k.endsWith('Pid') && /^\d+$/.test(v)).map(([k, v]) => [k.slice(0, -3), Number(v)]));
       }
       const report = await runReadiness({
         scenario: sc?.name,
