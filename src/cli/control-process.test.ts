@@ -35,7 +35,7 @@ test('components start in order, see earlier endpoints, stop in reverse; files w
   const log: string[] = [];
   const cp = new ControlProcess({ stateDir: dir, config, components: [recorder(log, 'a', { xds: 'grpc://127.0.0.1:1' }), recorder(log, 'b')] });
   const started = await cp.start();
-  assert.deepEqual(log, ['start a sees api', 'start b sees api,xds']);
+  assert.deepEqual(log, ['start a sees api,controlPid', 'start b sees api,controlPid,xds']);
   const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8'));
   assert.deepEqual(Object.keys(endpoints), ['api', 'xds']);
   assert.match(endpoints.api, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -62,7 +62,7 @@ test('a failing component is named; a second process on an in-use sqlite state d
   const bad = new ControlProcess({ stateDir: dir, config, components: [recorder(log, 'ok'), recorder(log, 'broken', undefined, true)] });
   await assert.rejects(bad.start(), (e: unknown) => isSluiceError(e, ControlErrors.ComponentStart) && e.message.includes('broken'));
   await bad.stop();
-  assert.deepEqual(log, ['start ok sees api', 'start broken sees api', 'stop ok']);
+  assert.deepEqual(log, ['start ok sees api,controlPid', 'start broken sees api,controlPid', 'stop ok']);
 
   const first = new ControlProcess({ stateDir: dir, config });
   await first.start();
