@@ -37,7 +37,7 @@ test('components start in order, see earlier endpoints, stop in reverse; files w
   const started = await cp.start();
   assert.deepEqual(log, ['start a sees api,controlPid', 'start b sees api,controlPid,xds']);
   const endpoints = JSON.parse(fs.readFileSync(path.join(dir, 'endpoints.json'), 'utf8'));
-  assert.deepEqual(Object.keys(endpoints), ['api', 'xds']);
+  assert.deepEqual(Object.keys(endpoints), ['api', 'controlPid', 'xds']);
   assert.match(endpoints.api, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.equal((await fetch(`${started.endpoints.api}/readyz`)).status, 200);
   // Access control is on: the kubeconfig carries the admin token and points at the same port over TLS.
