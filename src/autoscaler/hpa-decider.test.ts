@@ -36,6 +36,20 @@ describe('HPA decider: the CPU metric', () => {
     assert.equal(metricRecommendation(spec({ 'cpu-initialization-period': '60s' }), { currentReplicas: 4, pods: [pod(1, 100), pod(3, 500, 31)] }, T0).counted, 1);
   });
 
+  it('always ignores a sample that began before readiness within the initialization period (start-up CPU), exclusion or not', () => {
+    const startup = { podId: 'p9', ready: true, readySince: T0 - 2 * S, cpuUtilization: 900, sampledFrom: T0 - 5 * S };
+    for (const exclude of [true, false]) {
+      const r = metricRecommendation(spec({ 'exclude-warming-pods': exclude }), { currentReplicas: 2, pods: [pod(1, 80), startup] }, T0);
+      assert.deepEqual([r.counted, r.ignored, r.replicas], [1, 1, 2], `exclude-warming-pods ${exclude}: the start-up sample is left out`);
+    }
+    // A sample taken wholly after readiness counts when exclusion is off (the cascade case).
+    const after = { ...startup, sampledFrom: T0 - 1 * S };
+    assert.equal(metricRecommendation(spec({ 'exclude-warming-pods': false }), { currentReplicas: 2, pods: [pod(1, 80), after] }, T0).counted, 2, 'post-readiness sample counts without exclusion');
+    // Past the initialization period a pod counts whatever its sample covers.
+    const old = { ...startup, readySince: T0 - 600 * S, sampledFrom: T0 - 700 * S };
+    assert.equal(metricRecommendation(spec(), { currentReplicas: 2, pods: [pod(1, 80), old] }, T0).counted, 2, 'old pods count');
+  });
+
   it('rebalances like Kubernetes: not-ready pods as 0 % on scale-up, missing as 100 % on scale-down', () => {
     const up = metricRecommendation(spec(), { currentReplicas: 4, pods: [pod(1, 240), pod(2, 240), pod(3, undefined, 0, false), pod(4, undefined, 0, false)] }, T0);
     assert.equal(up.replicas, 6); // 480 / 80

@@ -3,8 +3,9 @@
  * Kubernetes HorizontalPodAutoscaler's algorithm:
  *
  * 1. Pods are sorted into counted (ready, with a CPU sample, past the CPU initialization period
- *    after readiness), ignored (not ready, or still warming — when `excludeWarmingPods`, the
- *    switch that fixes the cascade) and missing (ready but without a sample).
+ *    after readiness), ignored (not ready; in the initialization period with a sample that began
+ *    before readiness, as Kubernetes always does; or still warming — when `excludeWarmingPods`,
+ *    the switch that fixes the cascade) and missing (ready but without a sample).
  * 2. usageRatio = mean(counted CPU %) / target %. Without ignored or missing pods: within the
  *    tolerance (0.1) → keep, else ceil(usageRatio × counted). Otherwise Kubernetes' rebalance:
  *    on a scale-up ignored pods count as 0 %, missing pods as 0 % (scale-up) or 100 % of target
@@ -28,6 +29,8 @@ export interface PodCpuSample {
   readySince?: number;
   /** CPU use as a percentage of the pod's CPU request (100 = one full request); undefined = no sample. */
   cpuUtilization?: number;
+  /** Start of the interval the sample covers (epoch ms); a first sample covers the process start. */
+  sampledFrom?: number;
 }
 export interface HpaInput { currentReplicas: number; pods: readonly PodCpuSample[] }
 export interface HpaState {
@@ -56,6 +59,16 @@ export function isWarming(p: PodCpuSample, initPeriodMs: number, now: number): b
   return p.ready && p.readySince !== undefined && now - p.readySince < initPeriodMs;
 }
 
+/**
+ * True when the pod must be left out whatever `exclude-warming-pods` says: not ready, or still in
+ * the initialization period with a sample whose interval began before the pod became ready (it
+ * measures process start-up, not requests). Kubernetes' HPA always applies this rule; the switch
+ * only adds the warm-up after readiness.
+ */
+export function sampleBeforeReady(p: PodCpuSample, initPeriodMs: number, now: number): boolean {
+  return isWarming(p, initPeriodMs, now) && p.sampledFrom !== undefined && p.readySince !== undefined && p.sampledFrom < p.readySince;
+}
+
 /** Step 2: the replica count the CPU metric asks for (Kubernetes' GetResourceReplicas). */
 export function metricRecommendation(spec: ScalingSpec, input: HpaInput, now: number): { replicas: number; usageRatio?: number; counted: number; ignored: number; missing: number; reason: string } {
   const { currentReplicas: current } = input;
@@ -64,7 +77,8 @@ export function metricRecommendation(spec: ScalingSpec, input: HpaInput, now: nu
   const counted: number[] = [];
   let ignored = 0, missing = 0;
   for (const p of input.pods) {
-    if (!p.ready || (spec.hpa.excludeWarmingPods && isWarming(p, spec.hpa.cpuInitializationPeriodMs, now))) ignored++;
+    const init = spec.hpa.cpuInitializationPeriodMs;
+    if (!p.ready || sampleBeforeReady(p, init, now) || (spec.hpa.excludeWarmingPods && isWarming(p, init, now))) ignored++;
     else if (p.cpuUtilization === undefined) missing++;
     else counted.push(p.cpuUtilization);
   }

@@ -16,7 +16,7 @@ test('utilization from tick deltas over wall time and the request; first sample 
   const s = new PodCpuSampler(() => ticks);
   const pod = { podId: 'p', pid: 42, startedAt: 0, ready: true, readySince: 100 };
   // 50 ticks = 0.5 s CPU over 1 s since start, request 0.5 cores → 100 %.
-  assert.deepEqual(s.sample([pod], 0.5, 1000), [{ podId: 'p', ready: true, readySince: 100, cpuUtilization: 100 }], 'first sample since start');
+  assert.deepEqual(s.sample([pod], 0.5, 1000), [{ podId: 'p', ready: true, readySince: 100, cpuUtilization: 100, sampledFrom: 0 }], 'first sample since start');
   ticks = 60; // 0.1 s CPU in the next 1 s → 10 % of a full core, 20 % of 0.5
   assert.equal(s.sample([pod], 0.5, 2000)[0]!.cpuUtilization, 20, 'delta since the last sample');
   assert.deepEqual(s.sample([{ ...pod, pid: undefined }], 0.5, 3000), [{ podId: 'p', ready: true, readySince: 100 }], 'no process → no sample (missing)');

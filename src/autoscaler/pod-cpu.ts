@@ -67,7 +67,7 @@ export class PodCpuSampler {
       const wallMs = from ? now - from.at : 0;
       if (!from || wallMs <= 0) { out.push(base); continue; }
       const cpuSeconds = (ticks - from.ticks) / CLOCK_TICKS_PER_SECOND;
-      out.push({ ...base, cpuUtilization: (cpuSeconds / (wallMs / 1000) / requestCores) * 100 });
+      out.push({ ...base, cpuUtilization: (cpuSeconds / (wallMs / 1000) / requestCores) * 100, sampledFrom: from.at });
     }
     for (const id of this.last.keys()) if (!seen.has(id)) this.last.delete(id);
     return out;

@@ -12,7 +12,9 @@
  * steady state is 2–3 pods), bounded in count and time. On a loaded 2-core machine CPU time per
  * request varies (the app burns wall time), so the steady-state count is measured — the pods the
  * exclusion run settles at, at least 2 — rather than assumed. The file takes about 2.5 minutes:
- * two `sluice up` runs, each waiting out a 15 s warm-up before a 32 s step.
+ * two `sluice up` runs, each waiting out a 20 s warm-up before a 32 s step. A pod's first CPU
+ * sample covers its process start; like Kubernetes, the decider never counts it while the pod is
+ * in its initialization period, so both runs start the step from one warm pod.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,19 +22,19 @@ import { gatewayGet, ksvc, revisionScale, SERVICES, startSluice, until, type Slu
 
 const RPS = 5;
 const LOAD_MS = 32_000;
-const WARMUP_S = 15;
+const WARMUP_S = 20;
 
 function config(exclude: boolean): string {
   return [
     '  hpa-sync-period: 1s',
-    '  cpu-initialization-period: 16s',
+    '  cpu-initialization-period: 21s',
     `  exclude-warming-pods: ${exclude}`,
     '',
   ].join('\n');
 }
 
 async function run(exclude: boolean, diag: (m: string) => void): Promise<{ max: number; end: number; ok: number; sent: number }> {
-  const s: Sluice = await startSluice(config(exclude), { prefix: 'sluice-cascade-' });
+  const s: Sluice = await startSluice(config(exclude), { prefix: 'sluice-cascade-', logLevel: 'debug' });
   try {
     const svc = ksvc('work', 'sluice/work', {
       env: { WORK_CPU_MS: '20', WORK_WARMUP_S: String(WARMUP_S), WORK_WARMUP_FACTOR: '5' },
@@ -51,7 +53,7 @@ async function run(exclude: boolean, diag: (m: string) => void): Promise<{ max: 
       return r.body?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? new URL(r.body.status.url).host : undefined;
     }, 90_000);
     // Let the first pod finish its warm-up and CPU initialization period: the step starts from one warm pod.
-    await new Promise((r) => setTimeout(r, 17_000));
+    await new Promise((r) => setTimeout(r, (WARMUP_S + 2) * 1000));
 
     let max = 0;
     let sent = 0, ok = 0;
@@ -71,7 +73,7 @@ async function run(exclude: boolean, diag: (m: string) => void): Promise<{ max: 
     } finally { clearInterval(watch); }
     const end = (await revisionScale(s, 'work-00001')).actual ?? 0;
     diag(`exclude-warming-pods ${exclude}: most pods ${max}, pods at the end ${end}, ${ok}/${sent} answered 200`);
-    // With SLUICE_LOG_LEVEL=debug the CPU decisions are in the output: show the trail.
+    // The run logs at debug level, so the CPU decisions are in the output: show the trail.
     for (const line of s.output().split('\n')) {
       if (!line.includes('cpu decision')) continue;
       try {
