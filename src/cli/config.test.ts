@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { isSluiceError } from '../lib/errors.ts';
-import { ConfigErrors, loadConfig } from './config.ts';
+import { ConfigErrors, defaultConfig, loadConfig } from './config.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-config-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +41,14 @@ test('an unknown key inside api and a bad value are errors with their line', () 
   assert.throws(() => loadConfig(f), (e: unknown) => isSluiceError(e, ConfigErrors.UnknownKey) && e.message.includes(`${f}:2`) && e.message.includes('api.prot'));
   const g = write('bad3.yaml', 'store:\n  backend: etcd\n');
   assert.throws(() => loadConfig(g), (e: unknown) => isSluiceError(e, ConfigErrors.Invalid) && e.message.includes(`${g}:2`));
+});
+
+test('store.synchronous: full by default, normal when asked, anything else names the line', () => {
+  assert.equal(defaultConfig().store.synchronous, 'full', 'fsync per commit by default');
+  const f = write('sync.yaml', 'store:\n  synchronous: normal\n');
+  assert.equal(loadConfig(f).store.synchronous, 'normal', 'normal is taken');
+  const g = write('sync-bad.yaml', 'store:\n  synchronous: off\n');
+  assert.throws(() => loadConfig(g), (e: unknown) => isSluiceError(e, ConfigErrors.Invalid) && e.message.includes(`${g}:2`) && e.message.includes('store.synchronous'));
 });
 
 test('invalid YAML and a missing file are errors naming the file', () => {

@@ -28,6 +28,12 @@ export interface StoreConfig {
   backend: 'sqlite' | 'memory';
   /** SQLite file; relative paths are relative to the state dir (default `state.db`). */
   path: string;
+  /**
+   * SQLite `synchronous` in WAL mode. `full` (default): a write is acknowledged after fsync, so
+   * neither a crash nor a power loss loses it. `normal`: no fsync per commit; a process crash or
+   * kill -9 still loses nothing acknowledged, a power loss or OS crash can lose the last commits.
+   */
+  synchronous: 'full' | 'normal';
 }
 
 export interface SluiceConfig {
@@ -47,12 +53,12 @@ export interface SluiceConfig {
 
 export const SECTIONS = ['api', 'store', 'domain', 'images', 'autoscaler', 'proxy', 'controlplane'] as const;
 const API_KEYS = ['port', 'host', 'bodyLimitBytes'];
-const STORE_KEYS = ['backend', 'path'];
+const STORE_KEYS = ['backend', 'path', 'synchronous'];
 
 export function defaultConfig(): SluiceConfig {
   return {
     api: { port: 7070, host: '127.0.0.1', bodyLimitBytes: 3 * 1024 * 1024 },
-    store: { backend: 'sqlite', path: 'state.db' },
+    store: { backend: 'sqlite', path: 'state.db', synchronous: 'full' },
     domain: 'sluice.localhost',
     images: {},
     autoscaler: {},
@@ -144,6 +150,10 @@ export function loadConfig(file?: string): SluiceConfig {
   if (store.path !== undefined) {
     if (typeof store.path !== 'string' || store.path === '') throw invalid('store.path', 'must be a file path');
     cfg.store.path = store.path;
+  }
+  if (store.synchronous !== undefined) {
+    if (store.synchronous !== 'full' && store.synchronous !== 'normal') throw invalid('store.synchronous', `must be "full" or "normal", got ${JSON.stringify(store.synchronous)}`);
+    cfg.store.synchronous = store.synchronous;
   }
 
   if (obj.domain !== undefined) {

@@ -88,7 +88,7 @@ export class ControlProcess {
     // Before the store: a malformed tokens.yaml stops `sluice up` with the file and field named.
     const adminToken = ensureAdminToken(this.stateDir);
     const auth = ApiAuth.load(this.stateDir);
-    this.store = openStore({ backend: config.store.backend, path: storePath, clock: this.clock });
+    this.store = openStore({ backend: config.store.backend, path: storePath, clock: this.clock, synchronous: config.store.synchronous });
     // The API port speaks HTTPS too, with a serving certificate from the state dir's CA: kubectl
     // sends the kubeconfig's token only over TLS. Raw clients on this machine may use http://.
     const ca = await loadOrCreateCa(this.stateDir, { clock: this.clock });
