@@ -15,14 +15,17 @@
  *     scale is max(stable, panic) and never goes below the highest value seen in this panic.
  *  4. scale-down-delay: the desired scale is the maximum over the last `scaleDownDelay`.
  *  5. Excess burst capacity = floor(readyPods × totalValue − targetBurstCapacity − observedPanic)
- *     (TBC 0 → 0, TBC −1 → −1); negative keeps the activator in the request path.
+ *     (TBC 0 → 0, TBC −1 → −1); negative keeps the activator in the request path (proxy mode,
+ *     see activator-mode.ts).
  *  6. Until the revision first reaches its initial scale, desired ≥ initial-scale.
  *  7. min-scale (only while reachable) and max-scale bounds.
  *  8. Desired 0 is held at 1 until the revision has been active for a stable window and then
  *     idle for max(scale-to-zero-grace-period, pod retention); never 0 when scale to zero is off.
- * Without data in the stable window (Knative's ErrNoData) the previous decision stands.
+ * Without data in the stable window (Knative's ErrNoData) the previous decision stands; the
+ * activator mode is then computed with no observed load (ready pods' capacity against TBC).
  */
 import type { ScalingSpec } from './scaling-spec.ts';
+import { activatorMode, excessBurstCapacity } from './activator-mode.ts';
 
 export interface KpaStats {
   /** Pods ready to serve now. */
@@ -75,11 +78,12 @@ export function decide(spec: ScalingSpec, state: KpaState, stats: KpaStats, now:
   if (stats.observed === undefined) {
     const kept = state.lastDesired ?? Math.max(spec.initialScale, spec.reachable ? spec.minScale : 0);
     const desired = applyBounds(spec, state.initialScaleReached ? kept : Math.max(kept, spec.initialScale));
+    const ebc = excessBurstCapacity(spec, readyCount, 0);
     return {
       desiredScale: desired,
-      excessBurstCapacity: spec.targetBurstCapacity === 0 ? 0 : -1,
+      excessBurstCapacity: ebc,
       panicking: state.panicTime !== undefined,
-      activatorInPath: spec.targetBurstCapacity !== 0 || readyCount === 0,
+      activatorInPath: activatorMode({ readyPods: readyCount, desiredScale: desired, inactive: state.inactiveSince !== undefined, excessBurstCapacity: ebc }) === 'proxy',
       valid: false,
       observedStable: 0,
       observedPanic: 0,
@@ -124,10 +128,8 @@ export function decide(spec: ScalingSpec, state: KpaState, stats: KpaStats, now:
     desired = Math.max(...delayWindow.map((e) => e.v));
   } else if (delayWindow.length) delayWindow = [];
 
-  // Excess burst capacity.
-  let ebc = -1;
-  if (spec.targetBurstCapacity === 0) ebc = 0;
-  else if (spec.targetBurstCapacity > 0) ebc = Math.floor(readyCount * spec.totalValue - spec.targetBurstCapacity - panic);
+  // Excess burst capacity (from the panic value: no knee-jerk decisions on the activator).
+  const ebc = excessBurstCapacity(spec, readyCount, panic);
 
   // KPA scaler: initial scale, bounds, scale to zero.
   if (!state.initialScaleReached) desired = Math.max(desired, spec.initialScale);
@@ -155,7 +157,7 @@ export function decide(spec: ScalingSpec, state: KpaState, stats: KpaStats, now:
     desiredScale: desired,
     excessBurstCapacity: ebc,
     panicking: panicTime !== undefined,
-    activatorInPath: readyCount === 0 || desired === 0 || inactive || ebc < 0,
+    activatorInPath: activatorMode({ readyPods: readyCount, desiredScale: desired, inactive, excessBurstCapacity: ebc }) === 'proxy',
     valid: true,
     observedStable: stable,
     observedPanic: panic,

@@ -2,9 +2,12 @@
  * ClusterLoadAssignments from Endpoints: ready addresses only, the port the cluster names (by
  * name or number, else the only one), subset clusters filtered by the labels of the pods behind
  * the addresses, localities from the pods' topology labels, weights from the pods' annotation.
- * A revision with no ready pod is sent to the activator when one is configured (issue 6).
+ * A revision with no ready pod is sent to the activator when one is configured (issue 6), and
+ * so is one whose Endpoints carry `sluice.dev/activator-mode: proxy` (the autoscaler's
+ * Knative SKS proxy mode: too little spare capacity for the target burst).
  */
 import type { EndpointAddress, Endpoints, EndpointSubset, Pod } from '../../api/types/core.ts';
+import { endpointsActivatorMode } from '../../autoscaler/activator-mode.ts';
 import { canonicalJson } from './resource-hash.ts';
 import { findDestinationRule } from './destination-rule.ts';
 import { TranslateContext } from './context.ts';
@@ -67,7 +70,8 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
       });
     }
   }
-  if (eps.length === 0 && !parsed.subset && actKey) {
+  if (!parsed.subset && actKey && (eps.length === 0 || endpointsActivatorMode(ep?.metadata.annotations) === 'proxy')) {
+    eps.length = 0;
     eps.push({ ip: act!.address, port: act!.port, weight: 1, region: '', zone: '' });
   }
   eps.sort((a, b) => (a.region + '/' + a.zone).localeCompare(b.region + '/' + b.zone) || a.ip.localeCompare(b.ip) || a.port - b.port);
