@@ -127,3 +127,27 @@ test('while requests wait, the activator reports its queue depth every second', 
     await Promise.all(answers);
   } finally { await act.close(); await pod.close(); }
 });
+
+test('proxy mode: with ready pods the activator load-balances across them within containerConcurrency, each request once', async () => {
+  const { backends, act, port } = await setup({ cc: 2 });
+  const g = gate();
+  const a = await testPod('a', { hold: () => g.wait() });
+  const b = await testPod('b', { hold: () => g.wait() });
+  try {
+    backends.set('default/hello-00001', [{ id: 'default/a', host: '127.0.0.1', port: a.port }, { id: 'default/b', host: '127.0.0.1', port: b.port }]);
+    const answers = Array.from({ length: 6 }, (_, i) => request(port, { method: 'POST', headers: REV, body: `r${i}` }));
+    await until('both pods full, the rest buffered', () => a.seen.length === 2 && b.seen.length === 2 && act.queued('default/hello-00001') === 2);
+    assert.equal(act.counts.buffered, 2, 'only what found no room waited');
+    g.open();
+    await until('the buffered two reach a pod', () => a.seen.length + b.seen.length === 6);
+    g.open();
+    const rs = await Promise.all(answers);
+    assert.deepEqual(rs.map((r) => r.status), [200, 200, 200, 200, 200, 200], 'all answered');
+    const bodies = [...a.seen, ...b.seen].map((s) => s.split(' ').at(-1)).sort();
+    assert.deepEqual(bodies, ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'], 'each request reached exactly one pod, once');
+    assert.ok(a.maxConcurrent <= 2 && b.maxConcurrent <= 2, `never more than containerConcurrency per pod (a ${a.maxConcurrent}, b ${b.maxConcurrent})`);
+    assert.ok(a.seen.length >= 2 && b.seen.length >= 2, 'both pods took a share');
+    assert.ok([...a.seenHeaders, ...b.seenHeaders].every((h) => h['k-proxy-request'] === 'activator'), 'pods see K-Proxy-Request: activator');
+    assert.equal(act.revisionCounts.get('default/hello-00001')?.forwarded, 6, 'per-revision forwarded counter');
+  } finally { await act.close(); await a.close(); await b.close(); }
+});

@@ -14,6 +14,12 @@
  * one that finds the queue full gets 503, each with a body saying which revision and why.
  * containerConcurrency is respected when choosing a pod: the activator never has more than that
  * many requests in flight to one pod (the pod's queue-proxy role enforces it for all traffic).
+ *
+ * The activator is also in the path while a revision HAS ready pods but too little spare
+ * capacity for its target burst capacity (the autoscaler's proxy mode, see
+ * autoscaler/activator-mode.ts): it then load-balances across the ready pods itself, least
+ * loaded first, holding requests while every pod is at containerConcurrency. Requests it sends
+ * carry `K-Proxy-Request: activator` (Knative's header), so a pod sees which path a request took.
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,6 +39,8 @@ export const ActivatorErrors = {
 } as const;
 
 export const REVISION_HEADER = 'knative-serving-revision';
+/** Knative's marker on requests the activator proxies to a pod. */
+export const PROXY_HEADER = 'k-proxy-request';
 export const NAMESPACE_HEADER = 'knative-serving-namespace';
 
 export interface ActivatorOptions {
@@ -78,6 +86,14 @@ export class Activator {
   private rr = 0;
   /** Counters for tests and metrics. */
   readonly counts = { buffered: 0, forwarded: 0, timedOut: 0, rejected: 0, resent: 0 };
+  /** The same counters per revision (`namespace/name`), kept for the process's life (metrics). */
+  readonly revisionCounts = new Map<string, { buffered: number; forwarded: number; timedOut: number; rejected: number }>();
+
+  private revCount(key: string): { buffered: number; forwarded: number; timedOut: number; rejected: number } {
+    let c = this.revisionCounts.get(key);
+    if (!c) this.revisionCounts.set(key, (c = { buffered: 0, forwarded: 0, timedOut: 0, rejected: 0 }));
+    return c;
+  }
 
   constructor(private readonly o: ActivatorOptions) {
     this.unsubscribe = o.backends.onChange((key) => {
@@ -123,6 +139,7 @@ export class Activator {
     const limit = this.o.queueLimit ?? 1000;
     if (q.waiting.length >= limit) {
       this.counts.rejected++;
+      this.revCount(key).rejected++;
       req.resume();
       plainError(res, 503, ActivatorErrors.QueueFull, `activator: revision ${key} has ${q.waiting.length} requests waiting for a ready pod (limit ${limit}); retry later`);
       return;
@@ -138,6 +155,7 @@ export class Activator {
     p.timer = this.o.clock.setTimeout(() => {
       if (!this.remove(q!, p)) return;
       this.counts.timedOut++;
+      this.revCount(key).timedOut++;
       req.resume();
       plainError(res, 504, ActivatorErrors.Timeout, `activator: revision ${key} had no ready pod within ${timeoutMs} ms; it may be failing to start (kubectl describe revision ${rev} -n ${ns})`);
     }, timeoutMs);
@@ -146,6 +164,7 @@ export class Activator {
     q.meter.start(this.o.clock.now());
     q.idleReports = 0;
     this.counts.buffered++;
+    this.revCount(key).buffered++;
     this.demand(q, { concurrency: q.waiting.length, rps: 0 });
     this.dispatch(q);
   }
@@ -194,12 +213,14 @@ export class Activator {
   private send(q: RevisionQueue, p: Pending, b: Backend): void {
     this.inFlight.set(b.id, (this.inFlight.get(b.id) ?? 0) + 1);
     this.counts.forwarded++;
-    void forward(p.req, p.res, b).then((out) => {
+    this.revCount(q.key).forwarded++;
+    void forward(p.req, p.res, b, { headers: { [PROXY_HEADER]: 'activator' } }).then((out) => {
       this.inFlight.set(b.id, (this.inFlight.get(b.id) ?? 1) - 1);
       if (this.inFlight.get(b.id) === 0) this.inFlight.delete(b.id);
       if (out.kind === 'unreached') {
         // Never reached a pod: safe to send again, first in line, to another pod (or when one appears).
         this.counts.forwarded--;
+        this.revCount(q.key).forwarded--;
         this.counts.resent++;
         q.refused.add(b.id);
         log.info({ revision: q.key, pod: b.id, err: out.error.message }, 'activator: pod refused the connection; request goes back to the queue');
@@ -207,6 +228,7 @@ export class Activator {
         p.timer = this.o.clock.setTimeout(() => {
           if (!this.remove(q, p)) return;
           this.counts.timedOut++;
+          this.revCount(q.key).timedOut++;
           plainError(p.res, 504, ActivatorErrors.Timeout, `activator: revision ${q.key} had no reachable pod within ${this.o.timeoutMs ?? 60_000} ms`);
         }, Math.max(0, (this.o.timeoutMs ?? 60_000) - (this.o.clock.now() - p.since)));
         q.waiting.unshift(p);

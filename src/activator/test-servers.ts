@@ -6,6 +6,8 @@ export interface TestPod {
   port: number;
   /** Requests seen, in arrival order (method + url + body). */
   seen: string[];
+  /** The headers of each request seen, in the same order. */
+  seenHeaders: http.IncomingHttpHeaders[];
   /** Most requests in the handler at once. */
   maxConcurrent: number;
   close(): Promise<void>;
@@ -16,7 +18,7 @@ export interface TestPod {
  * With `breakAfterHeaders`, it destroys the connection mid-answer (a pod failing a request).
  */
 export async function testPod(name: string, opts: { hold?: () => Promise<void>; breakMidway?: boolean } = {}): Promise<TestPod> {
-  const pod: TestPod = { port: 0, seen: [], maxConcurrent: 0, close: async () => {} };
+  const pod: TestPod = { port: 0, seen: [], seenHeaders: [], maxConcurrent: 0, close: async () => {} };
   let now = 0;
   const server = http.createServer((req, res) => {
     now++;
@@ -26,6 +28,7 @@ export async function testPod(name: string, opts: { hold?: () => Promise<void>; 
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString();
       pod.seen.push(`${req.method} ${req.url} ${body}`);
+      pod.seenHeaders.push(req.headers);
       await (opts.hold?.() ?? Promise.resolve());
       now--;
       if (opts.breakMidway) { res.writeHead(200, { 'content-length': '100' }); res.write('partial'); res.destroy(); return; }

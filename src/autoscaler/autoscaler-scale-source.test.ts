@@ -54,3 +54,35 @@ test('reserve revisions and revisions with bad annotations are left to the recon
   assert.equal(bad.src.desiredScale('default/hello-00001', rev({ 'autoscaling.knative.dev/min-scale': 'lots' })), undefined, 'bad annotation → no opinion');
   assert.equal(bad.src.multiscaler.has('default/hello-00001'), false, 'not watched');
 });
+
+test('each decision sets the activator mode; changes are announced once, and forgetting clears it', () => {
+  const { clock, src } = setup();
+  const modeChanges: string[] = [];
+  src.onModeChange((k) => modeChanges.push(`${k}:${src.activatorMode(k) ?? '-'}`));
+  // containerConcurrency 4 → 4 per pod; TBC 6: one pod (4 − 6 < 0) proxies, two idle pods (8 − 6 ≥ 0) serve.
+  const r = rev({ 'autoscaling.knative.dev/target-burst-capacity': '6', 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/panic-window-percentage': '50' });
+  src.desiredScale('default/hello-00001', r);
+  assert.equal(src.activatorMode('default/hello-00001'), undefined, 'no opinion before the first decision');
+  src.start();
+  src.podStats('default/hello-00001', 'a', { concurrency: 0, rps: 0 });
+  clock.advance(1000);
+  assert.equal(src.activatorMode('default/hello-00001'), 'proxy', 'one pod: too little spare capacity');
+  src.stop();
+  const two = setup();
+  two.setPods([pod('a', true), pod('b', true)]);
+  two.src.desiredScale('default/hello-00001', r);
+  two.src.start();
+  for (let s = 0; s < 3; s++) { two.src.podStats('default/hello-00001', 'a', { concurrency: 0, rps: 0 }); two.clock.advance(1000); }
+  assert.equal(two.src.activatorMode('default/hello-00001'), 'serve', 'two idle pods: 8 − 6 − 0 ≥ 0');
+  // A burst the pods cannot absorb with TBC to spare: proxy.
+  for (let s = 0; s < 2; s++) {
+    two.src.podStats('default/hello-00001', 'a', { concurrency: 4, rps: 0 });
+    two.src.podStats('default/hello-00001', 'b', { concurrency: 4, rps: 0 });
+    two.clock.advance(1000);
+  }
+  assert.equal(two.src.activatorMode('default/hello-00001'), 'proxy', 'burst: 8 − 6 − panic < 0');
+  two.src.stop();
+  assert.deepEqual(modeChanges, ['default/hello-00001:proxy'], 'the first source announced its one change');
+  src.forget('default/hello-00001');
+  assert.deepEqual(modeChanges, ['default/hello-00001:proxy', 'default/hello-00001:-'], 'forgetting announces the cleared mode');
+});

@@ -6,6 +6,11 @@
  * does not wait for the next tick). The KPA reads ready pods from the runtime; the CPU class
  * reads each pod process's CPU from /proc.
  *
+ * Each decision also sets the revision's activator mode (activator-mode.ts): proxy while the
+ * KPA says the activator belongs in the request path, serve otherwise (the CPU class always
+ * serves, as Knative's HPA reconciler does); `onModeChange` tells the publisher that writes it
+ * onto the revision's Endpoints.
+ *
  * A revision is watched from its first reconcile on. Reserve revisions (no Route sends them
  * traffic and they are not their Configuration's newest) are not autoscaled: the reconciler's
  * default applies to them (zero pods), as Knative scales them to zero.
@@ -17,6 +22,7 @@ import { log } from '../lib/log.ts';
 import type { ScaleSource } from '../reconcilers/revision/scale-source.ts';
 import type { RoutingState } from '../reconcilers/revision/routing-state.ts';
 import type { PodState } from '../runtime/pod-process.ts';
+import type { ActivatorMode } from './activator-mode.ts';
 import type { AutoscalerConfig } from './config.ts';
 import type { HpaInput } from './hpa-decider.ts';
 import { Multiscaler, type ScaleDecision } from './multiscaler.ts';
@@ -40,6 +46,8 @@ export class AutoscalerScaleSource implements ScaleSource {
   private readonly revisions = new Map<string, Revision>();
   private readonly badSpec = new Map<string, string>();
   private readonly listeners = new Set<(key: string) => void>();
+  private readonly modes = new Map<string, ActivatorMode>();
+  private readonly modeListeners = new Set<(key: string) => void>();
   private readonly cpu: PodCpuSampler;
   /** The last decision per revision (diagnostics, tests). */
   readonly decisions = new Map<string, ScaleDecision>();
@@ -84,6 +92,22 @@ export class AutoscalerScaleSource implements ScaleSource {
     this.desired.delete(key);
     this.revisions.delete(key);
     this.decisions.delete(key);
+    if (this.modes.delete(key)) this.modeChanged(key);
+  }
+
+  /** The revision's activator mode from the last decision; undefined = no opinion (not watched or not decided yet). */
+  activatorMode(key: string): ActivatorMode | undefined { return this.modes.get(key); }
+
+  /** Called with a revision key whenever its activator mode changes. Returns an unsubscribe. */
+  onModeChange(fn: (key: string) => void): () => void {
+    this.modeListeners.add(fn);
+    return () => this.modeListeners.delete(fn);
+  }
+
+  private modeChanged(key: string): void {
+    for (const l of this.modeListeners) {
+      try { l(key); } catch (e) { log.error({ err: errorMessage(e) }, 'autoscaler: mode listener threw'); }
+    }
   }
 
   subscribe(fn: (key: string) => void): () => void {
@@ -122,6 +146,12 @@ export class AutoscalerScaleSource implements ScaleSource {
 
   private decided(key: string, d: ScaleDecision): void {
     this.decisions.set(key, d);
+    const mode: ActivatorMode = d.kind === 'kpa' && d.activatorInPath ? 'proxy' : 'serve';
+    if (this.modes.get(key) !== mode) {
+      log.info({ revision: key, from: this.modes.get(key), to: mode, ...(d.kind === 'kpa' ? { excessBurstCapacity: d.excessBurstCapacity, desired: d.desiredScale } : {}) }, 'autoscaler: activator mode changed');
+      this.modes.set(key, mode);
+      this.modeChanged(key);
+    }
     if (d.kind === 'hpa') log.debug({ revision: key, desired: d.desiredScale, recommendation: d.recommendation, usageRatio: d.usageRatio, counted: d.counted, ignored: d.ignored, missing: d.missing, reason: d.reason }, 'autoscaler: cpu decision');
     if (this.desired.get(key) === d.desiredScale) return;
     log.info({ revision: key, from: this.desired.get(key), to: d.desiredScale, class: d.kind }, 'autoscaler: desired scale changed');

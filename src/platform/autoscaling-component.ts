@@ -4,6 +4,12 @@
  * revisions with no ready pod to), and the queue-proxy role in front of every pod (created by
  * the runtime's podFrontend hook; its stats feed the multiscaler).
  *
+ * The activator's place in the path follows the autoscaler: each KPA decision sets the
+ * revision's activator mode (proxy when spare capacity is below target-burst-capacity, see
+ * autoscaler/activator-mode.ts), and the ActivatorModePublisher writes it onto the revision's
+ * Endpoints, where the control plane's translation reads it. Counters and per-revision gauges
+ * are served at /metrics/autoscaler.
+ *
  * Start order: this component starts BEFORE serving (so the scale source and the pod frontends
  * exist when the first revision is reconciled) and before the network (so the activator's
  * address is known when the control plane builds its first snapshot); it stops last.
@@ -26,6 +32,8 @@ import { endpointsBackendSource, unionBackendSource, type Backend, type BackendS
 import { QueueProxy } from '../activator/queue-proxy.ts';
 import type { AutoscalerConfig } from '../autoscaler/config.ts';
 import { AutoscalerScaleSource } from '../autoscaler/autoscaler-scale-source.ts';
+import { ActivatorModePublisher } from '../autoscaler/activator-mode-publisher.ts';
+import { autoscalingMetrics } from '../autoscaler/autoscaling-metrics.ts';
 import { routingState } from '../reconcilers/revision/routing-state.ts';
 import { Labels } from '../api/types/knative.ts';
 import { R } from '../reconcilers/shared/resources.ts';
@@ -50,6 +58,7 @@ export class AutoscalingComponent implements Component {
   readonly scaleSource: AutoscalerScaleSource;
   private serving: ServingComponent | undefined;
   private activator: Activator | undefined;
+  private modePublisher: ActivatorModePublisher | undefined;
   private informers: Informer<any>[] = [];
   private routes: Informer<Route> | undefined;
   private configurations: Informer<Configuration> | undefined;
@@ -143,6 +152,13 @@ export class AutoscalingComponent implements Component {
     const revisions = inf<Revision>(R.revisions);
     const endpoints = inf<Endpoints>(R.endpoints);
     revisions.addHandler({ delete: (r: Revision) => this.scaleSource.forget(`${r.metadata.namespace}/${r.metadata.name}`) });
+    const publisher = new ActivatorModePublisher({
+      store: ctx.store, endpoints, clock: this.clock,
+      // Without a running activator proxy mode would have nowhere to send traffic.
+      mode: (key) => (this.activator?.address ? this.scaleSource.activatorMode(key) : undefined),
+    });
+    this.modePublisher = publisher;
+    this.scaleSource.onModeChange((key) => publisher.changed(key));
     this.activator = new Activator({
       clock: this.clock,
       // Endpoints, plus the runtime's readiness (the same fact, learned two store writes earlier).
@@ -154,7 +170,13 @@ export class AutoscalingComponent implements Component {
     });
     const addr = await this.activator.listen(0);
     await Promise.all(this.informers.map((i) => i.start()));
+    void publisher.start();
     this.scaleSource.start();
+    const metrics = autoscalingMetrics({ scaleSource: this.scaleSource, activator: this.activator });
+    ctx.api.addRoute('/metrics/autoscaler', async (_req, res) => {
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(await metrics.metrics());
+    });
     return { activator: `http://${addr.address}:${addr.port}` };
   }
 
@@ -163,6 +185,7 @@ export class AutoscalingComponent implements Component {
     await Promise.all([...this.queueProxies].map((q) => q.close()));
     this.queueProxies.clear();
     this.scaleSource.stop();
+    await this.modePublisher?.stop();
     for (const i of this.informers) i.stop();
     this.informers = [];
     await this.activator?.close();
