@@ -156,6 +156,8 @@ export const ConditionTypes = {
   certificateProvisioned: 'CertificateProvisioned',
   networkConfigured: 'NetworkConfigured',
   loadBalancerReady: 'LoadBalancerReady',
+  domainClaimed: 'DomainClaimed',
+  referenceResolved: 'ReferenceResolved',
 } as const;
 
 export const serviceConditions = livingConditionSet(ConditionTypes.configurationsReady, ConditionTypes.routesReady);
@@ -164,3 +166,5 @@ export const configurationConditions = livingConditionSet();
 export const revisionConditions = livingConditionSet(ConditionTypes.resourcesAvailable, ConditionTypes.containerHealthy);
 export const routeConditions = livingConditionSet(ConditionTypes.allTrafficAssigned, ConditionTypes.ingressReady, ConditionTypes.certificateProvisioned);
 export const ingressConditions = livingConditionSet(ConditionTypes.networkConfigured, ConditionTypes.loadBalancerReady);
+/** DomainMapping, in Knative's order (the first False dependent gives Ready its reason). */
+export const domainMappingConditions = livingConditionSet(ConditionTypes.domainClaimed, ConditionTypes.referenceResolved, ConditionTypes.ingressReady, ConditionTypes.certificateProvisioned);

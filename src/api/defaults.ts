@@ -80,7 +80,15 @@ function defaultTrafficTargets(traffic: unknown): void {
   }
 }
 
+/** Knative's DomainMapping SetDefaults: spec.ref.namespace defaults to the mapping's namespace. */
+function defaultDomainMapping(obj: KubeObject): void {
+  const ref = asObj(asObj(obj.spec)?.ref);
+  const ns = obj.metadata?.namespace;
+  if (ref && (ref.namespace === undefined || ref.namespace === '') && typeof ns === 'string' && ns !== '') ref.namespace = ns;
+}
+
 function defaultKnative(obj: KubeObject): void {
+  if (obj.kind === 'DomainMapping') { defaultDomainMapping(obj); return; }
   const spec = asObj(obj.spec);
   if (!spec) {
     if (obj.kind === 'Service' || obj.kind === 'Route') obj.spec = {};

@@ -36,6 +36,8 @@ export const KINDS: readonly KindInfo[] = [
   knative('Configuration', 'configurations', ['config', 'cfg']),
   knative('Revision', 'revisions', ['rev']),
   knative('Route', 'routes', ['rt']),
+  // Knative's DomainMapping is served at v1beta1 only (as in Knative Serving 1.x).
+  { ...knative('DomainMapping', 'domainmappings', ['dm']), version: 'v1beta1' },
   // Knative's internal ingress contract: the Route reconciler writes one per Route; the control
   // plane translates it to xDS and reports readiness (from gateway ACKs) on its status.
   { group: 'networking.internal.knative.dev', version: 'v1alpha1', kind: 'Ingress', plural: 'ingresses', singular: 'ingress', shortNames: ['kingress', 'king'], namespaced: true, statusSubresource: true, systemOwned: true, categories: ['knative-internal', 'networking'] },

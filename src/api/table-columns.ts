@@ -151,6 +151,7 @@ export const COLUMNS: Record<string, Column[]> = {
     col('Desired Replicas', 'integer', 'Number of pods the autoscaler wants for this revision.', intStatus('desiredReplicas')),
   ],
   'serving.knative.dev/Route': [nameColumn, urlColumn, readyColumn, reasonColumn],
+  'serving.knative.dev/DomainMapping': [nameColumn, urlColumn, readyColumn, reasonColumn],
   'networking.internal.knative.dev/Ingress': [nameColumn, readyColumn, reasonColumn],
   'networking.istio.io/VirtualService': [
     nameColumn,

@@ -30,9 +30,9 @@ export interface ValidationResult {
   unknownFields: string[];
 }
 
-/** Knative kinds and Namespaces take DNS-1123 labels (≤ 63); everything else DNS-1123 subdomains. */
+/** Knative kinds (but DomainMapping, named after its domain) and Namespaces take DNS-1123 labels (≤ 63); everything else DNS-1123 subdomains. */
 export function nameRuleFor(kind: Pick<KindInfo, 'group' | 'kind'>): NameRule {
-  if (kind.group === 'serving.knative.dev') return 'label';
+  if (kind.group === 'serving.knative.dev') return kind.kind === 'DomainMapping' ? 'subdomain' : 'label';
   if (kind.group === '' && kind.kind === 'Namespace') return 'label';
   return 'subdomain';
 }

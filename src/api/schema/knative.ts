@@ -1,4 +1,4 @@
-/** Schemas for serving.knative.dev/v1 (Service, Configuration, Revision, Route) and the internal KIngress. */
+/** Schemas for serving.knative.dev/v1 (Service, Configuration, Revision, Route), v1beta1 DomainMapping, and the internal KIngress. */
 import { container } from './core.ts';
 import { kindSchema, knativeStatus, objectMeta } from './meta.ts';
 import { anyObject, arr, bool, d, enumOf, int, intOrString, obj, str, strMap, type Schema } from './types.ts';
@@ -79,6 +79,23 @@ export const knativeSchemas: Record<string, Schema> = {
   Route: kindSchema('Route is responsible for configuring ingress over a collection of Revisions.', {
     spec: obj({ traffic }, { description: 'RouteSpec holds the desired state of the Route.' }),
     status: knativeStatus(routeStatusFields, 'RouteStatus communicates the observed state of the Route.'),
+  }),
+  DomainMapping: kindSchema('DomainMapping is a mapping from a custom hostname (its name) to an Addressable (a Knative Service or Route).', {
+    spec: obj({
+      ref: obj({
+        apiVersion: str('API version of the referent: serving.knative.dev/v1.'),
+        kind: str('Kind of the referent: Service or Route.'),
+        name: str('Name of the referent.'),
+        namespace: str('Namespace of the referent; defaulted to, and must equal, the DomainMapping\'s namespace.'),
+      }, { required: ['apiVersion', 'kind', 'name'], description: 'Ref specifies the Addressable the domain maps to (a Knative Service or Route in the same namespace).' }),
+      tls: obj({
+        secretName: str('SecretName of a kubernetes.io/tls Secret in the DomainMapping\'s namespace that holds the certificate for the domain.'),
+      }, { required: ['secretName'], description: 'TLS serves the domain over HTTPS with the certificate of the given Secret.' }),
+    }, { required: ['ref'], description: 'DomainMappingSpec describes the DomainMapping the user wishes to exist.' }),
+    status: knativeStatus({
+      url: str('URL is the URL of this DomainMapping (https when spec.tls is set).'),
+      address: addressable,
+    }, 'DomainMappingStatus describes the current state of the DomainMapping.'),
   }),
 };
 

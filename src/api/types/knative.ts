@@ -52,10 +52,19 @@ export interface RevisionStatus extends Status {
   desiredReplicas?: number;
 }
 
+/** serving.knative.dev/v1beta1 DomainMapping: metadata.name is the domain. */
+export interface KReference { apiVersion: string; kind: string; name: string; namespace?: string }
+export interface DomainMappingSpec { ref: KReference; tls?: { secretName: string } }
+export interface DomainMappingStatus extends Status {
+  url?: string;
+  address?: { url?: string };
+}
+
 export type KService = KubeObject<ServiceSpec, ServiceStatus>;
 export type Configuration = KubeObject<ConfigurationSpec, ConfigurationStatus>;
 export type Revision = KubeObject<RevisionSpec, RevisionStatus>;
 export type Route = KubeObject<RouteSpec, RouteStatus>;
+export type DomainMapping = KubeObject<DomainMappingSpec, DomainMappingStatus>;
 
 /** Well-known labels and annotations. */
 export const Labels = {

@@ -2,13 +2,16 @@
  * Semantic checks for serving.knative.dev/v1, after Knative's webhook
  * (serving/pkg/apis/serving/v1/*_validation.go and k8s_validation.go), reported as Kubernetes
  * field errors: containers and ports, concurrency and timeout bounds, traffic targets and tags,
- * template names, autoscaling annotations, and Revision immutability.
+ * template names, autoscaling annotations, and Revision immutability. DomainMapping
+ * (v1beta1/domainmapping_validation.go): the name is a fully qualified domain outside the
+ * cluster-local domain, no generateName, and spec.ref names a Service or Route of the mapping's
+ * own namespace.
  */
 import type { KubeObject } from '../meta.ts';
 import { validateAutoscalingAnnotations } from './autoscaling.ts';
 import { child, FieldErrors, isPlainObject } from './field-errors.ts';
 import { validateAnnotations, validateLabels } from './meta.ts';
-import { isDNS1123Label } from './names.ts';
+import { isDNS1123Label, isDNS1123Subdomain } from './names.ts';
 
 /** Knative's config-defaults limits. */
 export const KnativeLimits = {
@@ -167,6 +170,66 @@ export function validateTraffic(traffic: unknown, path: string, inService: boole
   if (sum !== 100) errs.invalid(path, sum, `Traffic targets sum to ${sum}, want 100`);
 }
 
+/** Kinds a DomainMapping may point at (sluice resolves Knative Services and Routes). */
+export const DomainMappingRefKinds = ['Route', 'Service'] as const;
+export const ClusterLocalDomain = 'cluster.local';
+
+/** Kubernetes' IsFullyQualifiedDomainName: a DNS subdomain of at least two labels. */
+export function fullyQualifiedDomainProblems(name: string): string[] {
+  const n = name.endsWith('.') ? name.slice(0, -1) : name;
+  const sub = isDNS1123Subdomain(n);
+  if (sub.length > 0) return sub;
+  const labels = n.split('.');
+  if (labels.length < 2) return ['should be a domain with at least two segments separated by dots'];
+  return labels.flatMap((l) => isDNS1123Label(l).map((m) => `label "${l}": ${m}`));
+}
+
+function validateDomainMapping(obj: KubeObject, errs: FieldErrors): void {
+  const meta = obj.metadata;
+  if (typeof meta?.generateName === 'string' && meta.generateName !== '') {
+    errs.forbidden('metadata.generateName', 'a DomainMapping is named after its domain: set metadata.name instead of generateName');
+  }
+  const name = typeof meta?.name === 'string' ? meta.name : '';
+  if (name !== '') {
+    // The generic name check already reported a non-subdomain; add the FQDN-specific problems.
+    if (isDNS1123Subdomain(name).length === 0) {
+      for (const m of fullyQualifiedDomainProblems(name)) errs.invalid('metadata.name', name, m);
+    }
+    if (name.endsWith(`.${ClusterLocalDomain}`)) {
+      errs.invalid('metadata.name', name, `must not be a subdomain of the cluster-local domain "${ClusterLocalDomain}"`);
+    }
+  }
+  const spec = asObj(obj.spec);
+  if (!spec) {
+    if (!errs.has('spec')) errs.required('spec.ref');
+    return;
+  }
+  const ref = asObj(spec.ref);
+  if (ref) {
+    if (typeof ref.kind === 'string' && ref.kind !== '' && !(DomainMappingRefKinds as readonly string[]).includes(ref.kind)) {
+      errs.notSupported('spec.ref.kind', ref.kind, DomainMappingRefKinds);
+    }
+    if (typeof ref.apiVersion === 'string' && ref.apiVersion !== '' && ref.apiVersion !== 'serving.knative.dev/v1') {
+      errs.notSupported('spec.ref.apiVersion', ref.apiVersion, ['serving.knative.dev/v1']);
+    }
+    for (const f of ['apiVersion', 'kind', 'name'] as const) {
+      if (ref[f] === '') errs.required(`spec.ref.${f}`);
+    }
+    if (typeof ref.name === 'string' && ref.name !== '') {
+      for (const m of isDNS1123Label(ref.name)) errs.invalid('spec.ref.name', ref.name, m);
+    }
+    const ns = meta?.namespace;
+    if (typeof ref.namespace === 'string' && ref.namespace !== '' && typeof ns === 'string' && ns !== '' && ref.namespace !== ns) {
+      errs.invalid('spec.ref.namespace', ref.namespace, `mismatched namespaces: must be empty or equal to the DomainMapping's namespace "${ns}"`);
+    }
+  }
+  const tls = asObj(spec.tls);
+  if (tls && typeof tls.secretName === 'string') {
+    if (tls.secretName === '') errs.required('spec.tls.secretName', 'the name of a kubernetes.io/tls Secret in this namespace');
+    else for (const m of isDNS1123Subdomain(tls.secretName)) errs.invalid('spec.tls.secretName', tls.secretName, m);
+  }
+}
+
 export function validateKnative(obj: KubeObject, old: KubeObject | undefined, errs: FieldErrors): void {
   const spec = asObj(obj.spec);
   switch (obj.kind) {
@@ -179,6 +242,9 @@ export function validateKnative(obj: KubeObject, old: KubeObject | undefined, er
       break;
     case 'Route':
       validateTraffic(spec?.traffic, 'spec.traffic', false, errs);
+      break;
+    case 'DomainMapping':
+      validateDomainMapping(obj, errs);
       break;
     case 'Revision':
       if (!spec && !errs.has('spec')) errs.required('spec.containers');
