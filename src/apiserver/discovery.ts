@@ -65,14 +65,21 @@ export interface DiscoveryDocs {
   aggregatedGroups: unknown;
 }
 
+/** Group-versions by group, in registry order: a group's first version is its preferred one (serving.knative.dev: v1, then v1beta1). */
+function byGroup(entries: GroupEntry[]): { name: string; versions: GroupEntry[] }[] {
+  const m = new Map<string, GroupEntry[]>();
+  for (const g of entries) m.set(g.name, [...(m.get(g.name) ?? []), g]);
+  return [...m].map(([name, versions]) => ({ name, versions }));
+}
+
 function aggregated(entries: GroupEntry[], extra: ExtraSubresource[]): unknown {
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: 'apidiscovery.k8s.io/v2',
     metadata: {},
-    items: entries.map((g) => ({
-      metadata: { name: g.name, creationTimestamp: null },
-      versions: [{
+    items: byGroup(entries).map((grp) => ({
+      metadata: { name: grp.name, creationTimestamp: null },
+      versions: grp.versions.map((g) => ({
         version: g.version,
         freshness: 'Current',
         resources: g.kinds.map((k) => {
@@ -91,7 +98,7 @@ function aggregated(entries: GroupEntry[], extra: ExtraSubresource[]): unknown {
           if (subs.length > 0) r.subresources = subs;
           return r;
         }),
-      }],
+      })),
     })),
   };
 }
@@ -100,9 +107,9 @@ export function buildDiscovery(extra: ExtraSubresource[] = []): DiscoveryDocs {
   const all = groups();
   const core = all.filter((g) => g.name === '');
   const named = all.filter((g) => g.name !== '');
-  const groupDoc = (g: GroupEntry): Record<string, unknown> => {
-    const v = { groupVersion: `${g.name}/${g.version}`, version: g.version };
-    return { name: g.name, versions: [v], preferredVersion: v };
+  const groupDoc = (grp: { name: string; versions: GroupEntry[] }): Record<string, unknown> => {
+    const vs = grp.versions.map((g) => ({ groupVersion: `${g.name}/${g.version}`, version: g.version }));
+    return { name: grp.name, versions: vs, preferredVersion: vs[0] };
   };
   const resourceList = new Map<string, unknown>();
   for (const g of all) {
@@ -115,8 +122,8 @@ export function buildDiscovery(extra: ExtraSubresource[] = []): DiscoveryDocs {
       versions: core.map((g) => g.version),
       serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
     }),
-    apiGroupList: { kind: 'APIGroupList', apiVersion: 'v1', groups: named.map(groupDoc) },
-    apiGroup: new Map(named.map((g) => [g.name, { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(g) }])),
+    apiGroupList: { kind: 'APIGroupList', apiVersion: 'v1', groups: byGroup(named).map(groupDoc) },
+    apiGroup: new Map(byGroup(named).map((g) => [g.name, { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(g) }])),
     resourceList,
     aggregatedCore: aggregated(core, extra),
     aggregatedGroups: aggregated(named, extra),
