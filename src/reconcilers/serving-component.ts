@@ -1,6 +1,6 @@
 /**
  * The serving component `sluice up` starts: shared informers for the serving kinds, the
- * Service, Configuration, Revision and Route controllers, the event recorder, and the
+ * Service, Configuration, Revision, Route and DomainMapping controllers, the event recorder, and the
  * runtime that runs pods. Start order: runtime (kills leftovers of an earlier run and deletes
  * their Pod objects) → informers → controllers; stop order is the reverse, and stopping drains
  * every pod so no process outlives `sluice up`.
@@ -23,6 +23,8 @@ import { newServiceController } from './service/controller.ts';
 import { newConfigurationController } from './configuration/controller.ts';
 import { newRevisionController } from './revision/controller.ts';
 import { newRouteController } from './route/controller.ts';
+import { newDomainMappingController } from './domainmapping/controller.ts';
+import { DOMAIN_MAPPINGS } from './domainmapping/reconciler.ts';
 import type { ScaleSource } from './revision/scale-source.ts';
 
 export interface ServingContext {
@@ -106,6 +108,7 @@ export class ServingComponent {
       newConfigurationController(rctx, informers, w ?? 2),
       rev.controller,
       newRouteController(rctx, informers, w ?? 2),
+      newDomainMappingController(rctx, { domainMappings: inf(DOMAIN_MAPPINGS), ingresses: informers.ingresses, services: informers.services, routes: informers.routes }, w ?? 2),
     ];
     await Promise.all(this.informers.map((i) => i.start()));
     await Promise.all(this.controllers.map((c) => c.start()));
