@@ -9,12 +9,15 @@
  * - a new revision of the ksvc, then a traffic pin back to the first one, are followed over HTTPS;
  * - bad input: the same domain mapped in another namespace is refused (DomainAlreadyClaimed) and
  *   the first keeps serving; a mapping naming a missing Service says which; a mapping whose
- *   Secret does not exist has CertificateProvisioned False naming it.
+ *   Secret does not exist has CertificateProvisioned False naming it (its HTTP rule still serves);
+ *   an invalid mapping is refused with field paths;
+ * - deleting the first mapping hands the domain to the other namespace's mapping.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -48,6 +51,20 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** One plain HTTP request to the gateway's HTTP port with Host `host`. */
+function httpGet(base: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}/`, { headers: { host }, timeout: 10_000, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET http://${host}/ timed out`)));
+    req.on('error', reject);
+  });
 }
 
 /** One HTTPS request to the gateway with SNI + Host `host`, verifying the CA and the name. */
@@ -146,6 +163,11 @@ test('DomainMapping: a ksvc served over HTTPS on its own domain with its own cer
   });
   assert.equal(noCert.reason, 'CertificateProvisionFailed', 'reason');
   assert.match(noCert.message, /spec\.tls\[0\]\.secretName: .*default\/absent/, `names the Secret: ${noCert.message}`);
+  const plain = await until('the refused-certificate mapping served over HTTP', async () => {
+    const x = await httpGet(ep.gateway!, 'nocert.example.test');
+    return x.status === 200 ? x : undefined;
+  });
+  assert.equal(plain.body, 'Hello sluice!\n', 'its HTTP rule serves while the certificate is refused');
 
   // Bad input 4: the API refuses an invalid mapping with field paths, and stores nothing.
   fs.writeFileSync(path.join(work, 'invalid.json'), bad('localhost', { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Broker', name: 'hello', namespace: 'other' } }));
@@ -156,4 +178,16 @@ test('DomainMapping: a ksvc served over HTTPS on its own domain with its own cer
 
   const after = await httpsGet(httpsPort, DOMAIN, ca.rootPem);
   assert.deepEqual([after.status, after.body, after.cert.serialNumber], [200, 'Hello sluice!\n', cert.serialNumber], 'still serving with its certificate');
+
+  // Deleting the owner hands the domain to the other namespace (with its own certificate).
+  const cert2 = await ca.issueServing({ dnsNames: [DOMAIN] });
+  fs.writeFileSync(path.join(work, 'app2.crt'), cert2.chainPem);
+  fs.writeFileSync(path.join(work, 'app2.key'), cert2.keyPem);
+  await kubectl('create', 'secret', 'tls', 'app-example-test-tls', '-n', 'other', `--cert=${path.join(work, 'app2.crt')}`, `--key=${path.join(work, 'app2.key')}`);
+  await kubectl('delete', 'domainmapping', DOMAIN);
+  await kubectl('wait', '--for=condition=Ready', `domainmapping/${DOMAIN}`, '-n', 'other', '--timeout=90s');
+  await until('the other namespace serves the domain with its certificate', async () => {
+    const x = await httpsGet(httpsPort, DOMAIN, ca.rootPem);
+    return x.status === 200 && x.cert.serialNumber === cert2.serialNumber ? true : undefined;
+  });
 });
