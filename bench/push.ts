@@ -47,19 +47,21 @@ type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'so
 
 async function childMain(): Promise<void> {
   let clients: AdsTestClient[] = [];
-  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number; timer: NodeJS.Timeout } | undefined;
+  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number; timer: NodeJS.Timeout; cpu: NodeJS.CpuUsage } | undefined;
   // Done when every proxy whose stream is still up has the change (a stream the server cut, e.g.
   // by keepalive on a starved machine, is counted as lost, not waited for: this client does not
   // reconnect), or after 30 s with whatever arrived.
+  // Streams still up (kept as a count: checking it on every response must not be O(N)).
+  let live = 0;
   const finish = (): void => {
     if (!watching) return;
-    const live = clients.filter((c) => c.ended === undefined).length;
     clearTimeout(watching.timer);
-    process.send!({ ev: 'converged', times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses, lost: clients.length - live, missing: live - watching.got.size });
+    const cpu = process.cpuUsage(watching.cpu);
+    process.send!({ ev: 'converged', times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses, lost: clients.length - live, missing: live - watching.got.size, cpuMs: (cpu.user + cpu.system) / 1000 });
     watching = undefined;
   };
   const maybeDone = (): void => {
-    if (watching && watching.got.size >= clients.filter((c) => c.ended === undefined).length) finish();
+    if (watching && watching.got.size >= live) finish();
   };
   const onResponse = (c: AdsTestClient) => (r: { type_url: string; bytes: number; at: number }) => {
     if (!watching) return;
@@ -73,7 +75,12 @@ async function childMain(): Promise<void> {
   const open = (m: Extract<Msg, { cmd: 'connect' }>, i: number, initial?: Map<string, Map<string, string>>): AdsTestClient => {
     let c!: AdsTestClient;
     // eslint-disable-next-line prefer-const
-    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns } }, { onResponse: (r) => onResponse(c)(r) });
+    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns } }, {
+      fastDecode: true,
+      onResponse: (r) => onResponse(c)(r),
+      onEnd: () => { if (clients.includes(c)) { live--; maybeDone(); } },
+    });
+    live++;
     for (const t of TYPES) {
       if (m.protocol === 'sotw') c.sotwRequest(t, t === TypeUrl.Cluster || t === TypeUrl.Listener ? [] : ['*']);
       else c.deltaRequest(t, [], [], { initial: initial?.get(t) ? Object.fromEntries(initial.get(t)!) : undefined });
@@ -85,9 +92,10 @@ async function childMain(): Promise<void> {
       const start = epoch();
       const old = clients;
       const have = old.map((c) => c.have);
+      clients = [];
+      live = 0;
       for (const c of old) c.close();
       let bytes = 0;
-      clients = [];
       for (let i = 0; i < m.n; i++) {
         const c = open(m, i, m.reconnect ? have[i] : undefined);
         clients.push(c);
@@ -103,7 +111,7 @@ async function childMain(): Promise<void> {
       checker.unref();
       process.send!({ ev: 'connected', ms: epoch() - start, bytes, ready });
     } else if (m.cmd === 'watch') {
-      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0, timer: setTimeout(finish, 30_000) };
+      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0, timer: setTimeout(finish, 30_000), cpu: process.cpuUsage() };
       process.send!({ ev: 'watching' });
     } else if (m.cmd === 'close') {
       for (const c of clients) c.close();
@@ -134,7 +142,9 @@ class Children {
   private readonly child: ChildProcess;
   private waiters: ((m: any) => void)[] = [];
   constructor() {
-    this.child = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // PUSH_BENCH_CHILD_ARGS: extra node flags for the simulated proxies (e.g. --cpu-prof).
+    const extra = (process.env.PUSH_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = fork(fileURLToPath(import.meta.url), ['--child'], { execArgv: ['--import', 'tsx', ...extra], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (m) => { const w = this.waiters.shift(); w?.(m); });
   }
   request(msg: Msg | undefined, timeoutMs = 180_000): Promise<any> {
@@ -154,7 +164,7 @@ function pct(xs: number[], p: number): number {
 }
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-interface PhaseResult { lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
+interface PhaseResult { cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
 
 async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean): Promise<PhaseResult> {
   const store = new MemoryStore({ historyLimit: 1_000 });
@@ -182,7 +192,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   // Change one route (the X-Bench header of svc-0's path): a few warm-up changes (JIT, first
   // encodes), then the measured ones; every proxy must receive each change.
   const result: PhaseResult = {
-    lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
+    cpCpuMs: 0, simCpuMs: 0, lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
     converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0,
   };
   const server: number[] = [];
@@ -190,13 +200,17 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
     await new Promise((r) => setTimeout(r, 200));
     await kids.request({ cmd: 'watch' });
     const before = cp.pipeline.generation;
+    const cpu0 = process.cpuUsage();
     const changeAt = epoch();
     const cur = (await store.get(ING, 'ns-0', 'svc-0'))!;
     await store.update(ING, { ...cur, spec: service('ns-0', 'svc-0', 20_000, `v${k}`)[1].spec });
     const done = await kids.request(undefined, 90_000);
     const end = Date.now() + 10_000;
     while (!converged.has(before + 1) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    const cpu = process.cpuUsage(cpu0);
     if (k < WARMUP) continue;
+    result.cpCpuMs += (cpu.user + cpu.system) / 1000 / MEASURED;
+    result.simCpuMs += done.cpuMs / MEASURED;
     result.lost = Math.max(result.lost, done.lost);
     result.missing += done.missing;
     const flushAt = flushes.get(before + 1) ?? NaN;
@@ -228,6 +242,7 @@ async function main(): Promise<void> {
     .option('--services <n>', 'services loaded for the main phase', '10000')
     .option('--small-services <n>', 'services for the bytes-per-change comparison', '1000')
     .option('--debounce-after <ms>', 'debounce quiet period', '100')
+    .option('--only-main', 'run only the main phase (profiling); no results file is written')
     .option('--out <file>', 'results file', path.join(here, 'results', 'push.json'))
     .parse(process.argv);
   const o = program.opts();
@@ -237,6 +252,10 @@ async function main(): Promise<void> {
   }
   // The big phase first, so its RSS is not inflated by heap left over from another phase.
   const big = await runPhase(services, proxies, 'delta', debounce, true);
+  if (o.onlyMain) {
+    console.log(JSON.stringify({ converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_mb: Math.round(big.rssMb) }));
+    process.exit(0);
+  }
   const small1 = await runPhase(small, proxies, 'delta', debounce, false);
   const sotw = await runPhase(services, proxies, 'sotw', debounce, false);
 
@@ -254,6 +273,9 @@ async function main(): Promise<void> {
     converge_p99_ms: r1(pct(big.converge, 99)),
     converge_total_p99_ms: r1(pct(big.convergeTotal, 99)),
     server_converge_ms: r1(big.serverConvergeMs),
+    // CPU per change from the store write to convergence: control process, simulated proxies.
+    cp_cpu_ms_per_change: r1(big.cpCpuMs),
+    sim_cpu_ms_per_change: r1(big.simCpuMs),
     sotw_converge_p99_ms: r1(pct(sotw.converge, 99)),
     bytes_per_change_1k: small1.bytes,
     bytes_per_change_10k: big.bytes,

@@ -74,6 +74,8 @@ export interface ControlPlane {
 }
 
 const PROBLEM_PASS_DELAY_MS = 250;
+const PROBLEM_PASS_RECHECK_MS = 50;
+const PROBLEM_PASS_MAX_WAIT_MS = 5_000;
 
 function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
 
@@ -105,18 +107,18 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     debounceMaxMs: opts.debounceMaxMs,
     maxConcurrentPushes: opts.maxConcurrentPushes,
     events: {
-      onApplied: () => status.proxiesChanged(),
-      onNack: () => status.proxiesChanged(),
-      onConnect: () => status.proxiesChanged(),
+      onApplied: (conn) => status.proxiesChanged(conn),
+      onNack: (conn) => status.proxiesChanged(conn),
+      onConnect: (conn) => status.proxiesChanged(conn),
       onDisconnect: (conn) => {
         if (!pipeline.connections().some((c) => translator.scopeKey(c.proxy, c.explicitListenerNames() ?? []) === translator.scopeKey(conn.proxy, conn.explicitListenerNames() ?? []))) {
           translator.forgetScope(translator.scopeKey(conn.proxy, conn.explicitListenerNames() ?? []));
         }
-        status.proxiesChanged();
+        status.proxiesChanged(conn);
       },
       onFlush: (g, cs, at) => {
+        // (No proxiesChanged here: a flush moves no proxy; their ACKs do, and report themselves.)
         opts.observe?.onFlush?.(g, at);
-        status.proxiesChanged();
         if (!cs.endpointsOnly) scheduleProblemPass();
       },
       onConverged: (g, ms) => opts.observe?.onConverged?.(g, ms),
@@ -130,18 +132,25 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
   });
   server = new AdsServer({ host: opts.host, port: opts.port, clock, listener: pipeline, ackTimeoutMs: opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS });
 
-  // Problems of roles no connected proxy translated for, via stand-in proxies: coalesced and
-  // run a little after a flush, so a full stand-in translation never delays the pushes or ACKs.
+  // Problems of roles no connected proxy translated for, via stand-in proxies: coalesced, and
+  // run once the pushes of the flush went out and were ACKed (a stand-in gateway translation of
+  // 10,000 Ingresses takes a good part of a second and would otherwise stall the pushes and the
+  // ACK handling it overlaps with), or after PROBLEM_PASS_MAX_WAIT_MS of continuous pushing.
   let problemTimer: Timer | undefined;
+  let problemDueSince = 0;
   const scheduleProblemPass = (): void => {
     if (problemTimer) return;
-    problemTimer = clock.setTimeout(() => {
+    problemDueSince = clock.now();
+    const arm = (ms: number): void => { problemTimer = clock.setTimeout(fire, ms); };
+    const fire = (): void => {
       problemTimer = undefined;
+      if (pipeline.busy && clock.now() - problemDueSince < PROBLEM_PASS_MAX_WAIT_MS) { arm(PROBLEM_PASS_RECHECK_MS); return; }
       const roles = new Set(pipeline.connections().map((c) => c.proxy.role));
       const standIns = (['gateway', 'mesh'] as const).filter((r) => !roles.has(r));
       try { translator.problemsPass(standIns); } catch (e) { log.warn({ err: String(e) }, 'controlplane: problem pass failed'); }
       status.problemsChanged();
-    }, PROBLEM_PASS_DELAY_MS);
+    };
+    arm(PROBLEM_PASS_DELAY_MS);
   };
 
   const observe = (resource: string, type: 'upsert' | 'delete', obj: KubeObject): void => {

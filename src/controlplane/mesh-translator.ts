@@ -83,7 +83,7 @@ export class MeshTranslator implements ScopeTranslator {
     this.sync();
     for (const role of roles) {
       if (role === 'gateway') {
-        const r = translateForProxy(this.state, { id: '(problems-gateway)', role, metadata: {} }, this.options([]));
+        const r = translateForProxy(this.state, { id: '(problems-gateway)', role, metadata: {} }, { ...this.options([]), problemsOnly: true });
         this.setProblems('(stand-in)|gateway', r.problems);
         continue;
       }
@@ -91,7 +91,7 @@ export class MeshTranslator implements ScopeTranslator {
       // an API listener forces them, so every namespace's mesh VirtualServices get looked at.
       const problems: Problem[] = [];
       for (const ns of this.state.namespaces) {
-        const r = translateForProxy(this.state, { id: '(problems-mesh)', role, namespace: ns, metadata: {} }, this.options(['(problems)']));
+        const r = translateForProxy(this.state, { id: '(problems-mesh)', role, namespace: ns, metadata: {} }, { ...this.options(['(problems)']), problemsOnly: true });
         problems.push(...r.problems);
       }
       this.setProblems('(stand-in)|mesh', problems);

@@ -98,6 +98,12 @@ export class PushPipeline implements AdsListener {
   get generation(): number { return this.gen; }
   connections(): ProxyConnection[] { return [...this.scopeOf.keys()]; }
   scopeCount(): number { return this.scopes.size; }
+  /**
+   * True while pushes are queued or being written, or a flushed generation still waits for ACKs:
+   * background work (the control plane's problem pass) waits for this to clear, so it never holds
+   * up a push or the handling of its ACKs.
+   */
+  get busy(): boolean { return this.queue.queued > 0 || this.queue.active > 0 || this.converging.size > 0; }
   /** Resolves when no push is queued or being written. */
   idle(): Promise<void> { return this.queue.idle(); }
 

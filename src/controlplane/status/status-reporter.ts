@@ -5,7 +5,6 @@
  * is still unsettled, and when its translation problems change. Writes go one at a time through
  * the status subresource (conflict-retrying), computed from the latest cached object each time.
  */
-import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../api/meta.ts';
 import type { KIngress } from '../../api/types/ingress.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -41,13 +40,6 @@ export interface StatusReporterOptions {
   loadBalancerDomain: string;
 }
 
-/** A short digest of where the proxies are (compared per object, so it must stay small). */
-function signature(votes: readonly ProxyVote[]): string {
-  const h = createHash('sha1');
-  for (const v of votes) h.update(`${v.id}:${v.appliedGeneration}:${v.nacks.size},`);
-  return h.digest('base64');
-}
-
 function vote(c: ProxyConnection): ProxyVote {
   const nacks = new Map<string, { message: string; version: string }>();
   for (const [t, n] of c.nacks()) nacks.set(t, { message: n.message, version: n.version });
@@ -64,8 +56,14 @@ export class StatusReporter {
   private lastProblems = new Map<string, string>();
   /** Every unsettled object needs a look (set by proxy events; cheaper than adding each id). */
   private unsettledDirty = false;
-  /** The proxies' signature per role at the last sweep of unsettled objects (skip if nothing moved). */
-  private readonly lastRoleSig = { gateway: '', all: '' };
+  /**
+   * Per role, a counter bumped whenever a proxy of that role applied, rejected, connected or
+   * disconnected, and its value at the last sweep of the role's unsettled objects: a sweep runs
+   * only when a proxy of the role moved (10,000 Ingresses waiting for a gateway are not re-read
+   * on every mesh proxy's ACK), and no per-proxy digest is computed on every burst of ACKs.
+   */
+  private readonly moved = { gateway: 0, all: 0 };
+  private readonly sweptAt = { gateway: -1, all: -1 };
   private running: Promise<void> | undefined;
   private stopped = false;
   /** Status writes done (tests, metrics). */
@@ -90,8 +88,13 @@ export class StatusReporter {
     this.dirty.delete(id);
   }
 
-  /** A proxy applied, rejected, connected or disconnected: unsettled objects may have moved. */
-  proxiesChanged(): void {
+  /**
+   * A proxy applied, rejected, connected or disconnected (`conn`; absent = any proxy may have
+   * moved, e.g. a new generation was flushed): unsettled objects may have moved.
+   */
+  proxiesChanged(conn?: ProxyConnection): void {
+    this.moved.all++;
+    if (!conn || conn.proxy.role === 'gateway') this.moved.gateway++;
     this.unsettledDirty = true;
     this.kick();
   }
@@ -131,26 +134,29 @@ export class StatusReporter {
   private async run(): Promise<void> {
     // Let the current burst of events land first (many ACKs arrive together).
     await new Promise((r) => setImmediate(r));
-    const votes = { gateway: [] as ProxyVote[], all: [] as ProxyVote[] };
-    for (const c of this.opts.connections()) {
-      const v = vote(c);
-      votes.all.push(v);
-      if (c.proxy.role === 'gateway') votes.gateway.push(v);
-    }
-    const sig = { gateway: signature(votes.gateway), all: signature(votes.all) };
-    const problems = this.opts.problems();
     const ids = new Set(this.dirty);
     this.dirty.clear();
     if (this.unsettledDirty) {
-      // Sweep the unsettled objects of a role only when its proxies moved (10,000 Ingresses
-      // waiting for a gateway are not re-read on every mesh proxy's ACK).
       for (const role of ['gateway', 'all'] as const) {
-        if (sig[role] === this.lastRoleSig[role]) continue;
-        this.lastRoleSig[role] = sig[role];
+        if (this.moved[role] === this.sweptAt[role]) continue;
+        this.sweptAt[role] = this.moved[role];
         for (const id of this.unsettled[role]) ids.add(id);
       }
     }
     this.unsettledDirty = false;
+    if (ids.size === 0) return;
+    // Votes only when some object needs a verdict, and only of the roles those objects wait for.
+    const roles = new Set<'gateway' | 'all'>();
+    for (const id of ids) { const info = REPORTED_KINDS[id.slice(0, id.indexOf('|'))]; if (info) roles.add(info.proxies); }
+    const votes = { gateway: [] as ProxyVote[], all: [] as ProxyVote[] };
+    for (const c of this.opts.connections()) {
+      const isGw = c.proxy.role === 'gateway';
+      if (!roles.has('all') && !isGw) continue;
+      const v = vote(c);
+      if (roles.has('all')) votes.all.push(v);
+      if (isGw) votes.gateway.push(v);
+    }
+    const problems = this.opts.problems();
     for (const id of ids) {
       if (this.stopped) return;
       const gen = this.included.get(id);

@@ -201,6 +201,7 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
   const maps = { ...old.maps };
   const byNs = { ...old.byNs };
   const touched = new Map<KindKey, Map<string, Set<string>>>(); // kind → namespace → keys
+  const reorder = new Set<KindKey>(); // ordered kinds whose order may have changed (not just replaced in place)
   for (const c of changes) {
     const k = meshKindOf(c.object);
     if (!k) continue;
@@ -213,6 +214,10 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
     const ns = c.object.metadata.namespace ?? '';
     const prevObj = maps[k].get(key);
     if (c.type === 'delete') maps[k].delete(key); else maps[k].set(key, c.object);
+    // Replacing an object whose creationTimestamp is unchanged keeps its place (Map.set on an
+    // existing key keeps the insertion order), and a delete keeps the others' order: only an
+    // added object or a changed timestamp needs the kind re-sorted (10,000 Ingresses per change).
+    if (c.type !== 'delete' && (!prevObj || prevObj.metadata.creationTimestamp !== c.object.metadata.creationTimestamp)) reorder.add(k);
     for (const n of new Set([ns, prevObj?.metadata.namespace ?? ns])) {
       let keys = t.get(n);
       if (!keys) t.set(n, (keys = new Set()));
@@ -220,7 +225,7 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
     }
   }
   for (const [k, t] of touched) {
-    if (ORDERED.has(k)) maps[k] = keyed([...maps[k].values()]);
+    if (ORDERED.has(k) && reorder.has(k)) maps[k] = keyed([...maps[k].values()]);
     const idx: NsIndex = new Map(old.byNs[k]);
     for (const [ns, keys] of t) {
       const list = (idx.get(ns) ?? []).filter((o) => !keys.has(keyOf(o)));

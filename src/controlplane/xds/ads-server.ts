@@ -35,6 +35,20 @@ export interface AdsServerOptions {
 
 export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 
+/**
+ * The ADS service definition for the server side: responses the connections hand over already
+ * encoded (a Buffer, see wire.ts) are written as they are; anything else is encoded as usual.
+ */
+export function adsServerService(): grpc.ServiceDefinition {
+  const { service } = adsService();
+  const out: Record<string, grpc.MethodDefinition<any, any>> = {};
+  for (const [name, def] of Object.entries(service)) {
+    const serialize = def.responseSerialize;
+    out[name] = { ...def, responseSerialize: (m: unknown) => (Buffer.isBuffer(m) ? m : serialize(m)) };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
 export class AdsServer {
   private readonly server: grpc.Server;
   private readonly opts: AdsServerOptions;
@@ -55,8 +69,7 @@ export class AdsServer {
       'grpc.max_send_message_length': -1,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
     });
-    const { service } = adsService();
-    this.server.addService(service, {
+    this.server.addService(adsServerService(), {
       StreamAggregatedResources: (call: AdsCall) => this.serve(call, 'sotw'),
       DeltaAggregatedResources: (call: AdsCall) => this.serve(call, 'delta'),
     });

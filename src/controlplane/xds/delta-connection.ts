@@ -14,7 +14,8 @@
  * - Versions are content hashes (per resource); system_version_info is the pipeline generation.
  */
 import { BuiltResponse, ConnectionOptions, ProxyConnection, TypeState } from './proxy-connection.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { Snapshot, SnapshotEntry } from './snapshot.ts';
+import { encodeDelta, sharedResponse } from './wire.ts';
 import type { ProxyInfo } from './node-info.ts';
 import type { StreamWriter } from './stream-writer.ts';
 
@@ -71,6 +72,7 @@ export class DeltaConnection extends ProxyConnection {
     }
     if (changed || first) {
       st.dirty = true;
+      st.settledOn = undefined;
       this.opts.listener.onSubscription?.(this, type);
     }
     await this.pump();
@@ -88,14 +90,15 @@ export class DeltaConnection extends ProxyConnection {
 
   protected build(st: TypeState, snap: Snapshot, allowRemovals: boolean): BuiltResponse | undefined {
     const entries = snap.entries(st.type);
-    const resources: { name: string; version: string; resource: { type_url: string; value: Buffer } }[] = [];
+    if (st.settledOn === entries && !st.mustRespond) return undefined;
+    const resources: SnapshotEntry[] = [];
     const removed: string[] = [];
     let bytes = 0;
     const consider = (name: string): void => {
       const e = entries.get(name);
       if (!e) return;
       if (st.known.get(name) === e.version) return;
-      resources.push({ name, version: e.version, resource: { type_url: st.type, value: e.value } });
+      resources.push(e);
       bytes += e.value.length;
       st.known.set(name, e.version);
     };
@@ -113,13 +116,15 @@ export class DeltaConnection extends ProxyConnection {
     for (const name of st.names) {
       if (!entries.has(name) && !st.known.has(name)) { removed.push(name); st.known.set(name, ABSENT); }
     }
+    st.settledOn = allowRemovals ? entries : undefined;
     if (resources.length === 0 && removed.length === 0 && !st.mustRespond) return undefined;
     const version = String(snap.generation);
-    const message = { system_version_info: version, resources, type_url: st.type, removed_resources: removed, nonce: this.nextNonce() };
-    return { message, version, bytes, resources: resources.length, removed: removed.length };
+    const content = { systemVersion: version, typeUrl: st.type, resources, removed };
+    const { bytes: wire, nonce } = sharedResponse(snap, st.type, resources, removed, st.lastNonce, (n) => encodeDelta(content, n));
+    return { wire, nonce, version, bytes, resources: resources.length, removed: removed.length };
   }
 
-  protected write(message: object): Promise<void> {
+  protected write(message: Buffer): Promise<void> {
     return this.writer.write(message);
   }
 }

@@ -44,6 +44,14 @@ export interface TypeState {
   lastAckedVersion?: string;
   /** Set by a NACK, cleared by the next ACK of this type. */
   nack?: Nack;
+  /**
+   * The snapshot entries of this type the proxy was last brought fully up to date with (nothing
+   * held back); while the snapshot's entries are the same map and the subscription did not
+   * change, there is nothing to send (a push that changed other types skips this one in O(1)).
+   */
+  settledOn?: object;
+  /** Nonce of the last response of this type on this stream. */
+  lastNonce?: string;
 }
 
 export interface ConnectionListener {
@@ -58,8 +66,8 @@ export interface ConnectionListener {
 
 export interface ConnectionOptions { clock: Clock; ackTimeoutMs: number; listener: ConnectionListener }
 
-/** A built response, ready to write, and what it tells the proxy. */
-export interface BuiltResponse { message: object; version: string; bytes: number; resources: number; removed: number }
+/** A built response, encoded (see wire.ts), and what it tells the proxy. */
+export interface BuiltResponse { wire: Buffer; nonce: string; version: string; bytes: number; resources: number; removed: number }
 
 let connectionSeq = 0;
 const HOLDERS = [TypeUrl.Listener, TypeUrl.RouteConfiguration] as const;
@@ -76,7 +84,6 @@ export abstract class ProxyConnection {
   closed = false;
   protected readonly types = new Map<string, TypeState>();
   protected readonly opts: ConnectionOptions;
-  private nonceSeq = 0;
 
   constructor(proxy: ProxyInfo, opts: ConnectionOptions) {
     this.proxy = proxy;
@@ -87,7 +94,7 @@ export abstract class ProxyConnection {
   /** Builds the next response for a type, or undefined when there is nothing to send. */
   protected abstract build(st: TypeState, snap: Snapshot, allowRemovals: boolean): BuiltResponse | undefined;
   /** Writes one response on the stream; resolves when the transport took it. */
-  protected abstract write(message: object): Promise<void>;
+  protected abstract write(message: Buffer): Promise<void>;
 
   typeState(type: string): TypeState {
     let st = this.types.get(type);
@@ -101,8 +108,6 @@ export abstract class ProxyConnection {
   /** Read-only view for diagnostics and tests. */
   stateOf(type: string): Readonly<TypeState> | undefined { return this.types.get(type); }
   subscribedTypes(): string[] { return [...this.types.keys()]; }
-
-  protected nextNonce(): string { return `${this.connId}-${++this.nonceSeq}`; }
 
   /**
    * Listener names the proxy asked for explicitly (proxyless gRPC clients ask for their target's
@@ -199,7 +204,8 @@ export abstract class ProxyConnection {
   protected abstract hasRemovals(st: TypeState, snap: Snapshot): boolean;
 
   private async send(st: TypeState, built: BuiltResponse, generation: number): Promise<void> {
-    const nonce = (built.message as { nonce: string }).nonce;
+    const nonce = built.nonce;
+    st.lastNonce = nonce;
     const f: InFlight = { nonce, version: built.version, generation, sentAt: this.opts.clock.now() };
     st.inflight = f;
     st.lastSentVersion = built.version;
@@ -214,7 +220,7 @@ export abstract class ProxyConnection {
       }, this.opts.ackTimeoutMs);
     }
     this.opts.listener.onSent?.(this, st.type, built.bytes, built.resources, built.removed);
-    await this.write(built.message);
+    await this.write(built.wire);
   }
 
   /**

@@ -17,6 +17,7 @@ import { BuiltResponse, ConnectionOptions, ProxyConnection, TypeState } from './
 import { contentVersion, type Snapshot, type SnapshotEntry } from './snapshot.ts';
 import type { ProxyInfo } from './node-info.ts';
 import type { StreamWriter } from './stream-writer.ts';
+import { encodeSotw, sharedResponse } from './wire.ts';
 
 const WILDCARD_TYPES = new Set<string>([TypeUrl.Listener, TypeUrl.Cluster]);
 
@@ -59,6 +60,7 @@ export class SotwConnection extends ProxyConnection {
     }
     if (subChanged) {
       st.dirty = true;
+      st.settledOn = undefined;
       this.opts.listener.onSubscription?.(this, type);
     }
     await this.pump();
@@ -72,6 +74,7 @@ export class SotwConnection extends ProxyConnection {
 
   protected build(st: TypeState, snap: Snapshot, allowRemovals: boolean): BuiltResponse | undefined {
     const entries = snap.entries(st.type);
+    if (st.settledOn === entries && !st.mustRespond) return undefined;
     const target = new Map<string, SnapshotEntry>();
     if (st.wildcard) {
       for (const [name, e] of entries) target.set(name, e);
@@ -87,19 +90,20 @@ export class SotwConnection extends ProxyConnection {
     }
     const sorted = [...target.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const version = sorted.length === 0 ? 'empty' : contentVersion(sorted.map((e) => `${e.name}\u0000${e.version}`).join('\u0001'));
+    st.settledOn = allowRemovals ? entries : undefined;
     if (!st.mustRespond && version === st.lastSentVersion) return undefined;
 
     let bytes = 0;
-    const resources = sorted.map((e) => { bytes += e.value.length; return { type_url: st.type, value: e.value }; });
+    for (const e of sorted) bytes += e.value.length;
     let removed = 0;
     for (const name of st.known.keys()) if (!target.has(name)) removed++;
     st.known = new Map(sorted.map((e) => [e.name, e.version]));
     this.sent.set(st.type, target);
-    const message = { version_info: version, resources, type_url: st.type, nonce: this.nextNonce(), control_plane: { identifier: 'sluice' } };
-    return { message, version, bytes, resources: resources.length, removed };
+    const { bytes: wire, nonce } = sharedResponse(snap, `sotw|${st.type}|${version}`, sorted, [], st.lastNonce, (n) => encodeSotw({ version, typeUrl: st.type, resources: sorted }, n));
+    return { wire, nonce, version, bytes, resources: sorted.length, removed };
   }
 
-  protected write(message: object): Promise<void> {
+  protected write(message: Buffer): Promise<void> {
     return this.writer.write(message);
   }
 }

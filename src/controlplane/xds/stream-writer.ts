@@ -17,7 +17,7 @@ export class StreamWriter {
     call.on('close', () => { this.closed = true; });
   }
 
-  async write(message: object): Promise<void> {
+  async write(message: object | Buffer): Promise<void> {
     while (this.draining) await this.draining;
     if (this.closed || this.call.cancelled || this.call.writableEnded) return;
     const ok = this.call.write(message);
