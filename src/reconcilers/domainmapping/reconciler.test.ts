@@ -115,6 +115,24 @@ test('DomainMapping reconciler (table)', async (tt) => {
       },
     },
     {
+      name: 'removing spec.tls and retargeting spec.ref update the Ingress and the URL',
+      run: async (h) => {
+        await ksvcWithTraffic(h, 'default', [t('hello-00001', 100)]);
+        await h.create(R.routes, route('default', 'other'));
+        await h.setStatus(R.routes, 'other', { traffic: [t('other-00001', 100)] });
+        await h.create(DOMAIN_MAPPINGS, dm('default', { tls: 'app-cert' }));
+        await h.rec.reconcile(DOMAIN);
+        await h.store.update(DOMAIN_MAPPINGS, { ...(await getDm(h))!, spec: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Route', name: 'other', namespace: 'default' } } });
+        await h.rec.reconcile(DOMAIN);
+        const ing = (await getIng(h))!;
+        assert.equal(ing.spec!.tls, undefined, 'TLS entry removed');
+        assert.deepEqual(ing.spec!.rules[0].http.paths[0].splits.map((s) => s.serviceName), ['other-00001'], 'new target');
+        assert.equal(ing.spec!.rules[0].http.paths[0].rewriteHost, 'other.default.svc.cluster.local', 'host of the new Route');
+        const m = (await getDm(h))!;
+        assert.deepEqual([m.status?.url, m.status?.observedGeneration, cond(m, 'CertificateProvisioned')?.reason, cond(m, 'Ready')?.status], [`http://${DOMAIN}`, 2, 'TLSNotEnabled', 'True'], 'status follows');
+      },
+    },
+    {
       name: 'a traffic change on the Route is followed by the Ingress',
       run: async (h) => {
         await ksvcWithTraffic(h, 'default', [t('hello-00001', 100)]);
