@@ -253,6 +253,19 @@ metadata:
   name: team-a
   labels:
     istio-injection: enabled
+---
+apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata:
+  name: example.org
+  namespace: default
+spec:
+  ref:
+    name: helloworld-go
+    kind: Service
+    apiVersion: serving.knative.dev/v1
+  tls:
+    secretName: example-org-tls
 `;
 
 function docs(text: string, source: string): KubeObject[] {
@@ -271,7 +284,7 @@ function admitClean(obj: KubeObject, source: string): void {
 
 test('Knative and Istio documentation manifests are admitted under Strict', () => {
   const objs = docs(upstream, 'upstream');
-  assert.equal(objs.length, 11);
+  assert.equal(objs.length, 12);
   for (const o of objs) admitClean(o, 'upstream');
 });
 
