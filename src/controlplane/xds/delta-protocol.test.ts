@@ -231,3 +231,33 @@ test('delta: a scoped proxy never receives an out-of-scope resource, even when i
     assert.equal(h.pipeline.scopeCount(), 2);
   } finally { ca.close(); cb.close(); await h.close(); }
 });
+
+test('delta: an empty first request is the legacy wildcard (kept when names are added later), and every new stream is answered even when nothing is due', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  for (const n of ['a', 'b']) set[CDS].set(n, edsCluster(n));
+  const c1 = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  let have: Record<string, string>;
+  try {
+    c1.deltaRequest(CDS, []);
+    assert.deepEqual(names(await c1.next(CDS)), ['a', 'b'], 'empty first subscribe = every cluster of the scope');
+    c1.deltaRequest(CDS, ['nope']);
+    const named = await c1.next(CDS);
+    assert.deepEqual(named.removed_resources, ['nope'], 'an explicit name the scope lacks is answered as removed');
+    set[CDS].set('c', edsCluster('c'));
+    h.change();
+    assert.deepEqual(names(await c1.next(CDS)), ['c'], 'the wildcard survived the explicit subscribe: new clusters still arrive');
+    // A type with nothing in scope is still answered (empty), so the proxy is not left waiting.
+    c1.deltaRequest(TypeUrl.Secret, []);
+    const sds = await c1.next(TypeUrl.Secret);
+    assert.equal(sds.resources.length, 0, 'empty answer for an empty scope');
+    have = Object.fromEntries(c1.have.get(CDS)!);
+  } finally { c1.close(); }
+  const c2 = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  try {
+    c2.deltaRequest(CDS, [], [], { initial: have });
+    const r = await c2.next(CDS);
+    assert.equal(r.resources.length, 0, 'a reconnect that is already current gets an empty answer, not silence');
+    assert.deepEqual(r.removed_resources ?? [], []);
+  } finally { c2.close(); await h.close(); }
+});
