@@ -198,6 +198,7 @@ http {
   await waitPort(nginxPort);
   await new Promise((r) => setTimeout(r, 300));
   const nginxPids = [nginx.pid!, ...childPids(nginx.pid!)];
+  extraPids.push(...nginxPids.slice(1));
   const nginxWorker = childPids(nginx.pid!)[0] ?? nginx.pid!;
   // nginx -v prints to stderr.
   const nginxVersion = (spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr ?? '').trim().replace(/^nginx version: /, '') || 'nginx';
@@ -249,8 +250,11 @@ http {
   process.stdout.write(JSON.stringify({ bench: 'proxy', sluice_rps: sl.rps, nginx_rps: ng.rps, direct_rps: direct.rps, ratio_vs_nginx: ratio, added_p99_ms: addedP99, sluice_p99_ms: sl.p99, nginx_p99_ms: ng.p99, sluice_rss_mb: sluiceRss, sluice_idle_rss_mb: sluiceIdleRss, cpu_ms_per_1k_sluice: sl.cpuMsPer1k, cpu_ms_per_1k_nginx: ng.cpuMsPer1k, rss_mb_10k_routes: rss10k, cores: os.cpus().length }) + '\n');
 }
 
+/** nginx's worker processes outlive a SIGKILLed master; they are stopped by pid. */
+const extraPids: number[] = [];
 const cleanup = () => {
   for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const pid of extraPids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   fs.rmSync(tmp, { recursive: true, force: true });
 };
 main().then(() => { cleanup(); process.exit(0); }, (e) => { say(`bench:proxy failed: ${(e as Error).stack}`); cleanup(); process.exit(1); });

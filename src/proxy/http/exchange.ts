@@ -12,7 +12,7 @@ import type { Host } from '../lb/load-balancer.ts';
 import { retryBackoffMs, shouldRetry, type AttemptOutcome } from '../resilience/retry-policy.ts';
 import type { ForwardAction } from '../config/model.ts';
 import type { UpstreamCluster } from './upstream-cluster.ts';
-import { applyMutation, downstreamResponseHeaders } from './header-ops.ts';
+import { applyMutation, responseHeaderList, toHeaderList, type HeaderList } from './header-ops.ts';
 import { Flag, LocalReplyBody } from './response-flags.ts';
 import type { RequestContext } from './request-context.ts';
 
@@ -33,6 +33,13 @@ export class Exchange {
   private retrying = false;
   /** Set when the proxy itself aborts the upstream request (no outlier signal for that). */
   private aborting = false;
+  /** The upstream request headers as a flat list, built once (retries reuse it). */
+  private headerList?: HeaderList;
+  /** Route idle_timeout: the deadline timer and the last time bytes moved either way. */
+  private idleTimer?: Timer;
+  private lastActivity = 0;
+  /** Transparent re-sends after a stale keep-alive connection was reset before any response byte. */
+  private staleResends = 0;
 
   constructor(private readonly rc: RequestContext, private readonly action: ForwardAction, private readonly uc: UpstreamCluster, private readonly headers: OutgoingHttpHeaders, private readonly path: string) {}
 
@@ -51,6 +58,7 @@ export class Exchange {
     if (action.timeoutMs > 0) {
       this.routeTimer = rc.clock.setTimeout(() => this.onRouteTimeout(), action.timeoutMs);
     }
+    if (action.idleTimeoutMs !== undefined) this.startIdleTimeout(action.idleTimeoutMs);
     if (action.retry && rc.hasBody()) {
       // Retries need the body again: buffer it (bounded); a larger body disables retries.
       this.body = [];
@@ -92,11 +100,12 @@ export class Exchange {
     }, delay);
   }
 
-  private send(): void {
+  /** One attempt: pick a host, then forward. `resend` re-sends the same attempt after a stale keep-alive reset. */
+  private send(resend = false): void {
     const rc = this.rc;
     if (this.done || rc.closed) return;
     const uc = this.uc;
-    this.attempt++;
+    if (!resend) this.attempt++;
     rc.attempts = this.attempt;
     const exclude = this.action.retry?.previousHosts && this.tried ? this.tried : undefined;
     const pick = uc.pick(this.action.hashHeader || exclude ? { hashKey: this.action.hashHeader ? rc.header(this.action.hashHeader) : undefined, excludeHosts: exclude } : undefined);
@@ -125,7 +134,7 @@ export class Exchange {
     };
     const sentAt = rc.clock.now();
     let settled = false;
-    const ureq = http.request({ host: host.address, port: host.port, method: rc.method, path: this.path, headers: this.headers, agent: uc.pool, setHost: false });
+    const ureq = http.request({ host: host.address, port: host.port, method: rc.method, path: this.path, headers: (this.headerList ??= this.upstreamHeaderList()) as string[], agent: uc.pool, setHost: false });
     this.ureq = ureq;
     const settle = () => {
       if (settled) return false;
@@ -166,6 +175,15 @@ export class Exchange {
         if (this.responded && !rc.closed) { rc.addFlag(Flag.UpstreamRemoteReset); rc.reset(); }
         return;
       }
+      if (this.staleKeepAlive(ureq, err)) {
+        // The pooled connection had been closed by the upstream (its keep-alive timeout) when the
+        // request went out: nothing reached the upstream's application, so the same attempt goes
+        // out again on another connection (as node's docs advise), with no failure recorded.
+        this.staleResends++;
+        uc.stats.upstream_cx_destroy_remote++;
+        this.send(true);
+        return;
+      }
       const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT_CONNECT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'ECONNRESET' && !ureq.reusedSocket && !(ureq.socket as any)?.bytesWritten;
       if (connectFailure) uc.stats.upstream_cx_connect_fail++;
       uc.onResult(host, connectFailure ? { connectFailure: true } : { reset: true });
@@ -189,23 +207,83 @@ export class Exchange {
       this.respond(ures, rc.clock.now() - sentAt);
     });
     if (this.body) ureq.end(this.bodyLen ? Buffer.concat(this.body) : undefined);
-    else if (this.attempt === 1 && rc.hasBody()) rc.req.pipe(ureq);
-    else ureq.end();
+    else if (this.attempt === 1 && !resend && rc.hasBody()) {
+      if (this.idleTimer) rc.req.on('data', () => { this.lastActivity = rc.clock.now(); });
+      rc.req.pipe(ureq);
+    } else ureq.end();
+  }
+
+  /**
+   * A request that failed on a reused keep-alive connection before any response byte, whose
+   * body (if any) can be sent again: the upstream closed the idle connection as the request was
+   * written (the keep-alive race). Re-sent at most twice per request.
+   */
+  private staleKeepAlive(ureq: http.ClientRequest, err: NodeJS.ErrnoException): boolean {
+    if (!ureq.reusedSocket || this.staleResends >= 2 || this.rc.closed) return false;
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') return false;
+    return !this.rc.hasBody() || this.body !== undefined;
+  }
+
+  /** The upstream request headers (router-built object) as a flat list, plus framing node would add. */
+  private upstreamHeaderList(): HeaderList {
+    const list = toHeaderList(this.headers);
+    // A flat list is written at once, before node knows the body is empty: say so for methods
+    // node would otherwise send chunked (the object form sent content-length: 0 for these).
+    const m = this.rc.method;
+    if (m !== 'GET' && m !== 'HEAD' && m !== 'DELETE' && m !== 'OPTIONS' && m !== 'TRACE' && m !== 'CONNECT'
+      && this.headers['content-length'] === undefined && !this.rc.hasBody() && this.body === undefined) list.push('content-length', '0');
+    return list;
   }
 
   private respond(ures: http.IncomingMessage, serviceTime: number): void {
     const rc = this.rc;
     if (rc.closed) { ures.resume(); return; }
     this.responded = true;
-    const h = downstreamResponseHeaders(ures.headers);
-    h['x-envoy-upstream-service-time'] = String(serviceTime);
+    const h = responseHeaderList(ures.rawHeaders);
+    h.push('x-envoy-upstream-service-time', String(serviceTime));
     rc.upstreamServiceTime = serviceTime;
-    rc.applyResponseMutations(h);
-    rc.writeHead(ures.statusCode ?? 502, h);
-    if (rc.countBytes) ures.on('data', (c: Buffer) => { rc.bytesSent += c.length; });
-    ures.pipe(rc.res as unknown as NodeJS.WritableStream);
+    rc.applyResponseMutationsList(h);
+    rc.writeHeadList(ures.statusCode ?? 502, h);
+    // Forwarded by hand rather than pipe(): one data and one end listener, backpressure by pause/drain.
+    const res = rc.res as unknown as NodeJS.WritableStream & { once(e: 'drain', f: () => void): void };
+    const counting = rc.countBytes;
+    const idle = this.idleTimer !== undefined;
+    ures.on('data', (c: Buffer) => {
+      if (rc.closed) return;
+      if (counting) rc.bytesSent += c.length;
+      if (idle) this.lastActivity = rc.clock.now();
+      if (!res.write(c)) { ures.pause(); res.once('drain', () => ures.resume()); }
+    });
+    ures.on('end', () => { if (!rc.closed) res.end(); });
     ures.on('error', () => { if (!rc.closed) rc.reset(); });
     ures.on('aborted', () => { rc.addFlag(Flag.UpstreamConnectionTermination); });
+  }
+
+  /**
+   * Route idle_timeout (Envoy: replaces the connection manager's stream_idle_timeout for this
+   * route; 0 disables it): with no bytes either way for that long, 408 "stream timeout" (SI)
+   * before the response started, a reset after.
+   */
+  private startIdleTimeout(ms: number): void {
+    const rc = this.rc;
+    const req = rc.req as { stream?: { setTimeout(ms: number): void } };
+    // The connection manager's stream idle timer stops applying to this stream.
+    if (req.stream) req.stream.setTimeout(0);
+    else (rc.res as http.ServerResponse).on('timeout', () => { /* the route's own idle timer decides */ });
+    if (ms <= 0) return;
+    this.lastActivity = rc.clock.now();
+    const check = () => {
+      this.idleTimer = undefined;
+      if (this.done || rc.closed) return;
+      const idleFor = rc.clock.now() - this.lastActivity;
+      if (idleFor < ms) { this.idleTimer = rc.clock.setTimeout(check, ms - idleFor); return; }
+      rc.hstats.downstream_rq_idle_timeout++;
+      this.aborting = true;
+      this.ureq?.destroy();
+      if (this.responded) { rc.addFlag(Flag.StreamIdleTimeout); rc.reset(); return; }
+      rc.localReply(408, LocalReplyBody.streamIdle, Flag.StreamIdleTimeout);
+    };
+    this.idleTimer = rc.clock.setTimeout(check, ms);
   }
 
   private onRouteTimeout(): void {
@@ -226,6 +304,7 @@ export class Exchange {
     if (this.routeTimer) rc.clock.clearTimeout(this.routeTimer);
     if (this.tryTimer) rc.clock.clearTimeout(this.tryTimer);
     if (this.connectTimer) rc.clock.clearTimeout(this.connectTimer);
+    if (this.idleTimer) rc.clock.clearTimeout(this.idleTimer);
     if (rc.closed && this.ureq && !this.ureq.destroyed) { this.aborting = true; this.ureq.destroy(); }
     this.uc.stats.upstream_rq_active--;
     this.uc.breaker.release('requests');

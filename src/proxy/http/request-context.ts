@@ -11,7 +11,7 @@ import type { Rng } from '../../lib/rng.ts';
 import type { HttpConnectionManagerConfig, Route, RouteTable, VirtualHost } from '../config/model.ts';
 import type { HttpStats } from '../stats/proxy-stats.ts';
 import { formatFlags, type AccessLogger } from './access-log.ts';
-import { applyMutation, hasMutation } from './header-ops.ts';
+import { applyMutation, applyMutationList, hasMutation, headerListToObject, type HeaderList } from './header-ops.ts';
 
 export type DownstreamRequest = http.IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = http.ServerResponse | Http2ServerResponse;
@@ -77,6 +77,24 @@ export class RequestContext {
     if (this.route && hasMutation(this.route.responseHeaders)) applyMutation(h, this.route.responseHeaders);
     if (this.vh && hasMutation(this.vh.responseHeaders)) applyMutation(h, this.vh.responseHeaders);
     if (this.table && hasMutation(this.table.responseHeaders)) applyMutation(h, this.table.responseHeaders);
+  }
+
+  applyResponseMutationsList(h: HeaderList): void {
+    if (this.route && hasMutation(this.route.responseHeaders)) applyMutationList(h, this.route.responseHeaders);
+    if (this.vh && hasMutation(this.vh.responseHeaders)) applyMutationList(h, this.vh.responseHeaders);
+    if (this.table && hasMutation(this.table.responseHeaders)) applyMutationList(h, this.table.responseHeaders);
+  }
+
+  /**
+   * writeHead with a flat header list: node:http stores it as is (no setHeader per header). The
+   * HTTP/2 compatibility response and a response that already has headers set (a draining
+   * listener's `connection: close`) take the object form, which merges without losing repeats.
+   */
+  writeHeadList(status: number, h: HeaderList): void {
+    this.status = status;
+    const res = this.res as http.ServerResponse;
+    if ((this.res as Http2ServerResponse).stream !== undefined || res.hasHeader('connection')) res.writeHead(status, headerListToObject(h));
+    else res.writeHead(status, h as string[]);
   }
 
   writeHead(status: number, h: OutgoingHttpHeaders): void {
