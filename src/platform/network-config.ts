@@ -14,6 +14,10 @@ export interface NetworkConfig {
   xdsPort: number;
   debounceAfterMs: number;
   debounceMaxMs: number;
+  /** Run the mesh proxy (per-pod inbound mTLS + RBAC listeners, per-pod egress). Needs `enabled`. */
+  mesh: boolean;
+  /** Lifetime of mesh workload certificates (rotated at half of it). */
+  meshCertTtlMs: number;
 }
 
 export const NETWORK_DEFAULTS: NetworkConfig = {
@@ -27,11 +31,13 @@ export const NETWORK_DEFAULTS: NetworkConfig = {
   xdsPort: 0,
   debounceAfterMs: 100,
   debounceMaxMs: 1000,
+  mesh: true,
+  meshCertTtlMs: 24 * 3600_000,
 };
 
 const PROXY_KEYS: Record<string, keyof NetworkConfig> = {
   enabled: 'enabled', 'listen-address': 'listenAddress', 'http-port': 'httpPort', 'https-port': 'httpsPort',
-  concurrency: 'concurrency', 'max-memory': 'maxMemoryMb',
+  concurrency: 'concurrency', 'max-memory': 'maxMemoryMb', mesh: 'mesh', 'mesh-cert-ttl': 'meshCertTtlMs',
 };
 const CP_KEYS: Record<string, keyof NetworkConfig> = {
   'xds-host': 'xdsHost', 'xds-port': 'xdsPort', 'debounce-after': 'debounceAfterMs', 'debounce-max': 'debounceMaxMs',
@@ -39,9 +45,9 @@ const CP_KEYS: Record<string, keyof NetworkConfig> = {
 
 function durationMs(v: unknown, where: string): number {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s)$/.exec(v.trim()) : null;
-  if (!m) throw new SluiceError('SLUICE_E_CONFIG', `${where}: invalid duration ${JSON.stringify(v)} (want e.g. 100ms, 1s)`);
-  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim()) : null;
+  if (!m) throw new SluiceError('SLUICE_E_CONFIG', `${where}: invalid duration ${JSON.stringify(v)} (want e.g. 100ms, 1s, 5m, 24h)`);
+  return Math.round(Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[m[2]]!);
 }
 
 export function parseNetworkConfig(proxy: Record<string, unknown>, controlplane: Record<string, unknown>, source = 'config'): NetworkConfig {
@@ -51,12 +57,15 @@ export function parseNetworkConfig(proxy: Record<string, unknown>, controlplane:
       const field = keys[k];
       const where = `${source}: ${name}.${k}`;
       if (!field) throw new SluiceError('SLUICE_E_CONFIG', `${where}: unknown key (known: ${Object.keys(keys).join(', ')})`);
-      if (field === 'enabled') {
+      if (field === 'enabled' || field === 'mesh') {
         if (typeof v !== 'boolean') throw new SluiceError('SLUICE_E_CONFIG', `${where}: want true or false, got ${JSON.stringify(v)}`);
-        out.enabled = v;
+        out[field] = v;
       } else if (field === 'listenAddress' || field === 'xdsHost') {
         if (typeof v !== 'string' || net.isIP(v) === 0) throw new SluiceError('SLUICE_E_CONFIG', `${where}: want an IP address, got ${JSON.stringify(v)}`);
         out[field] = v;
+      } else if (field === 'meshCertTtlMs') {
+        out.meshCertTtlMs = durationMs(v, where);
+        if (out.meshCertTtlMs < 1000) throw new SluiceError('SLUICE_E_CONFIG', `${where}: a certificate lifetime under 1s is not usable`);
       } else if (field === 'debounceAfterMs' || field === 'debounceMaxMs') {
         out[field] = durationMs(v, where);
       } else {

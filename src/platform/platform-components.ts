@@ -2,7 +2,8 @@
  * What `sluice up` runs after the API server, in order: the autoscaler (multiscaler, activator,
  * queue-proxy role per pod), serving (controllers + the runtime that runs pods, scaled by the
  * autoscaler), then the network (xDS control plane + gateway proxy, with the activator's
- * address for revisions at zero). With `proxy.enabled: false` there is no gateway, and
+ * address for revisions at zero) with the mesh proxy unless `proxy.mesh: false` (then pods get
+ * no mesh ports). With `proxy.enabled: false` there is no gateway, and
  * Ingresses are marked ready by the serving component itself.
  */
 import type { Component, ComponentContext } from '../cli/control-process.ts';
@@ -17,7 +18,7 @@ export function platformComponents(config: SluiceConfig): Component[] {
   const autoscaling = new AutoscalingComponent(parseAutoscalerConfig(config.autoscaler, config.file ?? 'config'));
   const serving = createServingComponent({
     ingressReadiness: net.enabled ? 'controlplane' : 'immediate', domain: config.domain, images: config.images,
-    scaleSource: autoscaling.scaleSource, runtime: { podFrontend: autoscaling.podFrontend },
+    scaleSource: autoscaling.scaleSource, runtime: { podFrontend: autoscaling.podFrontend, mesh: net.enabled && net.mesh },
   });
   autoscaling.attach(serving);
   const servingComponent: Component = {

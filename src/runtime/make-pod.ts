@@ -24,7 +24,12 @@ export interface PodIdentity {
   servingPort?: number;
   templateHash: string;
   nodeName: string;
+  /** The mesh proxy's listeners for the pod (inbound in front of it, egress for its calls). */
+  mesh?: { inbound: number; egress: number };
 }
+
+export const INBOUND_PORT_ANNOTATION = 'sluice.dev/inbound-port';
+export const EGRESS_PORT_ANNOTATION = 'sluice.dev/egress-port';
 
 export function makePodMeta(rev: Revision, id: PodIdentity): Pod {
   const rl = rev.metadata.labels ?? {};
@@ -43,12 +48,18 @@ export function makePodMeta(rev: Revision, id: PodIdentity): Pod {
       name: id.name,
       namespace: id.namespace,
       labels,
-      annotations: { [PORT_ANNOTATION]: String(id.port), ...(id.servingPort ? { [SERVING_PORT_ANNOTATION]: String(id.servingPort) } : {}) },
+      annotations: {
+        [PORT_ANNOTATION]: String(id.port),
+        ...(id.servingPort ? { [SERVING_PORT_ANNOTATION]: String(id.servingPort) } : {}),
+        ...(id.mesh ? { [INBOUND_PORT_ANNOTATION]: String(id.mesh.inbound), [EGRESS_PORT_ANNOTATION]: String(id.mesh.egress) } : {}),
+      },
       ownerReferences: [{ apiVersion: rev.apiVersion, kind: rev.kind, name: rev.metadata.name ?? '', uid: rev.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
     },
     spec: {
       containers: [{ ...(c ?? { image: '' }), name: c?.name || CONTAINER_NAME, ports: [{ containerPort: id.port, name: 'user-port', protocol: 'TCP' }] }],
       nodeName: id.nodeName,
+      // The pod's mesh identity: spiffe://TRUST_DOMAIN/ns/NS/sa/SERVICE_ACCOUNT.
+      serviceAccountName: rev.spec?.serviceAccountName || 'default',
       terminationGracePeriodSeconds: DEFAULT_GRACE_SECONDS,
     },
   };

@@ -54,6 +54,13 @@ export interface RuntimeOptions {
    * `close` runs once the pod's process is gone for good.
    */
   podFrontend?: (pod: PodFrontendInfo) => { close(): Promise<void> };
+  /**
+   * The mesh proxy fronts pods: each pod gets two more ports, annotated on the Pod for the
+   * control plane (`sluice.dev/inbound-port`: the mesh proxy's inbound listener for the pod,
+   * `sluice.dev/egress-port`: its egress listener), and the egress listener as HTTP_PROXY and
+   * SLUICE_EGRESS in its environment.
+   */
+  mesh?: boolean;
   nodeName?: string;
 }
 
@@ -83,6 +90,16 @@ export function freePort(): Promise<number> {
 }
 
 const PORT_POOL_SIZE = 8;
+
+/**
+ * A mesh pod's way out: its egress listener as an HTTP proxy (HTTP_PROXY, http_proxy) and as
+ * SLUICE_EGRESS (host:port, for Host-header routing without proxy support). NO_PROXY is cleared
+ * so calls to service names go through the mesh.
+ */
+export function meshEgressEnv(egressPort: number): Record<string, string> {
+  const url = `http://127.0.0.1:${egressPort}`;
+  return { HTTP_PROXY: url, http_proxy: url, SLUICE_EGRESS: `127.0.0.1:${egressPort}` };
+}
 
 export class Runtime {
   readonly images: ImageTable;
@@ -234,6 +251,13 @@ export class Runtime {
         this.starting.set(key, (this.starting.get(key) ?? 1) - 1);
       }
     }
+    let meshPorts: { inbound: number; egress: number } | undefined;
+    if (this.o.mesh) {
+      const inbound = this.takePort() ?? await freePort();
+      let egress = this.takePort() ?? await freePort();
+      while (egress === inbound || egress === port || egress === servingPort) egress = await freePort();
+      meshPorts = { inbound, egress };
+    }
     if (this.stopping) return;
     const ns = rev.metadata.namespace ?? 'default';
     const name = this.newPodName(rev);
@@ -247,10 +271,11 @@ export class Runtime {
       container: c, namespace: ns, pod: name, nodeName, port, revision: rev.metadata.name ?? '',
       configuration: labels[Labels.configuration] ?? '', service: labels[Labels.service] ?? '',
     });
+    if (meshPorts) Object.assign(env, meshEgressEnv(meshPorts.egress));
     Object.assign(env, this.o.extraEnv?.({ namespace: ns, name, revision: rev.metadata.name ?? '', port }) ?? {});
     const mp: ManagedPod = {
       key, image: c.image, created: false, writing: false, dirty: false, seq: this.seq++,
-      meta: makePodMeta(rev, { namespace: ns, name, port, servingPort, templateHash: templateHash(rev.metadata.uid ?? name), nodeName }),
+      meta: makePodMeta(rev, { namespace: ns, name, port, servingPort, templateHash: templateHash(rev.metadata.uid ?? name), nodeName, mesh: meshPorts }),
       proc: undefined as unknown as PodProcess,
     };
     if (this.o.podFrontend && servingPort !== undefined) {

@@ -9,6 +9,7 @@ import { TypeUrl } from '../../xds/protos.ts';
 import type { ClusterUse, TranslateContext } from './context.ts';
 import { ADS_SOURCE, duration, parseDurationMs } from './istio-values.ts';
 import { resolveCredential, sdsConfig, TLS_TRANSPORT } from './secrets.ts';
+import { autoMtlsFields, GATEWAY_IDENTITY, meshSecurityOf } from './mesh-security.ts';
 
 /** Envoy's "no limit" for circuit breakers, as Istio sets by default (Envoy's own 1024 throttles a busy gateway). */
 export const UNLIMITED = 4294967295;
@@ -75,6 +76,17 @@ const MAX_CACHED = 200_000;
 
 /** The Cluster resource for an outbound cluster a route uses. */
 export function buildOutboundCluster(ctx: TranslateContext, use: ClusterUse): object {
+  const base = buildOutboundClusterPlain(ctx, use);
+  // Under mesh security the gateway reaches mesh pods with Istio's auto mTLS, presenting the
+  // gateway identity (unless a DestinationRule sets the TLS mode itself).
+  const sec = meshSecurityOf(ctx);
+  const mode = use.policy?.tls?.mode;
+  if (!sec || ctx.proxy.role !== 'gateway' || (mode !== undefined && mode !== 'ISTIO_MUTUAL')) return base;
+  const mtls = autoMtlsFields(ctx, sec, sec.gatewayIdentity ?? GATEWAY_IDENTITY, use.host);
+  return mtls ? { ...base, ...mtls } : base;
+}
+
+function buildOutboundClusterPlain(ctx: TranslateContext, use: ClusterUse): object {
   const tls = use.policy?.tls;
   if (tls?.mode && tls.mode !== 'DISABLE') return buildUncached(ctx, use); // registers secrets and problems
   const owner = use.rule ?? NO_RULE;

@@ -11,10 +11,11 @@ import { endpointsActivatorMode } from '../../autoscaler/activator-mode.ts';
 import { canonicalJson } from './resource-hash.ts';
 import { findDestinationRule } from './destination-rule.ts';
 import { TranslateContext } from './context.ts';
+import { attachMeshSecurity, endpointTlsMetadata, isCallerVariant, meshInboundPort, meshSecurityOf, resolveMeshSecurity, type MeshSecuritySource } from './mesh-security.ts';
 import { parseClusterName, parseServiceHost } from './hosts.ts';
 import { PodAnnotations, REGION_LABEL, resolveOptions, ZONE_LABEL, type MeshState, type ProxyInfo, type TranslateOptions } from './types.ts';
 
-interface Ep { ip: string; port: number; weight: number; region: string; zone: string }
+interface Ep { ip: string; port: number; weight: number; region: string; zone: string; metadata?: object }
 
 function portOf(subset: EndpointSubset, want: string): number | undefined {
   const ports = subset.ports ?? [];
@@ -48,14 +49,16 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
   const actKey = act && svc && ctx.state.revisionBackends.has(`${svc.namespace}/${svc.name}`) ? `${act.address}:${act.port}` : '';
   let podRefs: (Pod | undefined)[] | undefined;
   let perEp: Map<string, CachedCla> | undefined;
+  let secKey = '';
   const key = `${clusterName}|${subsetLabels ? canonicalJson(subsetLabels) : '-'}`;
   if (ep) {
     podRefs = [];
     for (const subset of ep.subsets ?? []) for (const a of subset.addresses ?? []) podRefs.push(podOf(ctx, a, svc!.namespace));
     perEp = claCache.get(ep);
     if (!perEp) claCache.set(ep, (perEp = new Map()));
+    secKey = meshKey(ctx, podRefs);
     const hit = perEp.get(key);
-    if (hit && hit.act === actKey && hit.pods.length === podRefs.length && hit.pods.every((p, i) => p === podRefs![i])) return hit.cla;
+    if (hit && hit.act === actKey && hit.sec === secKey && hit.pods.length === podRefs.length && hit.pods.every((p, i) => p === podRefs![i])) return hit.cla;
   }
   for (const subset of ep?.subsets ?? []) {
     const port = portOf(subset, parsed.port);
@@ -64,9 +67,14 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
       const pod = podOf(ctx, a, svc!.namespace);
       if (subsetLabels && !labelsMatch(pod?.metadata.labels, subsetLabels)) continue;
       const w = Number(pod?.metadata.annotations?.[PodAnnotations.weight]);
+      // A pod the mesh proxy fronts is reached at its mesh inbound port (mTLS, RBAC), marked
+      // for auto mTLS unless its port's PeerAuthentication mode is DISABLE.
+      const meshPort = meshInboundPort(pod);
+      const metadata = meshPort !== undefined ? endpointTlsMetadata(ctx, pod) : undefined;
       eps.push({
-        ip: a.ip, port, weight: Number.isInteger(w) && w > 0 ? w : 1,
+        ip: meshPort !== undefined ? ctx.opts.meshAddress : a.ip, port: meshPort ?? port, weight: Number.isInteger(w) && w > 0 ? w : 1,
         region: pod?.metadata.labels?.[REGION_LABEL] ?? '', zone: pod?.metadata.labels?.[ZONE_LABEL] ?? '',
+        ...(metadata ? { metadata } : {}),
       });
     }
   }
@@ -88,6 +96,7 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
       locality,
       lb_endpoints: g.map((e) => ({
         endpoint: { address: { socket_address: { address: e.ip, port_value: e.port } } },
+        ...(e.metadata ? { metadata: e.metadata } : {}),
         health_status: 'HEALTHY',
         load_balancing_weight: { value: e.weight },
       })),
@@ -95,11 +104,17 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
     };
   });
   const cla = { cluster_name: clusterName, endpoints };
-  if (perEp && podRefs) perEp.set(key, { pods: podRefs, act: actKey, cla });
+  if (perEp && podRefs) perEp.set(key, { pods: podRefs, act: actKey, sec: secKey, cla });
   return cla;
 }
 
-interface CachedCla { pods: (Pod | undefined)[]; act: string; cla: object }
+interface CachedCla { pods: (Pod | undefined)[]; act: string; sec: string; cla: object }
+
+/** What mesh security changes in an assignment: per address, whether it is marked for mTLS. */
+function meshKey(ctx: TranslateContext, pods: (Pod | undefined)[]): string {
+  if (!meshSecurityOf(ctx)) return '';
+  return pods.map((p) => (meshInboundPort(p) !== undefined && endpointTlsMetadata(ctx, p) ? '1' : '0')).join('');
+}
 const claCache = new WeakMap<Endpoints, Map<string, CachedCla>>();
 
 function podOf(ctx: TranslateContext, a: EndpointAddress, ns: string): Pod | undefined {
@@ -111,10 +126,12 @@ function podOf(ctx: TranslateContext, a: EndpointAddress, ns: string): Pod | und
  * without recomputing listeners, routes or clusters. Subset labels come from the same
  * DestinationRule the full translation picks (seen from the proxy's namespace, else the service's).
  */
-export function translateEndpoints(state: MeshState, proxy: ProxyInfo, clusterNames: Iterable<string>, opts: TranslateOptions = {}): Map<string, object> {
-  const ctx = new TranslateContext(state, resolveOptions(opts), proxy);
+export function translateEndpoints(state: MeshState, proxy: ProxyInfo, clusterNames: Iterable<string>, opts: TranslateOptions & { meshSecurity?: MeshSecuritySource; now?: number } = {}): Map<string, object> {
+  const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now);
+  attachMeshSecurity(ctx, resolveMeshSecurity(opts.meshSecurity));
   const out = new Map<string, object>();
   for (const name of [...clusterNames].sort()) {
+    if (isCallerVariant(name)) continue; // per-caller clusters share their base cluster's assignment
     const parsed = parseClusterName(name);
     if (parsed.direction !== 'outbound') continue;
     let labels: Record<string, string> | undefined;

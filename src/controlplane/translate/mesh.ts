@@ -21,6 +21,11 @@ import { RouteTableBuilder } from './route-table.ts';
 import { egressScope, hostVisible, visibleNamespaces } from './sidecar-scope.ts';
 import { addMeshVirtualServices } from './virtual-service.ts';
 import { PodAnnotations } from './types.ts';
+import { buildOutboundCluster } from './clusters.ts';
+import {
+  autoMtlsFields, callerClusterName, egressIdentityRouteName, inboundTargetPort, meshInboundListener, meshSecurityOf, podIdentity, renameRouteClusters, routeClusters,
+} from './mesh-security.ts';
+import type { WorkloadIdentity } from '../../security/ca.ts';
 
 export interface MeshOutput { listeners: object[]; routes: object[]; staticClusters: object[] }
 
@@ -94,6 +99,9 @@ export function translateMesh(ctx: TranslateContext, apiListenerNames: readonly 
   const namespaces = scoped ? [scoped] : [...ctx.state.podsByNamespace.keys()].sort();
   const egressNeeded = new Set<string>(scoped ? [scoped] : []);
   const addr = ctx.opts.meshAddress;
+  const sec = meshSecurityOf(ctx);
+  /** Under mesh security, each egress identity (namespace + service account) gets its own routes and clusters. */
+  const egressIds = new Map<string, WorkloadIdentity>();
   for (const ns of namespaces) {
     for (const pod of ctx.state.podsByNamespace.get(ns) ?? []) {
       ctx.stats.podsVisited++;
@@ -108,16 +116,31 @@ export function translateMesh(ctx: TranslateContext, apiListenerNames: readonly 
         if (port === undefined) {
           ctx.problems.add(pod, 'spec.containers[0].ports', `the pod has an inbound mesh port but no port of its own (annotation ${PodAnnotations.podPort}, a containerPort or env PORT)`, 'error');
         } else {
-          const cluster = inboundClusterName(port, name, ns);
+          // Under mesh security the inbound listener fronts the pod's queue-proxy (autoscaling
+          // stats and the activator handoff stay in the path) and enforces mTLS and RBAC.
+          const target = sec ? inboundTargetPort(pod, port) : port;
+          const cluster = inboundClusterName(target, name, ns);
           const rname = inboundRouteName(name, ns);
-          out.staticClusters.push(buildInboundCluster(ctx, cluster, port));
-          out.routes.push({ name: rname, virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: duration(ctx.opts.routeTimeoutMs) } }] }], validate_clusters: { value: false } });
-          out.listeners.push(buildListener({ name: inboundListenerName(name, ns), address: addr, port: inbound, chains: [{ hcm: { statPrefix: `inbound_${ns}_${name}`, routeConfigName: rname, useRemoteAddress: false } }] }));
+          const lname = inboundListenerName(name, ns);
+          const listener = sec
+            ? meshInboundListener(ctx, sec, pod, { name: lname, address: addr, port: inbound, routeConfigName: rname, statPrefix: `inbound_${ns}_${name}` })
+            : buildListener({ name: lname, address: addr, port: inbound, chains: [{ hcm: { statPrefix: `inbound_${ns}_${name}`, routeConfigName: rname, useRemoteAddress: false } }] });
+          if (listener) {
+            out.staticClusters.push(buildInboundCluster(ctx, cluster, target));
+            out.routes.push({ name: rname, virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster, timeout: duration(ctx.opts.routeTimeoutMs) } }] }], validate_clusters: { value: false } });
+            out.listeners.push(listener);
+          }
         }
       }
       if (egress !== undefined && !Number.isNaN(egress)) {
         egressNeeded.add(ns);
-        out.listeners.push(buildListener({ name: egressListenerName(name, ns), address: addr, port: egress, chains: [{ hcm: { statPrefix: `egress_${ns}`, routeConfigName: egressRouteName(ns), useRemoteAddress: false } }] }));
+        let routeName = egressRouteName(ns);
+        if (sec) {
+          const id = podIdentity(pod);
+          routeName = egressIdentityRouteName(routeName, id);
+          egressIds.set(routeName, id);
+        }
+        out.listeners.push(buildListener({ name: egressListenerName(name, ns), address: addr, port: egress, chains: [{ hcm: { statPrefix: `egress_${ns}`, routeConfigName: routeName, useRemoteAddress: false } }] }));
       }
     }
   }
@@ -126,6 +149,27 @@ export function translateMesh(ctx: TranslateContext, apiListenerNames: readonly 
     egressNeeded.add(ns);
     for (const n of apiListenerNames) out.listeners.push(apiListener(n, egressRouteName(ns)));
   }
-  for (const ns of [...egressNeeded].sort()) out.routes.push(egressRoutes(ctx, ns));
+  const baseRoutes = new Map<string, object>();
+  for (const ns of [...egressNeeded].sort()) {
+    const rc = egressRoutes(ctx, ns);
+    baseRoutes.set(egressRouteName(ns), rc);
+    out.routes.push(rc);
+  }
+  // Per egress identity: the namespace's routes with clusters that present the caller's certificate.
+  const variants = new Set<string>();
+  for (const [routeName, id] of [...egressIds].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    const base = baseRoutes.get(egressRouteName(id.namespace))!;
+    out.routes.push(renameRouteClusters(base, routeName, (c) => callerClusterName(c, id)));
+    for (const c of [...routeClusters(base)].sort()) {
+      const vname = callerClusterName(c, id);
+      const use = ctx.clusters.get(c);
+      if (!use || variants.has(vname)) continue;
+      variants.add(vname);
+      const baseCluster = buildOutboundCluster(ctx, use) as Record<string, unknown>;
+      const tls = use.policy?.tls?.mode;
+      const mtls = sec && (tls === undefined || tls === 'ISTIO_MUTUAL') ? autoMtlsFields(ctx, sec, id, use.host) : undefined;
+      out.staticClusters.push({ ...baseCluster, name: vname, eds_cluster_config: { eds_config: ADS_SOURCE, service_name: c }, ...(mtls ?? {}) });
+    }
+  }
   return out;
 }

@@ -11,6 +11,7 @@ import { TranslateContext } from './context.ts';
 import { buildLoadAssignment } from './endpoints.ts';
 import { translateGateway } from './gateway.ts';
 import { translateMesh } from './mesh.ts';
+import { attachMeshSecurity, resolveMeshSecurity, type MeshSecuritySource } from './mesh-security.ts';
 import { resolveOptions, type MeshState, type ProxyInfo, type ResourceSet, type TranslateOptions, type TranslateResult } from './types.ts';
 
 export { translateEndpoints } from './endpoints.ts';
@@ -23,6 +24,8 @@ export interface ProxyTranslateOptions extends TranslateOptions {
    * plane passes its clock's now; when absent, the wall clock is read here, at the boundary.
    */
   now?: number;
+  /** Mesh security (CA certificates): mTLS and RBAC on mesh listeners, auto mTLS on clusters. Absent = mesh security off. */
+  meshSecurity?: MeshSecuritySource;
   /**
    * Only the problems are wanted (the control plane's stand-in pass): ClusterLoadAssignments,
    * which report none, are not built. Everything that may report a problem still runs.
@@ -45,6 +48,8 @@ function cmp(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; 
 
 export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: ProxyTranslateOptions = {}): TranslateResult {
   const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now ?? Date.now());
+  const security = resolveMeshSecurity(opts.meshSecurity);
+  attachMeshSecurity(ctx, security);
   const set = emptyResourceSet();
   const clusters: object[] = [];
   if (proxy.role === 'gateway') {
@@ -56,7 +61,7 @@ export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: Prox
     set[TypeUrl.Listener] = named(m.listeners);
     set[TypeUrl.RouteConfiguration] = named(m.routes);
     clusters.push(...m.staticClusters);
-    reportSecurityPolicies(ctx, proxy.namespace ? [proxy.namespace] : [...state.podsByNamespace.keys()]);
+    if (!security) reportSecurityPolicies(ctx, proxy.namespace ? [proxy.namespace] : [...state.podsByNamespace.keys()]);
   }
   const cla: object[] = [];
   for (const name of [...ctx.clusters.keys()].sort()) {

@@ -6,7 +6,8 @@
 import { FieldCtx, wrapped, type Obj } from './invalid-resource.ts';
 import { durationMs, TypeUrl } from '../../xds/protos.ts';
 import { translateLoadAssignment } from './endpoints.ts';
-import type { CircuitBreakerLimits, ClusterConfig, LbPolicyName, OutlierConfig, TranslateDefaults, UpstreamTls } from './model.ts';
+import type { CircuitBreakerLimits, ClusterConfig, LbPolicyName, OutlierConfig, SanMatch, TranslateDefaults, UpstreamTls } from './model.ts';
+import { structStrings } from './struct-strings.ts';
 
 const LB_POLICIES: Record<string, LbPolicyName> = { ROUND_ROBIN: 'ROUND_ROBIN', LEAST_REQUEST: 'LEAST_REQUEST', RANDOM: 'RANDOM', RING_HASH: 'RING_HASH' };
 const LB_TYPED: Record<string, LbPolicyName> = {
@@ -69,12 +70,38 @@ function upstreamTls(ctx: FieldCtx, ts: Obj | undefined): UpstreamTls | undefine
   const tc = ts.typed_config;
   if (tc?.['@type'] !== TypeUrl.UpstreamTlsContext) ctx.fail('transport_socket.typed_config', `expected ${TypeUrl.UpstreamTlsContext}, got ${tc?.['@type']}`);
   const common = tc.common_tls_context ?? {};
+  const sans: SanMatch[] = [];
+  const dvc = common.combined_validation_context?.default_validation_context ?? common.validation_context;
+  for (const [i, m] of ((dvc?.match_typed_subject_alt_names ?? []) as Obj[]).entries()) {
+    const type = m.san_type;
+    if (type !== 'URI' && type !== 'DNS') ctx.fail(`transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names[${i}].san_type`, `unsupported SAN type ${JSON.stringify(type)} (URI or DNS)`);
+    if (typeof m.matcher?.exact !== 'string' || !m.matcher.exact) ctx.fail(`transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names[${i}].matcher`, 'only exact SAN matchers are supported');
+    sans.push({ type, exact: m.matcher.exact });
+  }
   return {
     certSecret: common.tls_certificate_sds_secret_configs?.[0]?.name,
     validationSecret: common.validation_context_sds_secret_config?.name ?? common.combined_validation_context?.validation_context_sds_secret_config?.name,
     sni: tc.sni || undefined,
     alpn: common.alpn_protocols ?? [],
+    ...(sans.length ? { sanMatches: sans } : {}),
   };
+}
+
+/**
+ * transport_socket_matches (Istio's auto mTLS): the first match whose socket is TLS gives the
+ * cluster's TLS and the endpoint metadata it applies to; endpoints without that metadata use the
+ * cluster's transport_socket (only plaintext is supported there alongside matches).
+ */
+function tlsMatches(ctx: FieldCtx, c: Obj): { tls?: UpstreamTls; tlsMatch?: Record<string, string> } {
+  const list = (c.transport_socket_matches ?? []) as Obj[];
+  if (list.length === 0) return { tls: upstreamTls(ctx, c.transport_socket) };
+  if (c.transport_socket && c.transport_socket.name !== 'envoy.transport_sockets.raw_buffer') ctx.fail('transport_socket', 'with transport_socket_matches, only a plaintext default transport socket is supported');
+  for (const m of list) {
+    const ts = m.transport_socket;
+    if (!ts || ts.name === 'envoy.transport_sockets.raw_buffer') continue;
+    return { tls: upstreamTls(ctx, ts), tlsMatch: structStrings(m.match) };
+  }
+  return {};
 }
 
 export function translateCluster(c: Obj, d: TranslateDefaults, name = c.name ?? ''): ClusterConfig {
@@ -100,7 +127,7 @@ export function translateCluster(c: Obj, d: TranslateDefaults, name = c.name ?? 
     outlier: outlier(ctx, c.outlier_detection),
     idleTimeoutMs: durationMs(httpOpts?.idle_timeout, d.upstreamIdleTimeoutMs),
     maxRequestsPerConnection: maxReq,
-    tls: upstreamTls(ctx, c.transport_socket),
+    ...tlsMatches(ctx, c),
     inlineEndpoints,
   };
 }

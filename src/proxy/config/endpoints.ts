@@ -2,6 +2,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { FieldCtx, wrapped, type Obj } from './invalid-resource.ts';
 import type { EndpointsConfig, LocalityEndpoints, SecretConfig } from './model.ts';
+import { structStrings } from './struct-strings.ts';
 
 const UNHEALTHY = new Set(['UNHEALTHY', 'DRAINING', 'TIMEOUT']);
 
@@ -23,7 +24,9 @@ export function translateLoadAssignment(cla: Obj, name = cla.cluster_name ?? '')
         if (!Number.isInteger(port) || port < 1 || port > 65535) ctx.fail(`${ef}.endpoint.address.socket_address.port_value`, `must be 1–65535, got ${sa.port_value}`);
         const weight = Number(wrapped(e.load_balancing_weight, 1));
         if (weight < 1) ctx.fail(`${ef}.load_balancing_weight`, `must be ≥ 1, got ${weight}`);
-        return { address: sa.address, port, weight, healthy: !UNHEALTHY.has(e.health_status ?? 'UNKNOWN') };
+        const tsm = e.metadata?.filter_metadata?.['envoy.transport_socket_match'];
+        const socketMatch = tsm ? structStrings(tsm) : undefined;
+        return { address: sa.address, port, weight, healthy: !UNHEALTHY.has(e.health_status ?? 'UNKNOWN'), ...(socketMatch ? { socketMatch } : {}) };
       }),
     };
   });

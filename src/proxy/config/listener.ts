@@ -99,13 +99,23 @@ export function translateListener(l: Obj, d: TranslateDefaults, name = l.name ??
     const hcmFilter = ((c.filters ?? []) as Obj[]).find((x) => HCM_NAMES.has(x.name) || x.typed_config?.['@type'] === TypeUrl.HttpConnectionManager);
     if (!hcmFilter) ctx.fail(`${f}.filters`, 'needs an envoy.filters.network.http_connection_manager filter (only HTTP listeners are supported)');
     if (hcmFilter.typed_config?.['@type'] !== TypeUrl.HttpConnectionManager) ctx.fail(`${f}.filters.typed_config`, `expected ${TypeUrl.HttpConnectionManager}`);
+    const tp = c.filter_chain_match?.transport_protocol || undefined;
+    if (tp !== undefined && tp !== 'tls' && tp !== 'raw_buffer') ctx.fail(`${f}.filter_chain_match.transport_protocol`, `must be "tls" or "raw_buffer", got ${JSON.stringify(tp)}`);
+    const tls = downstreamTls(ctx, `${f}.transport_socket`, c.transport_socket);
+    if (tp === 'tls' && !tls) ctx.fail(`${f}.transport_socket`, 'a chain matching transport_protocol "tls" needs a TLS transport socket');
+    if (tp === 'raw_buffer' && tls) ctx.fail(`${f}.transport_socket`, 'a chain matching transport_protocol "raw_buffer" cannot terminate TLS');
     return {
       serverNames: (c.filter_chain_match?.server_names ?? []) as string[],
-      tls: downstreamTls(ctx, `${f}.transport_socket`, c.transport_socket),
+      ...(tp ? { transportProtocol: tp } : {}),
+      tls,
       hcm: translateHcm(ctx, `${f}.filters.typed_config`, hcmFilter.typed_config, d),
     };
   });
+  // TLS and plaintext chains share a port only when the chains say which is which (Envoy's
+  // tls_inspector + filter_chain_match.transport_protocol, as Istio's PERMISSIVE inbound ports do).
   const tlsCount = filterChains.filter((c) => c.tls).length;
-  if (tlsCount > 0 && tlsCount < filterChains.length) ctx.fail('filter_chains', 'mixing TLS and plaintext filter chains on one listener is not supported');
+  if (tlsCount > 0 && tlsCount < filterChains.length && filterChains.some((c) => !c.tls && c.transportProtocol !== 'raw_buffer')) {
+    ctx.fail('filter_chains', 'a listener with TLS and plaintext filter chains needs filter_chain_match.transport_protocol "raw_buffer" on its plaintext chains');
+  }
   return { name, address: sa.address, port, filterChains, tls: tlsCount > 0 };
 }

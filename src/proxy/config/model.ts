@@ -126,7 +126,13 @@ export interface DownstreamTls {
   requireClientCert: boolean;
   alpn: readonly string[];
 }
-export interface FilterChain { serverNames: readonly string[]; tls?: DownstreamTls; hcm: HttpConnectionManagerConfig }
+export interface FilterChain {
+  serverNames: readonly string[];
+  /** filter_chain_match.transport_protocol (tls_inspector): `tls` or `raw_buffer`; absent = by whether the chain has TLS. */
+  transportProtocol?: 'tls' | 'raw_buffer';
+  tls?: DownstreamTls;
+  hcm: HttpConnectionManagerConfig;
+}
 
 export interface ListenerConfig {
   name: string;
@@ -153,7 +159,13 @@ export interface OutlierConfig {
   enforcingConsecutive5xx: number;
   enforcingConsecutiveGatewayFailure: number;
 }
-export interface UpstreamTls { certSecret?: string; validationSecret?: string; sni?: string; alpn: readonly string[] }
+/** A subject alternative name the upstream's certificate must carry (match_typed_subject_alt_names, exact). */
+export interface SanMatch { type: 'URI' | 'DNS'; exact: string }
+export interface UpstreamTls {
+  certSecret?: string; validationSecret?: string; sni?: string; alpn: readonly string[];
+  /** The server certificate must carry one of these SANs (empty/absent: the chain is verified only, as Envoy does). */
+  sanMatches?: readonly SanMatch[];
+}
 
 export interface ClusterConfig {
   name: string;
@@ -167,11 +179,21 @@ export interface ClusterConfig {
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
   tls?: UpstreamTls;
+  /**
+   * From transport_socket_matches: `tls` applies only to endpoints whose transport-socket-match
+   * metadata has these values (Istio's auto mTLS, `tlsMode: istio`); other endpoints are plaintext.
+   * Absent = `tls` (if any) applies to every endpoint.
+   */
+  tlsMatch?: Readonly<Record<string, string>>;
   /** Endpoints given inline (STATIC clusters or load_assignment). */
   inlineEndpoints?: EndpointsConfig;
 }
 
-export interface EndpointConfig { address: string; port: number; weight: number; healthy: boolean }
+export interface EndpointConfig {
+  address: string; port: number; weight: number; healthy: boolean;
+  /** filter_metadata["envoy.transport_socket_match"] (string values), matched against ClusterConfig.tlsMatch. */
+  socketMatch?: Readonly<Record<string, string>>;
+}
 export interface LocalityEndpoints {
   locality: string;
   priority: number;

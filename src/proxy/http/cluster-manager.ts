@@ -17,7 +17,7 @@ export class ClusterManager {
       if (!uc) {
         uc = new UpstreamCluster(c, this.stats.cluster(name), this.clock, this.rng, cfg.secrets);
         this.clusters.set(name, uc);
-      } else if (uc.config !== c) uc.update(c, cfg.secrets);
+      } else if (uc.config !== c || (c.tls && uc.secretsSeen !== cfg.secrets)) uc.update(c, cfg.secrets); // SDS rotation reaches TLS clusters
       uc.setEndpoints(c.inlineEndpoints ?? cfg.endpoints.get(c.edsServiceName));
     }
     for (const [name, uc] of this.clusters) {

@@ -6,6 +6,8 @@
  * A removed endpoint leaves the snapshot at once, so it gets no new picks; requests already on it
  * finish on their own sockets.
  */
+import type net from 'node:net';
+import tls from 'node:tls';
 import type { Clock } from '../../lib/clock.ts';
 import type { Rng } from '../../lib/rng.ts';
 import type { Host, LoadBalancer, LbOptions, PickContext, PickResult } from '../lb/load-balancer.ts';
@@ -15,6 +17,8 @@ import { CircuitBreaker } from '../resilience/circuit-breaker.ts';
 import { OutlierDetector } from '../resilience/outlier-detector.ts';
 import { RetryBudget } from '../resilience/retry-budget.ts';
 import type { ClusterConfig, EndpointsConfig, SecretConfig } from '../config/model.ts';
+import { upstreamTlsOptions, type UpstreamTlsOptions } from './upstream-tls.ts';
+import { socketMatches } from '../config/struct-strings.ts';
 import type { ClusterStats } from '../stats/proxy-stats.ts';
 import { createPool, samePoolOptions, type PoolAgent, type PoolOptions } from './upstream-pool.ts';
 
@@ -30,25 +34,53 @@ export class UpstreamCluster {
   pool: PoolAgent;
   private poolOpts: PoolOptions;
   private endpoints?: EndpointsConfig;
+  /** TLS for upstream connections (from the cluster's transport socket and SDS), if any. */
+  private tls?: UpstreamTlsOptions;
+  /** Endpoints (`address:port`) whose transport-socket-match metadata selects the TLS socket. */
+  private tlsHosts = new Set<string>();
+  /** The secrets the pool's TLS was built from (the cluster manager re-applies on SDS changes). */
+  secretsSeen?: ReadonlyMap<string, SecretConfig>;
 
   constructor(config: ClusterConfig, readonly stats: ClusterStats, private readonly clock: Clock, private readonly rng: Rng, secrets: ReadonlyMap<string, SecretConfig>) {
     this.config = config;
     this.breaker = new CircuitBreaker(config.circuitBreakers, `cluster ${config.name}`);
     this.budget = config.circuitBreakers.retryBudget ? new RetryBudget(config.circuitBreakers.retryBudget) : undefined;
     this.poolOpts = this.poolOptions(config, secrets);
-    this.pool = createPool(this.poolOpts, stats);
+    this.tls = config.tls ? upstreamTlsOptions(config, secrets) : undefined;
+    this.secretsSeen = secrets;
+    this.pool = this.makePool();
     this.lb = loadBalancerFactory(config.lbPolicy).build([], {}, rng);
     this.setupOutlier();
   }
 
-  private poolOptions(c: ClusterConfig, secrets: ReadonlyMap<string, SecretConfig>): PoolOptions {
-    let tls: PoolOptions['tls'];
-    if (c.tls) {
-      const cert = c.tls.certSecret ? secrets.get(c.tls.certSecret) : undefined;
-      const ca = c.tls.validationSecret ? secrets.get(c.tls.validationSecret) : undefined;
-      tls = { ca: ca?.trustedCa, cert: cert?.certChain, key: cert?.privateKey, servername: c.tls.sni, alpn: [...c.tls.alpn] };
-    }
-    return { idleTimeoutMs: c.idleTimeoutMs, maxRequestsPerConnection: c.maxRequestsPerConnection, maxConnections: c.circuitBreakers.maxConnections, tls };
+  private poolOptions(c: ClusterConfig, _secrets: ReadonlyMap<string, SecretConfig>): PoolOptions {
+    return { idleTimeoutMs: c.idleTimeoutMs, maxRequestsPerConnection: c.maxRequestsPerConnection, maxConnections: c.circuitBreakers.maxConnections };
+  }
+
+  /**
+   * The pool is always a plain http.Agent (the router speaks node:http to it); upstream TLS is
+   * done in its createConnection, per endpoint: every endpoint when the cluster has a TLS
+   * transport socket, or only the endpoints whose metadata matches transport_socket_matches
+   * (Istio's auto mTLS: mesh pods get mTLS, the activator and DISABLE pods plaintext).
+   */
+  private makePool(): PoolAgent {
+    const pool = createPool(this.poolOpts, this.stats);
+    const t = this.tls;
+    if (!t) return pool;
+    const plain = (pool as unknown as { createConnection(o: object, cb?: unknown): net.Socket }).createConnection.bind(pool);
+    (pool as unknown as { createConnection(o: object, cb?: unknown): net.Socket }).createConnection = (options: Record<string, any>) => {
+      const raw = plain(options);
+      if (!this.useTls(options.host, options.port)) return raw;
+      const sock = tls.connect({ ...t.connect, socket: raw, ...(t.connect.servername ? {} : { servername: undefined }) });
+      sock.on('error', () => undefined); // the request sees the failure; raw's listeners count it
+      return sock;
+    };
+    return pool;
+  }
+
+  private useTls(host: string, port: number | string): boolean {
+    if (!this.config.tlsMatch) return true;
+    return this.tlsHosts.has(`${host}:${port}`);
   }
 
   private setupOutlier(): void {
@@ -72,10 +104,15 @@ export class UpstreamCluster {
       this.budget = config.circuitBreakers.retryBudget ? new RetryBudget(config.circuitBreakers.retryBudget) : undefined;
     }
     const po = this.poolOptions(config, secrets);
-    if (!samePoolOptions(po, this.poolOpts)) {
+    const t = config.tls ? upstreamTlsOptions(config, secrets) : undefined;
+    this.secretsSeen = secrets;
+    // New certificates (rotation) or settings: new connections use a new pool; requests on the
+    // old pool's connections finish there.
+    if (!samePoolOptions(po, this.poolOpts) || (t?.key ?? '') !== (this.tls?.key ?? '')) {
       const old = this.pool;
-      this.pool = createPool(po, this.stats);
       this.poolOpts = po;
+      this.tls = t;
+      this.pool = this.makePool();
       old.retire();
     }
     if (JSON.stringify(prev.outlier) !== JSON.stringify(config.outlier)) this.setupOutlier();
@@ -86,6 +123,7 @@ export class UpstreamCluster {
     if (e === this.endpoints) return;
     this.endpoints = e;
     const next = new Map<string, MutableHost>();
+    const tlsHosts = new Set<string>();
     for (const loc of e?.localities ?? []) {
       const [region, zone, subZone] = loc.locality.split('/');
       for (const ep of loc.endpoints) {
@@ -96,9 +134,11 @@ export class UpstreamCluster {
           : { id, address: ep.address, port: ep.port, weight: ep.weight, priority: loc.priority, locality: { region, zone, subZone }, healthy: ep.healthy, activeRequests: old?.activeRequests ?? 0, edsHealthy: ep.healthy };
         h.edsHealthy = ep.healthy;
         next.set(id, h);
+        if (this.config.tlsMatch && socketMatches(this.config.tlsMatch, ep.socketMatch)) tlsHosts.add(id);
       }
     }
     this.hosts = next;
+    this.tlsHosts = tlsHosts;
     this.outlier?.updateHosts([...next.values()]);
     this.refreshHealth();
   }

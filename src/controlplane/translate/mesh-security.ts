@@ -1,0 +1,279 @@
+/**
+ * Mesh security in the translation (pure: inputs, the CA's current certificates and `now` in,
+ * Envoy objects out), built from the pieces in src/security:
+ *
+ *  - inbound listeners of mesh pods: filter chains per PeerAuthentication mode at the pod's port
+ *    (STRICT = mTLS only, DISABLE = plaintext only, PERMISSIVE = both, told apart by
+ *    filter_chain_match.transport_protocol), each with the pod's AuthorizationPolicies as
+ *    envoy.filters.http.rbac filters before the router;
+ *  - SDS Secrets: one certificate per workload identity (SPIFFE id, see cert-rotator.ts) and
+ *    ROOTCA, registered only when a listener or cluster uses them;
+ *  - upstream clusters to mesh pods (from the gateway, with the gateway's identity, and from a
+ *    pod's egress, with the pod's identity): Istio's auto mTLS — a TLS transport socket that
+ *    applies to endpoints labelled `tlsMode: istio` (mesh pods whose port is not DISABLE), with
+ *    the destination's SPIFFE ids as the only accepted server SANs; other endpoints (the
+ *    activator, DISABLE pods) stay plaintext.
+ *
+ * The certificates come in as MeshSecurityInput (the control plane's CA and rotator own them);
+ * an identity without a current certificate is reported through `want` (the caller issues it
+ * and translates again) and, meanwhile, gets no TLS chain: a STRICT pod is not served until its
+ * certificate exists (fail closed), a PERMISSIVE one serves plaintext only.
+ */
+import type { Pod } from '../../api/types/core.ts';
+import type { AuthorizationPolicy, PeerAuthentication } from '../../api/types/istio.ts';
+import { spiffeIdFor, type WorkloadIdentity } from '../../security/ca.ts';
+import { ROOTCA_SECRET_NAME, certificateSecret, rootCaSecret, workloadSecretName } from '../../security/cert-rotator.ts';
+import { toRbacFilters } from '../../security/envoy-rbac.ts';
+import { validatePolicy } from '../../security/authorization.ts';
+import { explainMtlsMode, validatePeerAuthentication, type MtlsMode } from '../../security/peer-authentication.ts';
+import { inboundChains, upstreamMtlsTransportSocket } from '../../security/mesh-xds.ts';
+import { TypeUrl } from '../../xds/protos.ts';
+import type { TranslateContext } from './context.ts';
+import { ADS_SOURCE } from './istio-values.ts';
+import { FAULT_FILTER, HCM_FILTER, ROUTER_FILTER } from './listeners.ts';
+import { PodAnnotations } from './types.ts';
+
+type Obj = Record<string, any>;
+
+/** Istio's ingress gateway principal, so policies written for Istio (`from: principals`) work as is. */
+export const GATEWAY_IDENTITY: WorkloadIdentity = { namespace: 'istio-system', serviceAccount: 'istio-ingressgateway-service-account' };
+export const TLS_MODE_KEY = 'tlsMode';
+export const TLS_MODE_ISTIO = 'istio';
+/** filter_metadata key Envoy matches transport_socket_matches against. */
+export const SOCKET_MATCH_FILTER = 'envoy.transport_socket_match';
+const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
+/** The SERVING_PORT annotation of runtime/make-pod.ts: the pod's queue-proxy listener. */
+export const SERVING_PORT_ANNOTATION = 'sluice.dev/serving-port';
+
+export interface WorkloadCertificate { chainPem: string; keyPem: string; notAfter: number }
+
+export interface MeshSecurityInput {
+  trustDomain: string;
+  /** The trust anchor (ROOTCA). */
+  rootPem: string;
+  /** Current workload certificates by SPIFFE id. */
+  certs: ReadonlyMap<string, WorkloadCertificate>;
+  /** The gateway's identity (default Istio's ingress gateway service account). */
+  gatewayIdentity?: WorkloadIdentity;
+  /** Sink for identities the translation needed without a valid certificate. */
+  want?(id: WorkloadIdentity): void;
+}
+
+/** What the control plane passes (a snapshot, or a function giving the current one). */
+export type MeshSecuritySource = MeshSecurityInput | (() => MeshSecurityInput | undefined);
+
+const attached = new WeakMap<TranslateContext, MeshSecurityInput>();
+
+export function resolveMeshSecurity(src: MeshSecuritySource | undefined): MeshSecurityInput | undefined {
+  return typeof src === 'function' ? src() : src;
+}
+export function attachMeshSecurity(ctx: TranslateContext, input: MeshSecurityInput | undefined): void {
+  if (input) attached.set(ctx, input);
+}
+export function meshSecurityOf(ctx: TranslateContext): MeshSecurityInput | undefined {
+  return attached.get(ctx);
+}
+
+export function podIdentity(pod: Pod): WorkloadIdentity {
+  return { namespace: pod.metadata.namespace ?? 'default', serviceAccount: pod.spec?.serviceAccountName || 'default' };
+}
+
+/**
+ * Registers the identity's certificate secret and ROOTCA; returns the certificate's SDS name, or
+ * undefined (reported through `want`) when there is no certificate valid at `ctx.now`.
+ */
+export function useIdentity(ctx: TranslateContext, sec: MeshSecurityInput, id: WorkloadIdentity): string | undefined {
+  const spiffe = spiffeIdFor(sec.trustDomain, id);
+  const cert = sec.certs.get(spiffe);
+  if (!cert || cert.notAfter <= ctx.now) { sec.want?.(id); return undefined; }
+  const name = workloadSecretName(spiffe);
+  if (!ctx.secrets.has(name)) ctx.secrets.set(name, certificateSecret(name, cert));
+  if (!ctx.secrets.has(ROOTCA_SECRET_NAME)) ctx.secrets.set(ROOTCA_SECRET_NAME, rootCaSecret(sec.rootPem));
+  return name;
+}
+
+function policiesFor<T extends PeerAuthentication | AuthorizationPolicy>(ctx: TranslateContext, byNs: ReadonlyMap<string, readonly T[]>, ns: string): T[] {
+  const root = ctx.opts.rootNamespace;
+  return ns === root ? [...(byNs.get(ns) ?? [])] : [...(byNs.get(ns) ?? []), ...(byNs.get(root) ?? [])];
+}
+
+/** The port PeerAuthentication's portLevelMtls is keyed by: the pod's own (container) port. */
+function workloadPort(pod: Pod): number {
+  const a = Number(pod.metadata.annotations?.[PodAnnotations.podPort]);
+  if (Number.isInteger(a) && a > 0) return a;
+  return pod.spec?.containers?.[0]?.ports?.[0]?.containerPort ?? 0;
+}
+
+// Problems are reported once per policy object per translation.
+const reported = new WeakMap<TranslateContext, Set<object>>();
+function reportOnce(ctx: TranslateContext, o: object, fn: () => void): void {
+  let s = reported.get(ctx);
+  if (!s) reported.set(ctx, (s = new Set()));
+  if (s.has(o)) return;
+  s.add(o);
+  fn();
+}
+
+/** The mTLS mode of a mesh pod's inbound port, reporting invalid PeerAuthentications on their status. */
+export function podMtlsMode(ctx: TranslateContext, pod: Pod): MtlsMode {
+  const ns = pod.metadata.namespace ?? 'default';
+  const pas = policiesFor(ctx, ctx.state.peerAuthenticationsByNamespace, ns);
+  for (const pa of pas) {
+    reportOnce(ctx, pa, () => {
+      for (const p of validatePeerAuthentication(pa)) ctx.problems.add(pa, p.field, `${p.message} (${p.code})`, p.severity);
+    });
+  }
+  return explainMtlsMode({ rootNamespace: ctx.opts.rootNamespace, policies: pas, workload: { namespace: ns, labels: pod.metadata.labels ?? {} }, port: workloadPort(pod) }).mode;
+}
+
+/** RBAC filters for a pod's inbound connection manager, reporting invalid AuthorizationPolicies. */
+export function podRbacFilters(ctx: TranslateContext, pod: Pod): object[] {
+  const ns = pod.metadata.namespace ?? 'default';
+  const aps = policiesFor(ctx, ctx.state.authorizationPoliciesByNamespace, ns);
+  for (const ap of aps) {
+    reportOnce(ctx, ap, () => {
+      for (const p of validatePolicy(ap)) ctx.problems.add(ap, p.field, `${p.message} (${p.code})`, p.severity);
+    });
+  }
+  return toRbacFilters(aps, { namespace: ns, labels: pod.metadata.labels ?? {} }, { rootNamespace: ctx.opts.rootNamespace });
+}
+
+/** Where the mesh inbound listener sends a pod's traffic: its queue-proxy (serving) port, else its own. */
+export function inboundTargetPort(pod: Pod, podPort: number): number {
+  const s = Number(pod.metadata.annotations?.[SERVING_PORT_ANNOTATION]);
+  return Number.isInteger(s) && s > 0 && s < 65536 ? s : podPort;
+}
+
+function hcm(statPrefix: string, routeConfigName: string, rbac: object[]): object {
+  return {
+    name: HCM_FILTER,
+    typed_config: {
+      '@type': TypeUrl.HttpConnectionManager,
+      stat_prefix: statPrefix,
+      codec_type: 'AUTO',
+      rds: { route_config_name: routeConfigName, config_source: ADS_SOURCE },
+      http_filters: [
+        ...rbac,
+        { name: FAULT_FILTER, typed_config: { '@type': TypeUrl.Fault } },
+        { name: ROUTER_FILTER, typed_config: { '@type': TypeUrl.Router } },
+      ],
+      use_remote_address: { value: false },
+      upgrade_configs: [{ upgrade_type: 'websocket' }],
+    },
+  };
+}
+
+/**
+ * The mesh inbound listener of a pod under mesh security, or undefined when its mode needs a
+ * certificate that does not exist yet (STRICT: nothing is served until it does).
+ */
+export function meshInboundListener(ctx: TranslateContext, sec: MeshSecurityInput, pod: Pod, o: { name: string; address: string; port: number; routeConfigName: string; statPrefix: string }): object | undefined {
+  const mode = podMtlsMode(ctx, pod);
+  const rbac = podRbacFilters(ctx, pod);
+  const certName = mode === 'DISABLE' ? undefined : useIdentity(ctx, sec, podIdentity(pod));
+  let plans = inboundChains(mode, certName ?? '');
+  if (!certName) plans = plans.filter((p) => !p.transport_socket);
+  if (plans.length === 0) return undefined;
+  const chains = plans.map((p) => ({
+    filter_chain_match: p.filter_chain_match,
+    filters: [hcm(o.statPrefix, o.routeConfigName, rbac)],
+    ...(p.transport_socket ? { transport_socket: p.transport_socket } : {}),
+  }));
+  return {
+    name: o.name,
+    address: { socket_address: { address: o.address, port_value: o.port } },
+    listener_filters: [{ name: TLS_INSPECTOR, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }],
+    filter_chains: chains,
+    traffic_direction: 'INBOUND',
+  };
+}
+
+/** google.protobuf.Struct in the form the protos encode (well-known type, camelCase). */
+function struct(o: Record<string, string>): object {
+  return { fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { stringValue: v }])) };
+}
+
+/** lb_endpoint metadata marking a mesh pod that takes mTLS (its port's mode is not DISABLE). */
+export function endpointTlsMetadata(ctx: TranslateContext, pod: Pod | undefined): object | undefined {
+  if (!pod || !meshSecurityOf(ctx) || pod.metadata.annotations?.[PodAnnotations.inboundPort] === undefined) return undefined;
+  if (podMtlsMode(ctx, pod) === 'DISABLE') return undefined;
+  return { filter_metadata: { [SOCKET_MATCH_FILTER]: struct({ [TLS_MODE_KEY]: TLS_MODE_ISTIO }) } };
+}
+
+/** The mesh inbound port of a pod (what Endpoints addresses become when the mesh fronts the pod). */
+export function meshInboundPort(pod: Pod | undefined): number | undefined {
+  const n = Number(pod?.metadata.annotations?.[PodAnnotations.inboundPort]);
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+}
+
+/** SPIFFE ids of the pods behind a revision service (`name` = revision): what its clusters accept. */
+export function destinationIdentities(ctx: TranslateContext, sec: MeshSecurityInput, host: string): string[] {
+  const m = /^([^.]+)\.([^.]+)\.svc\./.exec(host);
+  if (!m) return [];
+  const [, name, ns] = m;
+  const sas = new Set<string>();
+  for (const p of ctx.state.podsByNamespace.get(ns) ?? []) {
+    const l = p.metadata.labels ?? {};
+    if (l['serving.knative.dev/revision'] === name || l.app === name) sas.add(p.spec?.serviceAccountName || 'default');
+  }
+  return [...sas].sort().map((sa) => spiffeIdFor(sec.trustDomain, { namespace: ns, serviceAccount: sa }));
+}
+
+/**
+ * Istio's auto mTLS on an outbound cluster: `transport_socket_matches` with the caller's
+ * certificate for `tlsMode: istio` endpoints, plaintext for the rest. Undefined when the caller
+ * has no certificate yet (then every endpoint gets plaintext, and STRICT pods refuse it).
+ */
+export function autoMtlsFields(ctx: TranslateContext, sec: MeshSecurityInput, caller: WorkloadIdentity, host: string): Obj | undefined {
+  const cert = useIdentity(ctx, sec, caller);
+  if (!cert) return undefined;
+  return {
+    transport_socket_matches: [
+      { name: 'tlsMode-istio', match: struct({ [TLS_MODE_KEY]: TLS_MODE_ISTIO }), transport_socket: upstreamMtlsTransportSocket(cert, destinationIdentities(ctx, sec, host)) },
+      { name: 'tlsMode-disabled', match: struct({}), transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } } },
+    ],
+  };
+}
+
+/** Separator of a per-caller variant of an outbound cluster (the mesh proxy's egress identities). */
+export const CALLER_SEP = '|caller=';
+export function callerClusterName(base: string, id: WorkloadIdentity): string {
+  return `${base}${CALLER_SEP}${id.namespace}/${id.serviceAccount}`;
+}
+export function isCallerVariant(name: string): boolean {
+  return name.includes(CALLER_SEP);
+}
+export function egressIdentityRouteName(base: string, id: WorkloadIdentity): string {
+  return `${base}|sa=${id.serviceAccount}`;
+}
+
+/** A copy of a RouteConfiguration with every cluster reference renamed (the input is not touched). */
+export function renameRouteClusters(rc: object, name: string, rename: (cluster: string) => string): object {
+  const copy = JSON.parse(JSON.stringify(rc)) as Obj;
+  copy.name = name;
+  for (const vh of copy.virtual_hosts ?? []) {
+    for (const r of vh.routes ?? []) {
+      const a = r.route as Obj | undefined;
+      if (!a) continue;
+      if (a.cluster) a.cluster = rename(a.cluster);
+      for (const wc of a.weighted_clusters?.clusters ?? []) wc.name = rename(wc.name);
+      for (const m of a.request_mirror_policies ?? []) m.cluster = rename(m.cluster);
+    }
+  }
+  return copy;
+}
+
+/** Cluster names a RouteConfiguration refers to. */
+export function routeClusters(rc: object): Set<string> {
+  const out = new Set<string>();
+  for (const vh of (rc as Obj).virtual_hosts ?? []) {
+    for (const r of vh.routes ?? []) {
+      const a = r.route as Obj | undefined;
+      if (!a) continue;
+      if (a.cluster) out.add(a.cluster);
+      for (const wc of a.weighted_clusters?.clusters ?? []) out.add(wc.name);
+      for (const m of a.request_mirror_policies ?? []) out.add(m.cluster);
+    }
+  }
+  return out;
+}
