@@ -56,6 +56,19 @@ function get(host: string, id: string): Promise<{ status: number; body: string }
   });
 }
 
+/** The autoscaler's "activator mode changed" and "desired scale changed" log lines for the revision, short. */
+function decisionTrail(): string {
+  const out: string[] = [];
+  for (const line of s.output().split('\n')) {
+    if (!line.includes(REV) || !/activator mode changed|desired scale changed/.test(line)) continue;
+    try {
+      const j = JSON.parse(line);
+      out.push(`${new Date(j.time).toISOString().slice(11, 23)} ${j.msg.startsWith('autoscaler: activator') ? `mode ${j.from ?? '-'}→${j.to} (ebc ${j.excessBurstCapacity})` : `scale ${j.from ?? '-'}→${j.to}`}`);
+    } catch { /* not JSON */ }
+  }
+  return out.join(', ');
+}
+
 async function mode(): Promise<string | undefined> {
   const r = await s.api('GET', `/api/v1/namespaces/default/endpoints/${REV}`);
   return r.body?.metadata?.annotations?.[MODE];
@@ -113,7 +126,7 @@ test('a burst goes through the activator, then moves to the pods directly, with 
     polling = false;
     await poller;
   }
-  assert.deepEqual(trail.slice(0, 3), ['serve', 'proxy', 'serve'], `the activator went into the path and out again (trail ${trail.join(' → ')})`);
+  assert.deepEqual(trail.slice(0, 3), ['serve', 'proxy', 'serve'], `the activator went into the path and out again (Endpoints trail ${trail.join(' → ')}; autoscaler: ${decisionTrail()})`);
 
   const bad = [...results].filter(([id, r]) => r.status !== 200 || r.body !== `ok ${id}`);
   assert.deepEqual(bad.slice(0, 5), [], `every request answered 200 by a pod with its own id (${bad.length} of ${results.size} not)`);
