@@ -49,8 +49,22 @@ export class RouteTableBuilder {
   build(): object {
     return {
       name: this.name,
-      virtual_hosts: this.vhosts.map((v) => ({ name: v.name, domains: v.domains, routes: v.routes, ...v.extra })),
+      virtual_hosts: this.vhosts.map(virtualHost),
       validate_clusters: { value: false },
     };
   }
+}
+
+// Virtual host objects are reused across translations while their routes are the same (cached)
+// array and their name, domains and extra fields are equal: the snapshot then recognises an
+// unchanged host by identity and encodes only the hosts that changed (xds/snapshot.ts).
+const vhostCache = new WeakMap<object[], Map<string, object>>();
+
+function virtualHost(v: VHost): object {
+  const key = `${v.name}\u0000${v.domains.join('\u0001')}\u0000${Object.keys(v.extra).length ? JSON.stringify(v.extra) : ''}`;
+  let m = vhostCache.get(v.routes);
+  if (!m) vhostCache.set(v.routes, (m = new Map()));
+  let o = m.get(key);
+  if (!o) m.set(key, (o = { name: v.name, domains: v.domains, routes: v.routes, ...v.extra }));
+  return o;
 }

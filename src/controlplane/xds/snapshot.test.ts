@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TypeUrl } from '../../xds/protos.ts';
+import { TypeUrl, decodeResource, encodeResource } from '../../xds/protos.ts';
 import { isSluiceError } from '../../lib/errors.ts';
 import { buildSnapshot } from './snapshot.ts';
 import { proxyInfoFromNode, structToStrings } from './node-info.ts';
@@ -41,4 +41,29 @@ test('node info: role and namespace from metadata, Istio ids, and clear errors',
   assert.throws(() => proxyInfoFromNode({ id: '' }), /node\.id is empty/);
   assert.throws(() => proxyInfoFromNode({ id: 'x', metadata: { SLUICE_ROLE: 'waypoint' } }), /SLUICE_ROLE="waypoint" must be "gateway" or "mesh"/);
   assert.throws(() => proxyInfoFromNode({ id: 'x', metadata: { SLUICE_PORTS: 'http:99999' } }), /SLUICE_PORTS/);
+});
+
+test('snapshot: a route configuration with many virtual hosts is encoded host by host, decodes to the same configuration, and re-encodes only when a host object changes', () => {
+  const vhost = (i: number, v = 'a'): object => ({ name: `h${i}`, domains: [`h${i}.example.com`, `h${i}.example.com:*`], routes: [{ match: { prefix: '/' }, route: { cluster: `c${i}` }, request_headers_to_add: [{ header: { key: 'x-v', value: v } }] }] });
+  const hosts = Array.from({ length: 100 }, (_, i) => vhost(i));
+  const rc = (vhs: object[]): object => ({ name: 'http.8080', virtual_hosts: vhs, validate_clusters: { value: false } });
+  const first = rc(hosts);
+  const a = buildSnapshot({ [TypeUrl.RouteConfiguration]: new Map([['http.8080', first]]) }, 1);
+  const e = a.get(TypeUrl.RouteConfiguration, 'http.8080')!;
+  assert.deepEqual(decodeResource(TypeUrl.RouteConfiguration, e.value), decodeResource(TypeUrl.RouteConfiguration, encodeResource(TypeUrl.RouteConfiguration, first)), 'same message as the whole-object encoding');
+  // A new configuration object with the same host objects: the entry is reused, nothing encoded.
+  const b = buildSnapshot({ [TypeUrl.RouteConfiguration]: new Map([['http.8080', rc([...hosts])]]) }, 2, a);
+  assert.equal(b.get(TypeUrl.RouteConfiguration, 'http.8080'), e, 'unchanged hosts: same entry');
+  // One host replaced: new bytes and version, and they decode to the changed configuration.
+  const changed = [...hosts];
+  changed[7] = vhost(7, 'b');
+  const c = buildSnapshot({ [TypeUrl.RouteConfiguration]: new Map([['http.8080', rc(changed)]]) }, 3, b);
+  const ce = c.get(TypeUrl.RouteConfiguration, 'http.8080')!;
+  assert.notEqual(ce.version, e.version, 'a changed host changes the version');
+  const decoded = decodeResource(TypeUrl.RouteConfiguration, ce.value) as { virtual_hosts: { name: string; routes: { request_headers_to_add: { header: { value: string } }[] }[] }[] };
+  assert.equal(decoded.virtual_hosts.length, 100, 'every host is there, in order');
+  assert.equal(decoded.virtual_hosts[7].name, 'h7');
+  assert.equal(decoded.virtual_hosts[7].routes[0].request_headers_to_add[0].header.value, 'b', 'the changed host carries its change');
+  assert.throws(() => buildSnapshot({ [TypeUrl.RouteConfiguration]: new Map([['http.8080', rc([...hosts.slice(0, 99), { name: 'bad', domains: 'not-a-list' }])]]) }, 4, c),
+    (err: unknown) => isSluiceError(err, 'SLUICE_E_XDS_ENCODE') && /RouteConfiguration "http.8080" \(virtual host "bad"\)/.test((err as Error).message));
 });

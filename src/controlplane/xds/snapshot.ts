@@ -11,7 +11,7 @@
  * delta xDS `initial_resource_versions` needs on reconnect.
  */
 import { createHash } from 'node:crypto';
-import { encodeResource, PUSH_ORDER, type ResourceTypeUrl } from '../../xds/protos.ts';
+import { encodeResource, PUSH_ORDER, TypeUrl, type ResourceTypeUrl } from '../../xds/protos.ts';
 import { SluiceError, errorMessage } from '../../lib/errors.ts';
 
 /** Per type, resource name → plain resource object (proto field names). */
@@ -23,8 +23,12 @@ export interface SnapshotEntry {
   readonly version: string;
   /** Encoded resource (the `value` of its google.protobuf.Any). */
   readonly value: Buffer;
-  /** Canonical JSON of the source object; lets the next build skip re-encoding. */
+  /** Canonical JSON of the source object; lets the next build skip re-encoding ('' for part-wise entries). */
   readonly json: string;
+  /** The object it was built from: the next build reuses the entry when handed the same object. */
+  readonly source?: object;
+  /** Part-wise route configurations: JSON of everything but the virtual hosts, and the virtual host objects. */
+  readonly parts?: { head: string; vhosts: readonly object[] };
 }
 
 export type TypeEntries = ReadonlyMap<string, SnapshotEntry>;
@@ -91,6 +95,59 @@ export class Snapshot {
 }
 
 /**
+ * Route configurations with many virtual hosts (the gateway's: one per public host, 10,000 at
+ * 10,000 services) are encoded part by part: each virtual host once (cached by object — the
+ * translation reuses the objects of unchanged hosts), the configuration's bytes being its other
+ * fields followed by the virtual hosts' (protobuf's repeated-field encoding concatenates). A
+ * change of one host then costs one small encode and a copy, not an encode of every host, and
+ * unchanged configurations are recognised by comparing the host objects, not their JSON.
+ */
+const PARTWISE_MIN_VHOSTS = 64;
+const VIRTUAL_HOST_TYPE = 'type.googleapis.com/envoy.config.route.v3.VirtualHost';
+const vhostBytes = new WeakMap<object, Buffer>();
+
+function routeParts(obj: object): { head: string; vhosts: readonly object[] } | undefined {
+  const vhosts = (obj as { virtual_hosts?: unknown }).virtual_hosts;
+  if (!Array.isArray(vhosts) || vhosts.length < PARTWISE_MIN_VHOSTS || !vhosts.every((v) => typeof v === 'object' && v !== null)) return undefined;
+  const { virtual_hosts: _v, ...rest } = obj as Record<string, unknown>;
+  return { head: JSON.stringify(rest), vhosts };
+}
+
+function sameObjects(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function encodePartwise(name: string, parts: { head: string; vhosts: readonly object[] }): Buffer {
+  const fail = (what: string, e: unknown): never => {
+    throw new SluiceError('SLUICE_E_XDS_ENCODE', `cannot encode RouteConfiguration "${name}"${what}: ${errorMessage(e)}`, { cause: e, details: { type: TypeUrl.RouteConfiguration, name } });
+  };
+  let head: Buffer;
+  try { head = encodeResource(TypeUrl.RouteConfiguration, JSON.parse(parts.head) as object); } catch (e) { return fail('', e); }
+  const chunks: Buffer[] = [head];
+  for (const vh of parts.vhosts) {
+    let b = vhostBytes.get(vh);
+    if (!b) {
+      let enc: Buffer;
+      try { enc = encodeResource(VIRTUAL_HOST_TYPE, vh); } catch (e) { return fail(` (virtual host "${(vh as { name?: string }).name ?? '?'}")`, e); }
+      b = Buffer.concat([lengthDelimitedTag(2, enc.length), enc]); // virtual_hosts = 2
+      vhostBytes.set(vh, b);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+function lengthDelimitedTag(field: number, length: number): Buffer {
+  const bytes = [(field << 3) | 2];
+  let n = length;
+  while (n > 0x7f) { bytes.push((n & 0x7f) | 0x80); n >>>= 7; }
+  bytes.push(n);
+  return Buffer.from(bytes);
+}
+
+/**
  * Builds a snapshot. `only` limits which types are taken from `resources`; every other type is
  * carried over from `prev` unchanged. Throws SLUICE_E_XDS_ENCODE naming the type and resource
  * when a resource does not encode (nothing is published then).
@@ -105,8 +162,18 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
     const out = new Map<string, SnapshotEntry>();
     let unchanged = src.size === previous.size;
     for (const [name, obj] of src) {
-      const json = JSON.stringify(obj);
       const old = previous.get(name);
+      // Translation caches hand back the very same object for an unchanged resource.
+      if (old && old.source === obj) { out.set(name, old); continue; }
+      const parts = type === TypeUrl.RouteConfiguration ? routeParts(obj) : undefined;
+      if (parts) {
+        if (old?.parts && old.parts.head === parts.head && sameObjects(old.parts.vhosts, parts.vhosts)) { out.set(name, old); continue; }
+        unchanged = false;
+        const value = encodePartwise(name, parts);
+        out.set(name, { name, version: contentVersion(value), value, json: '', source: obj, parts });
+        continue;
+      }
+      const json = JSON.stringify(obj);
       if (old && old.json === json) { out.set(name, old); continue; }
       unchanged = false;
       let value: Buffer;
@@ -115,7 +182,7 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
       } catch (e) {
         throw new SluiceError('SLUICE_E_XDS_ENCODE', `cannot encode ${type.slice(type.lastIndexOf('.') + 1)} "${name}": ${errorMessage(e)}`, { cause: e, details: { type, name } });
       }
-      out.set(name, { name, version: contentVersion(value), value, json });
+      out.set(name, { name, version: contentVersion(value), value, json, source: obj });
     }
     // Keep the previous map's identity when nothing changed, so sameContent() is cheap.
     types.set(type, unchanged ? previous : out);
