@@ -43,11 +43,13 @@ const epoch = (): number => performance.timeOrigin + performance.now();
 
 // ------------------------------------------------------------------ child: the simulated proxies
 
-type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
+type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean; gateway?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
 
 async function childMain(): Promise<void> {
   let clients: AdsTestClient[] = [];
-  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number; timer: NodeJS.Timeout; cpu: NodeJS.CpuUsage } | undefined;
+  // The gateway proxy (--with-gateway): every public host in one RouteConfiguration per port.
+  let gw: AdsTestClient | undefined;
+  let watching: { start: number; got: Map<AdsTestClient, number>; bytes: number; responses: number; timer: NodeJS.Timeout; cpu: NodeJS.CpuUsage; gwAt?: number; gwBytes: number } | undefined;
   // Done when every proxy whose stream is still up has the change (a stream the server cut, e.g.
   // by keepalive on a starved machine, is counted as lost, not waited for: this client does not
   // reconnect), or after 30 s with whatever arrived.
@@ -57,14 +59,19 @@ async function childMain(): Promise<void> {
     if (!watching) return;
     clearTimeout(watching.timer);
     const cpu = process.cpuUsage(watching.cpu);
-    process.send!({ ev: 'converged', times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses, lost: clients.length - live, missing: live - watching.got.size, cpuMs: (cpu.user + cpu.system) / 1000 });
+    process.send!({ ev: 'converged', gwAt: watching.gwAt, gwBytes: watching.gwBytes, times: [...watching.got.values()], bytes: watching.bytes, responses: watching.responses, lost: clients.length - live, missing: live - watching.got.size, cpuMs: (cpu.user + cpu.system) / 1000 });
     watching = undefined;
   };
   const maybeDone = (): void => {
-    if (watching && watching.got.size >= live) finish();
+    if (watching && watching.got.size >= live && (!gw || gw.ended !== undefined || watching.gwAt !== undefined)) finish();
   };
   const onResponse = (c: AdsTestClient) => (r: { type_url: string; bytes: number; at: number }) => {
     if (!watching) return;
+    if (c === gw) {
+      watching.gwBytes += r.bytes;
+      if (r.type_url === TypeUrl.RouteConfiguration && watching.gwAt === undefined) { watching.gwAt = performance.timeOrigin + r.at; maybeDone(); }
+      return;
+    }
     watching.bytes += r.bytes;
     watching.responses++;
     if (r.type_url === TypeUrl.RouteConfiguration && !watching.got.has(c)) {
@@ -95,6 +102,13 @@ async function childMain(): Promise<void> {
       clients = [];
       live = 0;
       for (const c of old) c.close();
+      gw?.close();
+      gw = undefined;
+      if (m.gateway) {
+        const g: AdsTestClient = new AdsTestClient(m.address, 'delta', { id: 'gateway-0', metadata: { SLUICE_ROLE: 'gateway' } }, { fastDecode: true, onResponse: (r) => onResponse(g)(r) });
+        for (const t of TYPES) g.deltaRequest(t, []);
+        gw = g;
+      }
       let bytes = 0;
       for (let i = 0; i < m.n; i++) {
         const c = open(m, i, m.reconnect ? have[i] : undefined);
@@ -111,10 +125,11 @@ async function childMain(): Promise<void> {
       checker.unref();
       process.send!({ ev: 'connected', ms: epoch() - start, bytes, ready });
     } else if (m.cmd === 'watch') {
-      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0, timer: setTimeout(finish, 30_000), cpu: process.cpuUsage() };
+      watching = { start: epoch(), got: new Map(), bytes: 0, responses: 0, timer: setTimeout(finish, 30_000), cpu: process.cpuUsage(), gwBytes: 0 };
       process.send!({ ev: 'watching' });
     } else if (m.cmd === 'close') {
       for (const c of clients) c.close();
+      gw?.close();
       process.exit(0);
     }
   });
@@ -164,9 +179,9 @@ function pct(xs: number[], p: number): number {
 }
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-interface PhaseResult { cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
+interface PhaseResult { gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
 
-async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean): Promise<PhaseResult> {
+async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean, gateway = false): Promise<PhaseResult> {
   const store = new MemoryStore({ historyLimit: 1_000 });
   const t0 = epoch();
   for (let i = 0; i < services; i++) {
@@ -184,7 +199,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   const loadMs = epoch() - t0;
   const kids = new Children();
   await kids.request(undefined);
-  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0' });
+  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', gateway });
   if (conn.ready < proxies * 0.9) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
   await cp.status.idle();
   await new Promise((r) => setTimeout(r, 300));
@@ -192,7 +207,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   // Change one route (the X-Bench header of svc-0's path): a few warm-up changes (JIT, first
   // encodes), then the measured ones; every proxy must receive each change.
   const result: PhaseResult = {
-    cpCpuMs: 0, simCpuMs: 0, lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
+    gatewayConverge: [], gatewayBytes: 0, cpCpuMs: 0, simCpuMs: 0, lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
     converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0,
   };
   const server: number[] = [];
@@ -216,6 +231,10 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
     const flushAt = flushes.get(before + 1) ?? NaN;
     result.converge.push(...(done.times as number[]).map((t) => t - flushAt));
     result.convergeTotal.push(...(done.times as number[]).map((t) => t - changeAt));
+    if (gateway) {
+      result.gatewayConverge.push(done.gwAt === undefined ? NaN : done.gwAt - flushAt);
+      result.gatewayBytes += done.gwBytes / MEASURED;
+    }
     server.push(converged.get(before + 1) ?? NaN);
     result.bytes += done.bytes / MEASURED;
     result.responses += done.responses / MEASURED;
@@ -223,7 +242,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   result.serverConvergeMs = pct(server, 50);
 
   if (withStorm) {
-    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true });
+    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true, gateway });
     result.storm = { ms: storm.ms, bytes: storm.bytes };
   }
   const mem = process.memoryUsage();
@@ -242,8 +261,9 @@ async function main(): Promise<void> {
     .option('--services <n>', 'services loaded for the main phase', '10000')
     .option('--small-services <n>', 'services for the bytes-per-change comparison', '1000')
     .option('--debounce-after <ms>', 'debounce quiet period', '100')
+    .option('--with-gateway', 'also connect one delta gateway proxy (every public host) and measure it; results go to push-gateway.json')
     .option('--only-main', 'run only the main phase (profiling); no results file is written')
-    .option('--out <file>', 'results file', path.join(here, 'results', 'push.json'))
+    .option('--out <file>', 'results file (default results/push.json, or push-gateway.json with --with-gateway)')
     .parse(process.argv);
   const o = program.opts();
   const proxies = Number(o.proxies), services = Number(o.services), small = Number(o.smallServices), debounce = Number(o.debounceAfter);
@@ -251,13 +271,14 @@ async function main(): Promise<void> {
     if (!Number.isInteger(v) || v < (k === 'debounce-after' ? 0 : 1)) throw new Error(`--${k} must be a positive integer, got ${v}`);
   }
   // The big phase first, so its RSS is not inflated by heap left over from another phase.
-  const big = await runPhase(services, proxies, 'delta', debounce, true);
+  const gateway = o.withGateway === true;
+  const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {
-    console.log(JSON.stringify({ converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_mb: Math.round(big.rssMb) }));
+    console.log(JSON.stringify({ gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_mb: Math.round(big.rssMb) }));
     process.exit(0);
   }
-  const small1 = await runPhase(small, proxies, 'delta', debounce, false);
-  const sotw = await runPhase(services, proxies, 'sotw', debounce, false);
+  const small1 = await runPhase(small, proxies, 'delta', debounce, false, gateway);
+  const sotw = await runPhase(services, proxies, 'sotw', debounce, false, gateway);
 
   const rows = [
     ['phase', 'services', 'load s', 'connect ms', 'p50 ms', 'p99 ms', 'p99 total ms', 'server conv ms', 'bytes/change', 'responses', 'lost', 'missed', 'rss MB'],
@@ -283,6 +304,13 @@ async function main(): Promise<void> {
     sotw_bytes_per_change_10k: sotw.bytes,
     reconnect_storm_ms: Math.round(big.storm!.ms),
     reconnect_storm_bytes: big.storm!.bytes,
+    ...(gateway ? {
+      // One delta gateway proxy beside the N mesh proxies: its RouteConfiguration carries every public host.
+      gateway_converge_p50_ms: r1(pct(big.gatewayConverge, 50)),
+      gateway_converge_max_ms: r1(Math.max(...big.gatewayConverge)),
+      gateway_bytes_per_change_1k: Math.round(small1.gatewayBytes),
+      gateway_bytes_per_change_10k: Math.round(big.gatewayBytes),
+    } : {}),
     cp_rss_mb: Math.round(big.rssMb),
     cp_heap_mb: Math.round(big.heapMb),
     debounce_after_ms: debounce,
@@ -290,8 +318,9 @@ async function main(): Promise<void> {
     changes_missed: big.missing,
   };
   const full = { summary, phases: { delta_small: small1, delta: big, sotw }, machine: { cores: cpus().length, memory_mb: Math.round(totalmem() / 2 ** 20), node: process.version }, at: new Date().toISOString() };
-  mkdirSync(path.dirname(o.out), { recursive: true });
-  writeFileSync(o.out, JSON.stringify(full, null, 2) + '\n');
+  const out = o.out ?? path.join(here, 'results', gateway ? 'push-gateway.json' : 'push.json');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(full, null, 2) + '\n');
   console.log(JSON.stringify(summary));
   process.exit(0);
 }
