@@ -56,6 +56,11 @@ export interface ActivatorOptions {
   timeoutMs?: number;
   reportIntervalMs?: number;
   host?: string;
+  /**
+   * A request that had to wait got its answer's first byte from `backend`: arrival, when it was
+   * sent on, and the first byte (clock ms). Cold-start diagnostics.
+   */
+  onWaited?: (revisionKey: string, backend: Backend, t: { arrivedAt: number; forwardedAt: number; firstByteAt: number }) => void;
 }
 
 interface Pending {
@@ -65,6 +70,8 @@ interface Pending {
   since: number;
   /** A pod that handed this request back (its queue-proxy): never picked for it. */
   avoid?: string;
+  /** It waited in the queue (not sent on at arrival). */
+  waited?: boolean;
 }
 
 interface RevisionQueue {
@@ -151,7 +158,7 @@ export class Activator {
     if (b && q.waiting.length === 0) { this.send(q, { req, res, timer: { id: -1 }, since: this.o.clock.now(), avoid }, b); return; }
 
     const timeoutMs = this.o.timeoutMs ?? 60_000;
-    const p: Pending = { req, res, since: this.o.clock.now(), timer: { id: -1 }, avoid };
+    const p: Pending = { req, res, since: this.o.clock.now(), timer: { id: -1 }, avoid, waited: true };
     p.timer = this.o.clock.setTimeout(() => {
       if (!this.remove(q!, p)) return;
       this.counts.timedOut++;
@@ -214,7 +221,11 @@ export class Activator {
     this.inFlight.set(b.id, (this.inFlight.get(b.id) ?? 0) + 1);
     this.counts.forwarded++;
     this.revCount(q.key).forwarded++;
-    void forward(p.req, p.res, b, { headers: { [PROXY_HEADER]: 'activator' } }).then((out) => {
+    const forwardedAt = this.o.clock.now();
+    const onResponse = p.waited && this.o.onWaited
+      ? () => { try { this.o.onWaited!(q.key, b, { arrivedAt: p.since, forwardedAt, firstByteAt: this.o.clock.now() }); } catch { /* diagnostics only */ } }
+      : undefined;
+    void forward(p.req, p.res, b, { headers: { [PROXY_HEADER]: 'activator' }, onResponse }).then((out) => {
       this.inFlight.set(b.id, (this.inFlight.get(b.id) ?? 1) - 1);
       if (this.inFlight.get(b.id) === 0) this.inFlight.delete(b.id);
       if (out.kind === 'unreached') {

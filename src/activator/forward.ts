@@ -38,7 +38,7 @@ export interface ForwardTarget { host: string; port: number }
  * every request gets a fresh connection, so "unreached" is unambiguous; the queue-proxy role
  * passes a keep-alive agent and treats "unreached" on a reused socket as failed.
  */
-export function forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, opts: { agent?: http.Agent | false; headers?: Record<string, string> } = {}): Promise<ForwardOutcome> {
+export function forward(req: IncomingMessage, res: ServerResponse, target: ForwardTarget, opts: { agent?: http.Agent | false; headers?: Record<string, string>; onResponse?: () => void } = {}): Promise<ForwardOutcome> {
   return new Promise<ForwardOutcome>((resolve) => {
     let settled = false;
     let bodySent = false;
@@ -58,6 +58,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, target: Forwa
     });
     up.on('response', (pr) => {
       if (res.destroyed) { pr.destroy(); finish({ kind: 'aborted' }); return; }
+      opts.onResponse?.();
       res.writeHead(pr.statusCode ?? 502, forwardHeaders(pr.headers));
       pr.pipe(res);
       pr.on('error', (e) => { res.destroy(e); finish({ kind: 'failed', error: e }); });

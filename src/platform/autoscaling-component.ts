@@ -110,6 +110,34 @@ export class AutoscalingComponent implements Component {
     };
   };
 
+  /** When each revision's desired scale last went up from no live pod (cold-start diagnostics). */
+  private readonly scaleUpAt = new Map<string, number>();
+
+  private noteScale(key: string): void {
+    const d = this.scaleSource.decisions.get(key);
+    const live = (this.serving?.runtime?.pods(key) ?? []).some((p) => !p.terminating && !p.finished);
+    if (d && d.desiredScale > 0 && !live) this.scaleUpAt.set(key, this.clock.now());
+  }
+
+  /**
+   * One line per request that waited in the activator, with its way through the cold start, in
+   * ms after its arrival: the scale-up decision, the pod's creation (reconcile → runtime),
+   * its process spawned, its readiness, the activator sending the request, the first byte back.
+   */
+  private logWaited(key: string, backend: Backend, t: { arrivedAt: number; forwardedAt: number; firstByteAt: number }): void {
+    const rel = (x: number | undefined): number | undefined => (x === undefined || x < t.arrivedAt ? undefined : x - t.arrivedAt);
+    const podName = backend.id.slice(backend.id.indexOf('/') + 1);
+    const pod = this.serving?.runtime?.pods(key).find((p) => p.name === podName);
+    const scaledUp = this.scaleUpAt.get(key);
+    log.info({
+      revision: key, pod: podName, waitedMs: t.firstByteAt - t.arrivedAt,
+      phases: {
+        decided: rel(scaledUp), podCreated: rel(pod?.createdAt), spawned: rel(pod?.startedAt),
+        ready: pod?.ready ? rel(pod.readyChangedAt) : undefined, forwarded: t.forwardedAt - t.arrivedAt, firstByte: t.firstByteAt - t.arrivedAt,
+      },
+    }, 'activator: waiting request answered');
+  }
+
   /** Ready pods as the local runtime sees them, at their queue-proxy ports. */
   private runtimeBackends(): BackendSource {
     return {
@@ -159,6 +187,7 @@ export class AutoscalingComponent implements Component {
     });
     this.modePublisher = publisher;
     this.scaleSource.onModeChange((key) => publisher.changed(key));
+    this.scaleSource.subscribe((key) => this.noteScale(key));
     this.activator = new Activator({
       clock: this.clock,
       // Endpoints, plus the runtime's readiness (the same fact, learned two store writes earlier).
@@ -167,6 +196,7 @@ export class AutoscalingComponent implements Component {
       containerConcurrency: (key) => this.scaleSource.containerConcurrency(key),
       timeoutMs: this.opts.activatorTimeoutMs,
       queueLimit: this.opts.activatorQueueLimit,
+      onWaited: (key, backend, t) => this.logWaited(key, backend, t),
     });
     const addr = await this.activator.listen(0);
     await Promise.all(this.informers.map((i) => i.start()));
