@@ -77,6 +77,34 @@ function namespacesOf(maps: ReadonlyMap<string, unknown>[]): string[] {
   return [...s].sort();
 }
 
+function isPublic(ing: KIngress): boolean {
+  return (ing.spec?.rules ?? []).some((r) => (r.visibility ?? 'ExternalIP') === 'ExternalIP');
+}
+
+function backendsOf(ing: KIngress | undefined): string[] {
+  const out: string[] = [];
+  for (const r of ing?.spec?.rules ?? []) for (const p of r.http?.paths ?? []) for (const s of p.splits ?? []) out.push(`${s.serviceNamespace}/${s.serviceName}`);
+  return out;
+}
+
+/**
+ * The Ingress indexes after Ingresses were replaced in place (same keys, same order: no add, no
+ * delete, no creationTimestamp change), without a pass over all of them: the public list keeps
+ * its order with the new objects swapped in, and the revision backends are kept when every
+ * replaced Ingress names the same backends as before. Undefined when that does not hold.
+ */
+function replacedIngressIndexes(prev: MeshState, ingresses: Map<string, KIngress>, ingressesByNamespace: ReadonlyMap<string, readonly KIngress[]>,
+  replaced: ReadonlyMap<string, KIngress>) {
+  for (const [key, old] of replaced) {
+    const now = ingresses.get(key);
+    if (!now || isPublic(now) !== isPublic(old)) return undefined;
+    const a = backendsOf(old), b = backendsOf(now);
+    if (a.length !== b.length || a.some((x, i) => x !== b[i])) return undefined;
+  }
+  const publicIngresses = prev.publicIngresses.map((o) => (replaced.has(keyOf(o)) ? ingresses.get(keyOf(o))! : o));
+  return { ingresses, ingressesByNamespace, publicIngresses, revisionBackends: prev.revisionBackends };
+}
+
 function ingressIndexes(ingresses: Map<string, KIngress>, ingressesByNamespace: ReadonlyMap<string, readonly KIngress[]>) {
   const publicIngresses: KIngress[] = [];
   const revisionBackends = new Set<string>();
@@ -129,7 +157,8 @@ interface Raw { maps: Record<KindKey, AnyMap>; byNs: Record<KindKey, NsIndex> }
 // The raw maps behind each state, for updateMeshState.
 const rawOf = new WeakMap<MeshState, Raw>();
 
-function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, lastGoodSecrets: ReadonlyMap<string, Secret>, prev?: { state: MeshState; changed: Set<KindKey> }): MeshState {
+function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, lastGoodSecrets: ReadonlyMap<string, Secret>,
+  prev?: { state: MeshState; changed: Set<KindKey>; replacedIngresses?: ReadonlyMap<string, KIngress> }): MeshState {
   const reuse = (k: KindKey) => prev !== undefined && !prev.changed.has(k);
   const p = prev?.state;
   const m = raw.maps as unknown as {
@@ -140,7 +169,8 @@ function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: st
     ingresses: Map<string, KIngress[]>; endpoints: Map<string, Endpoints[]>; pods: Map<string, Pod[]>; sidecars: Map<string, Sidecar[]>;
     peerAuthentications: Map<string, PeerAuthentication[]>; authorizationPolicies: Map<string, AuthorizationPolicy[]>;
   };
-  const ing = reuse('ingresses') && p ? { ingresses: p.ingresses, ingressesByNamespace: p.ingressesByNamespace, publicIngresses: p.publicIngresses, revisionBackends: p.revisionBackends } : ingressIndexes(m.ingresses, n.ingresses);
+  const ing = reuse('ingresses') && p ? { ingresses: p.ingresses, ingressesByNamespace: p.ingressesByNamespace, publicIngresses: p.publicIngresses, revisionBackends: p.revisionBackends }
+    : (p && prev?.replacedIngresses && replacedIngressIndexes(p, m.ingresses, n.ingresses, prev.replacedIngresses)) || ingressIndexes(m.ingresses, n.ingresses);
   const vs = reuse('virtualServices') && p ? { virtualServices: p.virtualServices, meshVirtualServicesByNamespace: p.meshVirtualServicesByNamespace, virtualServicesByGateway: p.virtualServicesByGateway } : virtualServiceIndexes(m.virtualServices);
   const namespaces = namespacesOf(KIND_KEYS.map((k) => raw.byNs[k]));
   const nsChanged = !p || p.namespaces.length !== namespaces.length || p.namespaces.some((x, i) => x !== namespaces[i]);
@@ -202,6 +232,8 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
   const byNs = { ...old.byNs };
   const touched = new Map<KindKey, Map<string, Set<string>>>(); // kind → namespace → keys
   const reorder = new Set<KindKey>(); // ordered kinds whose order may have changed (not just replaced in place)
+  const replacedIngresses = new Map<string, KIngress>();
+  let replacedOk = true;
   for (const c of changes) {
     const k = meshKindOf(c.object);
     if (!k) continue;
@@ -218,6 +250,11 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
     // existing key keeps the insertion order), and a delete keeps the others' order: only an
     // added object or a changed timestamp needs the kind re-sorted (10,000 Ingresses per change).
     if (c.type !== 'delete' && (!prevObj || prevObj.metadata.creationTimestamp !== c.object.metadata.creationTimestamp)) reorder.add(k);
+    if (k === 'ingresses') {
+      // Ingresses replaced in place, by key → the object they replaced (first one of the batch).
+      if (c.type === 'delete' || !prevObj) replacedOk = false;
+      else if (!replacedIngresses.has(key)) replacedIngresses.set(key, (old.maps.ingresses.get(key) ?? prevObj) as KIngress);
+    }
     for (const n of new Set([ns, prevObj?.metadata.namespace ?? ns])) {
       let keys = t.get(n);
       if (!keys) t.set(n, (keys = new Set()));
@@ -241,5 +278,6 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
   const activator = opts.activator === null ? undefined : opts.activator ?? state.activator;
   const secretChanges = touched.has('secrets') ? changes.filter((c) => meshKindOf(c.object) === 'secrets') as { type: 'upsert' | 'delete'; object: Secret }[] : [];
   const lastGood = secretChanges.length ? nextLastGood(state.lastGoodSecrets, secretChanges) : state.lastGoodSecrets;
-  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()) });
+  const inPlace = replacedOk && !reorder.has('ingresses') && replacedIngresses.size > 0 ? replacedIngresses : undefined;
+  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()), replacedIngresses: inPlace });
 }
