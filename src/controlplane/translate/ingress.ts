@@ -70,6 +70,16 @@ function cachedRoutes(ctx: TranslateContext, ing: KIngress, rule: number, build:
   return value;
 }
 
+const REQUIRE_TLS: Record<string, unknown> = Object.freeze({ require_tls: 'ALL' });
+const NO_EXTRA: Record<string, unknown> = Object.freeze({});
+const shapes = new WeakMap<KIngress, { name: string; domains: string[] }[]>();
+
+function ruleShape(ing: KIngress, rule: number, hosts: readonly string[]): { name: string; domains: string[] } {
+  let list = shapes.get(ing);
+  if (!list) shapes.set(ing, (list = []));
+  return (list[rule] ??= { name: `${ing.metadata.namespace}/${ing.metadata.name}#${rule}`, domains: hosts.flatMap(domainsFor) });
+}
+
 /**
  * Adds the virtual hosts of `ing`'s rules accepted by `accept` to `table`. `requireTls` marks
  * them as redirect-to-HTTPS (Knative httpOption Redirected, on the gateway's HTTP port);
@@ -86,8 +96,12 @@ export function addIngressVirtualHosts(ctx: TranslateContext, ing: KIngress, tab
     const hosts = hostFilter ? rule.hosts.filter((h) => hostFilter(h.toLowerCase())) : rule.hosts;
     if (hosts.length === 0) return;
     const routes = () => cachedRoutes(ctx, ing, i, () => rule.http.paths.map((p, j) => pathRoute(ctx, ing, p, `${field}.http.paths[${j}]`)));
-    const domains = hosts.flatMap(domainsFor);
-    table.add(`${ing.metadata.namespace}/${ing.metadata.name}#${i}`, domains, routes, ing, `${field}.hosts`, requireTls ? { require_tls: 'ALL' } : {});
+    // Unfiltered (the gateway: every public Ingress on every translation), the rule's domains and
+    // virtual host name are kept with the Ingress object: the same strings each time, no rebuild.
+    const shape = hostFilter ? undefined : ruleShape(ing, i, hosts);
+    const domains = shape ? shape.domains : hosts.flatMap(domainsFor);
+    const name = shape ? shape.name : `${ing.metadata.namespace}/${ing.metadata.name}#${i}`;
+    table.add(name, domains, routes, ing, `${field}.hosts`, requireTls ? REQUIRE_TLS : NO_EXTRA);
   });
 }
 

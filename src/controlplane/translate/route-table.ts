@@ -25,7 +25,7 @@ export class RouteTableBuilder {
    */
   add(vhostName: string, domains: readonly string[], routes: object[] | (() => object[]), owner: KubeObject, field: string, extra: Record<string, unknown> = {},
     quiet = false): string[] {
-    const mine: string[] = [];
+    let mine: string[] = [];
     for (const d of domains) {
       const holder = this.claimed.get(d);
       if (holder === undefined) { this.claimed.set(d, owner); mine.push(d); continue; }
@@ -34,6 +34,7 @@ export class RouteTableBuilder {
       }
     }
     if (mine.length === 0) return [];
+    if (mine.length === domains.length) mine = domains as string[]; // all claimed: keep the caller's (possibly cached) array
     const list = typeof routes === 'function' ? routes() : routes;
     if (list.length === 0) { for (const d of mine) this.claimed.delete(d); return []; }
     let name = vhostName;
@@ -58,13 +59,26 @@ export class RouteTableBuilder {
 // Virtual host objects are reused across translations while their routes are the same (cached)
 // array and their name, domains and extra fields are equal: the snapshot then recognises an
 // unchanged host by identity and encodes only the hosts that changed (xds/snapshot.ts).
-const vhostCache = new WeakMap<object[], Map<string, object>>();
+interface CachedHost { domains: readonly string[]; extra: Record<string, unknown>; obj: object }
+const vhostCache = new WeakMap<object[], Map<string, CachedHost[]>>();
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function virtualHost(v: VHost): object {
-  const key = `${v.name}\u0000${v.domains.join('\u0001')}\u0000${Object.keys(v.extra).length ? JSON.stringify(v.extra) : ''}`;
   let m = vhostCache.get(v.routes);
   if (!m) vhostCache.set(v.routes, (m = new Map()));
-  let o = m.get(key);
-  if (!o) m.set(key, (o = { name: v.name, domains: v.domains, routes: v.routes, ...v.extra }));
-  return o;
+  let list = m.get(v.name);
+  if (!list) m.set(v.name, (list = []));
+  for (const c of list) {
+    if (sameStrings(c.domains, v.domains) && (c.extra === v.extra || JSON.stringify(c.extra) === JSON.stringify(v.extra))) return c.obj;
+  }
+  const obj = { name: v.name, domains: v.domains, routes: v.routes, ...v.extra };
+  list.unshift({ domains: v.domains, extra: v.extra, obj });
+  if (list.length > 4) list.pop();
+  return obj;
 }
