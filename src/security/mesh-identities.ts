@@ -21,6 +21,8 @@ export interface MeshIdentitySnapshot {
   certs: ReadonlyMap<string, { chainPem: string; keyPem: string; notAfter: number }>;
   gatewayIdentity?: WorkloadIdentity;
   want(id: WorkloadIdentity): void;
+  /** Last valid version of each mesh policy (see MeshSecurityInput.lastGoodPolicies). */
+  lastGoodPolicies: Map<string, any>;
 }
 
 export interface MeshIdentitiesOptions {
@@ -44,6 +46,8 @@ export class MeshIdentities {
   private readonly clock: Clock;
   /** Identities asked for and not failed permanently; re-asked after an error on the next translation. */
   private readonly asked = new Set<string>();
+  /** Shared by every snapshot: the last valid version of each mesh policy. */
+  private readonly lastGoodPolicies = new Map<string, any>();
   lastError?: string;
 
   constructor(private readonly o: MeshIdentitiesOptions) {
@@ -84,6 +88,7 @@ export class MeshIdentities {
     this.current = {
       trustDomain: ca.trustDomain, rootPem: ca.rootPem, certs, gatewayIdentity: this.o.gatewayIdentity,
       want: (id) => this.want(id),
+      lastGoodPolicies: this.lastGoodPolicies,
     };
     return this.current;
   }

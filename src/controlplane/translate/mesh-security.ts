@@ -25,6 +25,7 @@ import { spiffeIdFor, type WorkloadIdentity } from '../../security/ca.ts';
 import { ROOTCA_SECRET_NAME, certificateSecret, rootCaSecret, workloadSecretName } from '../../security/cert-rotator.ts';
 import { toRbacFilters } from '../../security/envoy-rbac.ts';
 import { validatePolicy } from '../../security/authorization.ts';
+import { SecurityErrors } from '../../security/security-errors.ts';
 import { explainMtlsMode, validatePeerAuthentication, type MtlsMode } from '../../security/peer-authentication.ts';
 import { inboundChains, upstreamMtlsTransportSocket } from '../../security/mesh-xds.ts';
 import { TypeUrl } from '../../xds/protos.ts';
@@ -57,6 +58,13 @@ export interface MeshSecurityInput {
   gatewayIdentity?: WorkloadIdentity;
   /** Sink for identities the translation needed without a valid certificate. */
   want?(id: WorkloadIdentity): void;
+  /**
+   * The last valid version of each PeerAuthentication / AuthorizationPolicy (`Kind|ns/name`), kept
+   * by the caller across translations: a policy updated with an error (unknown field, bad value)
+   * keeps its previous version enforced; a new invalid one is not enforced. Absent = invalid
+   * policies are never enforced.
+   */
+  lastGoodPolicies?: Map<string, PeerAuthentication | AuthorizationPolicy>;
 }
 
 /** What the control plane passes (a snapshot, or a function giving the current one). */
@@ -114,27 +122,40 @@ function reportOnce(ctx: TranslateContext, o: object, fn: () => void): void {
   fn();
 }
 
+/**
+ * The versions of `list` that are enforced: each valid policy (remembered as the last good
+ * version), or for one with errors its last good version if there is one; errors are reported on
+ * the policy's status saying which version is enforced.
+ */
+function enforced<T extends PeerAuthentication | AuthorizationPolicy>(ctx: TranslateContext, list: readonly T[], validate: (p: T) => { field: string; message: string; severity: 'error' | 'warning'; code: string }[]): T[] {
+  const sec = meshSecurityOf(ctx);
+  const out: T[] = [];
+  for (const p of list) {
+    const key = `${p.kind}|${p.metadata.namespace}/${p.metadata.name}`;
+    const problems = validate(p);
+    // Unsupported features (CUSTOM) stay enforced: their rules fail closed in toRbacFilters.
+    const bad = problems.some((x) => x.severity === 'error' && x.code !== SecurityErrors.AuthzUnsupported);
+    const prev = sec?.lastGoodPolicies?.get(key) as T | undefined;
+    reportOnce(ctx, p, () => {
+      const kept = !bad ? '' : prev ? `; the previous version (resourceVersion ${prev.metadata.resourceVersion ?? 'unknown'}) stays enforced until this is fixed` : '; this policy is not enforced until it is fixed';
+      for (const x of problems) ctx.problems.add(p, x.field, `${x.message} (${x.code})${x.severity === 'error' ? kept : ''}`, x.severity);
+    });
+    if (!bad) { sec?.lastGoodPolicies?.set(key, p); out.push(p); } else if (prev) out.push(prev);
+  }
+  return out;
+}
+
 /** The mTLS mode of a mesh pod's inbound port, reporting invalid PeerAuthentications on their status. */
 export function podMtlsMode(ctx: TranslateContext, pod: Pod): MtlsMode {
   const ns = pod.metadata.namespace ?? 'default';
-  const pas = policiesFor(ctx, ctx.state.peerAuthenticationsByNamespace, ns);
-  for (const pa of pas) {
-    reportOnce(ctx, pa, () => {
-      for (const p of validatePeerAuthentication(pa)) ctx.problems.add(pa, p.field, `${p.message} (${p.code})`, p.severity);
-    });
-  }
+  const pas = enforced(ctx, policiesFor(ctx, ctx.state.peerAuthenticationsByNamespace, ns), validatePeerAuthentication);
   return explainMtlsMode({ rootNamespace: ctx.opts.rootNamespace, policies: pas, workload: { namespace: ns, labels: pod.metadata.labels ?? {} }, port: workloadPort(pod) }).mode;
 }
 
 /** RBAC filters for a pod's inbound connection manager, reporting invalid AuthorizationPolicies. */
 export function podRbacFilters(ctx: TranslateContext, pod: Pod): object[] {
   const ns = pod.metadata.namespace ?? 'default';
-  const aps = policiesFor(ctx, ctx.state.authorizationPoliciesByNamespace, ns);
-  for (const ap of aps) {
-    reportOnce(ctx, ap, () => {
-      for (const p of validatePolicy(ap)) ctx.problems.add(ap, p.field, `${p.message} (${p.code})`, p.severity);
-    });
-  }
+  const aps = enforced(ctx, policiesFor(ctx, ctx.state.authorizationPoliciesByNamespace, ns), validatePolicy);
   return toRbacFilters(aps, { namespace: ns, labels: pod.metadata.labels ?? {} }, { rootNamespace: ctx.opts.rootNamespace });
 }
 

@@ -78,6 +78,14 @@ export class UpstreamCluster {
     return pool;
   }
 
+  /** The endpoints transport_socket_matches selects TLS for (recomputed when the endpoints or the cluster change). */
+  private refreshTlsHosts(): void {
+    const m = this.config.tlsMatch;
+    const out = new Set<string>();
+    if (m) for (const loc of this.endpoints?.localities ?? []) for (const ep of loc.endpoints) if (socketMatches(m, ep.socketMatch)) out.add(`${ep.address}:${ep.port}`);
+    this.tlsHosts = out;
+  }
+
   private useTls(host: string, port: number | string): boolean {
     if (!this.config.tlsMatch) return true;
     return this.tlsHosts.has(`${host}:${port}`);
@@ -115,6 +123,7 @@ export class UpstreamCluster {
       this.pool = this.makePool();
       old.retire();
     }
+    if (JSON.stringify(prev.tlsMatch) !== JSON.stringify(config.tlsMatch)) this.refreshTlsHosts();
     if (JSON.stringify(prev.outlier) !== JSON.stringify(config.outlier)) this.setupOutlier();
     if (prev.lbPolicy !== config.lbPolicy || JSON.stringify(prev.ringHash) !== JSON.stringify(config.ringHash)) this.rebuild();
   }
@@ -123,7 +132,6 @@ export class UpstreamCluster {
     if (e === this.endpoints) return;
     this.endpoints = e;
     const next = new Map<string, MutableHost>();
-    const tlsHosts = new Set<string>();
     for (const loc of e?.localities ?? []) {
       const [region, zone, subZone] = loc.locality.split('/');
       for (const ep of loc.endpoints) {
@@ -134,11 +142,10 @@ export class UpstreamCluster {
           : { id, address: ep.address, port: ep.port, weight: ep.weight, priority: loc.priority, locality: { region, zone, subZone }, healthy: ep.healthy, activeRequests: old?.activeRequests ?? 0, edsHealthy: ep.healthy };
         h.edsHealthy = ep.healthy;
         next.set(id, h);
-        if (this.config.tlsMatch && socketMatches(this.config.tlsMatch, ep.socketMatch)) tlsHosts.add(id);
       }
     }
     this.hosts = next;
-    this.tlsHosts = tlsHosts;
+    this.refreshTlsHosts();
     this.outlier?.updateHosts([...next.values()]);
     this.refreshHealth();
   }
