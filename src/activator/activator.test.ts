@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../lib/clock.ts';
 import type { PodStat } from '../autoscaler/revision-autoscaler.ts';
 import { Activator } from './activator.ts';
+import { QueueProxy } from './queue-proxy.ts';
 import type { Backend, BackendSource } from './backends.ts';
 import { deadPort, gate, request, testPod, until } from './test-servers.ts';
 
@@ -150,4 +151,32 @@ test('proxy mode: with ready pods the activator load-balances across them within
     assert.ok([...a.seenHeaders, ...b.seenHeaders].every((h) => h['k-proxy-request'] === 'activator'), 'pods see K-Proxy-Request: activator');
     assert.equal(act.revisionCounts.get('default/hello-00001')?.forwarded, 6, 'per-revision forwarded counter');
   } finally { await act.close(); await a.close(); await b.close(); }
+});
+
+test('a pod\'s queue-proxy in the same process gets requests in-process; one that hands a request back never got it', async () => {
+  const { clock, backends, act, port } = await setup();
+  const a = await testPod('a');
+  const b = await testPod('b');
+  const qa = new QueueProxy({ name: 'default/a', target: { host: '127.0.0.1', port: a.port }, containerConcurrency: 0, clock });
+  const qb = new QueueProxy({ name: 'default/b', target: { host: '127.0.0.1', port: b.port }, containerConcurrency: 0, clock });
+  const local = (qp: QueueProxy) => (req: any, res: any, o: any) => qp.accept(req, res, o);
+  try {
+    // Ports nothing listens on: only the in-process path can reach these pods.
+    backends.set('default/hello-00001', [{ id: 'default/a', host: '127.0.0.1', port: await deadPort(), local: local(qa) }]);
+    const r1 = await request(port, { method: 'POST', headers: REV, body: 'one' });
+    assert.equal(r1.status, 200, 'answered through the in-process queue-proxy');
+    assert.deepEqual(a.seen, ['POST / one'], 'pod a saw it once');
+    assert.equal(a.seenHeaders[0]?.['k-proxy-request'], 'activator', 'marked as proxied by the activator');
+    clock.advance(1000);
+    assert.equal(qa.report().rps, 1, 'the pod\'s queue-proxy counted it');
+    qa.retire();
+    backends.set('default/hello-00001', [
+      { id: 'default/a', host: '127.0.0.1', port: await deadPort(), local: local(qa) },
+      { id: 'default/b', host: '127.0.0.1', port: await deadPort(), local: local(qb) },
+    ]);
+    const rs = await Promise.all([1, 2, 3].map((i) => request(port, { method: 'POST', headers: REV, body: `r${i}` })));
+    assert.deepEqual(rs.map((r) => r.status), [200, 200, 200], 'all answered');
+    assert.deepEqual(a.seen, ['POST / one'], 'the retired pod got nothing more');
+    assert.deepEqual([...b.seen].sort(), ['POST / r1', 'POST / r2', 'POST / r3'], 'each reached pod b exactly once');
+  } finally { await act.close(); await qa.close(); await qb.close(); await a.close(); await b.close(); }
 });

@@ -225,7 +225,10 @@ export class Activator {
     const onResponse = p.waited && this.o.onWaited
       ? () => { try { this.o.onWaited!(q.key, b, { arrivedAt: p.since, forwardedAt, firstByteAt: this.o.clock.now() }); } catch { /* diagnostics only */ } }
       : undefined;
-    void forward(p.req, p.res, b, { headers: { [PROXY_HEADER]: 'activator' }, onResponse }).then((out) => {
+    const headers = { [PROXY_HEADER]: 'activator' };
+    // The pod's queue-proxy in this process takes the request directly; else over HTTP.
+    const sent = b.local ? b.local(p.req, p.res, { headers, onResponse }) : forward(p.req, p.res, b, { headers, onResponse });
+    void sent.then((out) => {
       this.inFlight.set(b.id, (this.inFlight.get(b.id) ?? 1) - 1);
       if (this.inFlight.get(b.id) === 0) this.inFlight.delete(b.id);
       if (out.kind === 'unreached') {

@@ -4,7 +4,9 @@
  * The addresses are the pods' serving ports (the queue-proxy role in front of each pod), so the
  * activator reaches pods directly by address, never through a service VIP.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoints } from '../api/types/core.ts';
+import type { ForwardOutcome } from './forward.ts';
 import type { Informer } from '../controller/informer.ts';
 
 export interface Backend {
@@ -12,6 +14,11 @@ export interface Backend {
   id: string;
   host: string;
   port: number;
+  /**
+   * The pod's queue-proxy in this process, when it has one: the activator hands requests to it
+   * directly instead of over a loopback connection (QueueProxy.accept).
+   */
+  local?: (req: IncomingMessage, res: ServerResponse, opts: { headers?: Record<string, string>; onResponse?: () => void }) => Promise<ForwardOutcome>;
 }
 
 export interface BackendSource {

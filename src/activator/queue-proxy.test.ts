@@ -95,3 +95,52 @@ test('a refusing or retired pod hands the request to the activator, which never 
     assert.deepEqual(fresh.seen, ['POST / x', 'POST / y'], 'each request reached a pod exactly once');
   } finally { await qp.close(); await act.close(); await fresh.close(); }
 });
+
+test('accept (the activator in-process): admitted like a listener request, unreached when the pod never got it', async () => {
+  const clock = new FakeClock();
+  const g = gate();
+  const pod = await testPod('pod', { hold: () => g.wait() });
+  const qp = new QueueProxy({ name: 'default/pod', target: { host: '127.0.0.1', port: pod.port }, containerConcurrency: 1, clock });
+  // A front server stands in for the activator: it hands each request to qp.accept.
+  const outcomes: string[] = [];
+  const front = (await import('node:http')).createServer((req, res) => {
+    void qp.accept(req, res, { headers: { 'k-proxy-request': 'activator' } }).then((o) => {
+      outcomes.push(o.kind);
+      if (o.kind === 'unreached') { req.resume(); res.writeHead(599).end('handed back'); }
+    });
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+  const fport = (front.address() as { port: number }).port;
+  try {
+    const a = request(fport, { method: 'POST', body: 'a' });
+    const b = request(fport, { method: 'POST', body: 'b' });
+    await until('one in the pod, one queued', () => g.waiting() === 1 && qp.queued === 1);
+    assert.equal(qp.inPod, 1, 'containerConcurrency 1 holds for in-process requests too');
+    g.open();
+    await until('second in the pod', () => pod.seen.length === 2 && g.waiting() === 1);
+    g.open();
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.deepEqual([ra.status, rb.status], [200, 200], 'both answered by the pod');
+    assert.deepEqual(pod.seen, ['POST / a', 'POST / b'], 'each reached the pod once');
+    assert.ok(pod.seenHeaders.every((h) => h['k-proxy-request'] === 'activator'), 'extra headers reach the pod');
+    clock.advance(1000);
+    assert.equal(qp.report().rps, 2, 'both in-process requests counted in the pod\'s stats');
+    qp.retire();
+    const gone = await request(fport, { method: 'POST', body: 'c' });
+    assert.equal(gone.status, 599, 'a retired pod hands the request back to the caller');
+    assert.equal(pod.seen.length, 2, 'the retired pod never got it');
+    assert.deepEqual(outcomes, ['done', 'done', 'unreached'], 'outcomes');
+  } finally { await qp.close(); await pod.close(); await new Promise<void>((r) => { front.close(() => r()); front.closeAllConnections(); }); }
+});
+
+test('accept: a pod that refuses the connection → unreached (safe to send elsewhere)', async () => {
+  const qp = new QueueProxy({ name: 'default/dead', target: { host: '127.0.0.1', port: await deadPort() }, containerConcurrency: 0, clock: realClock });
+  const front = (await import('node:http')).createServer((req, res) => {
+    void qp.accept(req, res).then((o) => { res.writeHead(o.kind === 'unreached' ? 599 : 200).end(o.kind); });
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+  try {
+    const r = await request((front.address() as { port: number }).port, { method: 'POST', body: 'x' });
+    assert.equal(r.status, 599, 'unreached');
+  } finally { await qp.close(); await new Promise<void>((r) => { front.close(() => r()); front.closeAllConnections(); }); }
+});

@@ -23,7 +23,7 @@ import type { Clock, Timer } from '../lib/clock.ts';
 import { log } from '../lib/log.ts';
 import type { PodStat } from '../autoscaler/revision-autoscaler.ts';
 import { ConcurrencyMeter } from './concurrency-meter.ts';
-import { forward, plainError } from './forward.ts';
+import { forward, plainError, type ForwardOutcome } from './forward.ts';
 
 export const QueueProxyErrors = {
   Overload: 'SLUICE_E_POD_OVERLOADED',
@@ -57,6 +57,20 @@ export interface QueueProxyOptions {
 export const FALLBACK_FROM_HEADER = 'x-sluice-fallback-from';
 
 interface Waiter { run: () => void; fail: () => void }
+
+/**
+ * Where a request came from: over HTTP (the listener; a request the pod cannot take is handed
+ * to the fallback) or in-process from the activator (`accept`; it is handed back instead).
+ */
+interface Origin {
+  /** Extra request headers for the pod. */
+  headers?: Record<string, string>;
+  onResponse?: () => void;
+  /** The pod never got the request (retired, stopped while it waited, refused the connection). */
+  unreached: (why: string, error: Error) => void;
+  /** Any other end: answered (by the pod or with an error here), failed after reaching the pod, or the client left. */
+  settled?: (o: ForwardOutcome) => void;
+}
 
 export class QueueProxy {
   private server: http.Server | undefined;
@@ -128,31 +142,50 @@ export class QueueProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    if (this.retired) { this.handOff(req, res, 'is gone'); return; }
-    if (this.active < this.limit) { this.meter.start(this.o.clock.now()); this.run(req, res); return; }
+    this.admit(req, res, { unreached: (why) => this.handOff(req, res, why) });
+  }
+
+  /**
+   * The activator's way in, from the same process: the request is admitted exactly as if it had
+   * arrived on the listener (containerConcurrency, queue, stats), without a loopback connection
+   * and a second HTTP parse on the control process's event loop. Resolves `unreached` when the
+   * pod never got it (retired, stopped while it waited, refused the connection), so the
+   * activator may send it to another pod; nothing here sends it anywhere else.
+   */
+  accept(req: IncomingMessage, res: ServerResponse, opts: { headers?: Record<string, string>; onResponse?: () => void } = {}): Promise<ForwardOutcome> {
+    return new Promise<ForwardOutcome>((resolve) => {
+      this.admit(req, res, { ...opts, unreached: (why, error) => resolve({ kind: 'unreached', error: new Error(`pod ${this.o.name} ${why}: ${error.message}`) }), settled: resolve });
+    });
+  }
+
+  private admit(req: IncomingMessage, res: ServerResponse, o: Origin): void {
+    if (this.retired || this.closed) { o.unreached('is gone', new Error('retired')); return; }
+    if (this.active < this.limit) { this.meter.start(this.o.clock.now()); this.run(req, res, o); return; }
     if (this.waiting.length >= this.depth) {
       this.overflowed++;
       req.resume();
       plainError(res, 503, QueueProxyErrors.Overload, `pod ${this.o.name} is overloaded: ${this.active} requests in progress (containerConcurrency ${this.o.containerConcurrency}) and ${this.waiting.length} queued (limit ${this.depth}); retry later`);
+      o.settled?.({ kind: 'done', status: 503 });
       return;
     }
     const w: Waiter = {
-      run: () => this.run(req, res),
-      fail: () => this.handOff(req, res, 'stopped while the request waited for it'),
+      run: () => this.run(req, res, o),
+      fail: () => o.unreached('stopped while the request waited for it', new Error('pod stopped')),
     };
     this.waiting.push(w);
     this.meter.start(this.o.clock.now());
     // A client that gives up while queued leaves the queue.
     res.on('close', () => {
       const i = this.waiting.indexOf(w);
-      if (i >= 0) { this.waiting.splice(i, 1); this.meter.end(this.o.clock.now()); }
+      if (i >= 0) { this.waiting.splice(i, 1); this.meter.end(this.o.clock.now()); o.settled?.({ kind: 'aborted' }); }
     });
   }
 
-  private run(req: IncomingMessage, res: ServerResponse): void {
+  private run(req: IncomingMessage, res: ServerResponse, o: Origin): void {
     this.active++;
-    void forward(req, res, this.o.target, { agent: this.agent }).then((out) => {
-      if (out.kind === 'unreached') this.handOff(req, res, `did not accept the connection on ${this.o.target.host}:${this.o.target.port}: ${out.error.message}`);
+    void forward(req, res, this.o.target, { agent: this.agent, headers: o.headers, onResponse: o.onResponse }).then((out) => {
+      if (out.kind === 'unreached') o.unreached(`did not accept the connection on ${this.o.target.host}:${this.o.target.port}`, out.error);
+      else o.settled?.(out);
     }).finally(() => {
       this.active--;
       this.meter.end(this.o.clock.now());

@@ -66,6 +66,8 @@ export class AutoscalingComponent implements Component {
   private readonly queueProxies = new Set<QueueProxy>();
   /** Serving port of each live pod's queue-proxy, by `namespace/pod`. */
   private readonly servingPorts = new Map<string, number>();
+  /** Each live pod's queue-proxy, by `namespace/pod`: the activator hands it requests in-process. */
+  private readonly podQueueProxies = new Map<string, QueueProxy>();
   private stopped = false;
   private readonly runtimeListeners = new Set<(key: string) => void>();
   private hookedRuntime: unknown;
@@ -95,12 +97,14 @@ export class AutoscalingComponent implements Component {
     });
     this.queueProxies.add(qp);
     this.servingPorts.set(`${pod.namespace}/${pod.name}`, pod.servingPort);
+    this.podQueueProxies.set(`${pod.namespace}/${pod.name}`, qp);
     qp.listen(pod.servingPort).catch((e) => log.error({ pod: `${pod.namespace}/${pod.name}`, port: pod.servingPort, err: errorMessage(e) }, 'queue-proxy: could not listen; the pod gets no traffic'));
     return {
       // The pod is gone. Proxies may still send to this address until they get the new
       // Endpoints: keep listening a while and hand everything to the activator (nothing lost).
       close: async () => {
         this.servingPorts.delete(`${pod.namespace}/${pod.name}`);
+        this.podQueueProxies.delete(`${pod.namespace}/${pod.name}`);
         qp.retire();
         const closeNow = (): void => { this.queueProxies.delete(qp); void qp.close(); };
         if (this.stopped) { closeNow(); return; }
@@ -138,14 +142,22 @@ export class AutoscalingComponent implements Component {
     }, 'activator: waiting request answered');
   }
 
-  /** Ready pods as the local runtime sees them, at their queue-proxy ports. */
+  /**
+   * Ready pods as the local runtime sees them, at their queue-proxy ports, each with its
+   * queue-proxy object so the activator skips the loopback hop (on a control process busy with
+   * the store writes and pushes a pod's readiness sets off, that hop cost 10-30 ms).
+   */
   private runtimeBackends(): BackendSource {
     return {
       backends: (key) => {
         const out: Backend[] = [];
         for (const p of this.serving?.runtime?.pods(key) ?? []) {
-          const port = this.servingPorts.get(`${p.namespace}/${p.name}`);
-          if (p.ready && !p.terminating && !p.finished && port) out.push({ id: `${p.namespace}/${p.name}`, host: '127.0.0.1', port });
+          const id = `${p.namespace}/${p.name}`;
+          const port = this.servingPorts.get(id);
+          const qp = this.podQueueProxies.get(id);
+          if (p.ready && !p.terminating && !p.finished && port) {
+            out.push({ id, host: '127.0.0.1', port, ...(qp ? { local: (req, res, o) => qp.accept(req, res, o) } : {}) });
+          }
         }
         return out;
       },
@@ -190,8 +202,9 @@ export class AutoscalingComponent implements Component {
     this.scaleSource.subscribe((key) => this.noteScale(key));
     this.activator = new Activator({
       clock: this.clock,
-      // Endpoints, plus the runtime's readiness (the same fact, learned two store writes earlier).
-      backends: unionBackendSource(endpointsBackendSource(endpoints), this.runtimeBackends()),
+      // The runtime's readiness (the pods of this process, handed requests in-process), plus the
+      // Endpoints (the same fact, learned two store writes later; pods this process does not run).
+      backends: unionBackendSource(this.runtimeBackends(), endpointsBackendSource(endpoints)),
       onDemand: (key, stat) => this.scaleSource.demand(key, stat),
       containerConcurrency: (key) => this.scaleSource.containerConcurrency(key),
       timeoutMs: this.opts.activatorTimeoutMs,
