@@ -55,8 +55,11 @@ export interface ApiServer {
   server: http.Server;
   /** Creates the built-in namespaces, then listens; resolves to the bound port. */
   listen(port: number, host?: string): Promise<number>;
-  /** Mounts a handler for every path under `prefix` (e.g. `/metrics`, `/ui`). */
-  addRoute(prefix: string, handler: RouteHandler): void;
+  /**
+   * Mounts a handler for every path under `prefix` (e.g. `/metrics`, `/ui`). Mounted routes need an
+   * authenticated user unless `public` is set (for pages that hold no data, such as the /ui shell).
+   */
+  addRoute(prefix: string, handler: RouteHandler, opts?: { public?: boolean }): void;
   /** Mounts a GET subresource of a kind (`core/pods`, `log`), listed in discovery (e.g. for `kubectl logs`). */
   addSubresource(resource: string, name: string, handler: SubresourceHandler): void;
   /** Stops accepting, ends open watches and idle connections; the store stays open. */
@@ -80,7 +83,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const subresources = new Map<string, { kind: KindInfo; name: string; handler: SubresourceHandler }>();
   let discovery = buildDiscovery();
   const version = versionInfo(opts.version ?? '0.1.0');
-  const routes: { prefix: string; handler: RouteHandler }[] = [];
+  const routes: { prefix: string; handler: RouteHandler; public: boolean }[] = [];
   const openapiCache = new Map<string, string>();
   let openapiV2Proto: Buffer | undefined;
   let ready = false;
@@ -107,9 +110,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     const method = req.method ?? 'GET';
     const route = routes.find((r) => path === r.prefix || path.startsWith(r.prefix.endsWith('/') ? r.prefix : r.prefix + '/'));
     // Access control before routing: 401 without a known token, 403 without a role allowing it.
-    // Mounted routes (/metrics...) need an authenticated user only.
+    // Mounted routes (/metrics...) need an authenticated user only; public ones (/ui) none.
     let parsed: { r?: ResourceRequest; error?: unknown } | undefined;
-    if (gate) {
+    if (gate && !route?.public) {
       const who = gate.authenticate(req, path);
       if (who.status) return sendStatus(res, who.status);
       if (who.user && !route) {
@@ -214,8 +217,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       subresources.set(`${resource}/${name}`, { kind, name, handler });
       discovery = buildDiscovery([...subresources.values()].map((x) => ({ kind: x.kind, name: x.name, verbs: ['get'] })));
     },
-    addRoute(prefix, handler) {
-      routes.push({ prefix: prefix.replace(/\/+$/, '') || '/', handler });
+    addRoute(prefix, handler, opts) {
+      routes.push({ prefix: prefix.replace(/\/+$/, '') || '/', handler, public: opts?.public === true });
       routes.sort((a, b) => b.prefix.length - a.prefix.length);
     },
     async listen(port, host = '127.0.0.1') {
