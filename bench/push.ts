@@ -21,7 +21,7 @@
  *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -272,9 +272,10 @@ async function main(): Promise<void> {
   }
   // The big phase first, so its RSS is not inflated by heap left over from another phase.
   const gateway = o.withGateway === true;
+  const loadStart = loadavg().map(r1);
   const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {
-    console.log(JSON.stringify({ gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_mb: Math.round(big.rssMb) }));
+    console.log(JSON.stringify({ heap_mb: Math.round(big.heapMb), loadavg: loadavg().map(r1), gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_mb: Math.round(big.rssMb) }));
     process.exit(0);
   }
   const small1 = await runPhase(small, proxies, 'delta', debounce, false, gateway);
@@ -317,7 +318,8 @@ async function main(): Promise<void> {
     proxies_lost: big.lost,
     changes_missed: big.missing,
   };
-  const full = { summary, phases: { delta_small: small1, delta: big, sotw }, machine: { cores: cpus().length, memory_mb: Math.round(totalmem() / 2 ** 20), node: process.version }, at: new Date().toISOString() };
+  // The machine is shared: its load average at the start and the end of the run goes with the figures.
+  const full = { summary, phases: { delta_small: small1, delta: big, sotw }, machine: { cores: cpus().length, memory_mb: Math.round(totalmem() / 2 ** 20), node: process.version, loadavg_start: loadStart, loadavg_end: loadavg().map(r1) }, at: new Date().toISOString() };
   const out = o.out ?? path.join(here, 'results', gateway ? 'push-gateway.json' : 'push.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(full, null, 2) + '\n');
