@@ -15,6 +15,7 @@ import { log } from '../lib/log.ts';
 import { ApiAuth, ensureAdminToken } from '../security/api-auth.ts';
 import { loadOrCreateCa, type Ca } from '../security/ca.ts';
 import { openStore } from '../store/open-store.ts';
+import { registerDashboard } from '../ui/register.ts';
 import type { Store } from '../store/store.ts';
 import type { SluiceConfig } from './config.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
@@ -94,6 +95,7 @@ export class ControlProcess {
     const ca = await loadOrCreateCa(this.stateDir, { clock: this.clock });
     const serving = await ca.issueServing({ dnsNames: [API_TLS_SERVER_NAME], ttlMs: API_CERT_TTL_MS });
     this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes, auth, tls: { cert: serving.chainPem, key: serving.keyPem } });
+    registerDashboard(this.api);
     const port = await this.api.listen(config.api.port, config.api.host);
     const endpoints: Record<string, string> = { api: `http://${config.api.host}:${port}`, controlPid: String(process.pid) };
     const kubeconfigServer = `https://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;

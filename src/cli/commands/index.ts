@@ -8,6 +8,7 @@ import * as logs from './logs.ts';
 import * as bench from './bench.ts';
 import * as proxy from './proxy.ts';
 import * as token from './token.ts';
+import * as ui from './ui.ts';
 
 export const COMMANDS: { register(program: Command): void }[] = [
   up,
@@ -18,4 +19,5 @@ export const COMMANDS: { register(program: Command): void }[] = [
   bench,
   proxy,
   token,
+  ui,
 ];
