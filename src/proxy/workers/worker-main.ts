@@ -4,6 +4,7 @@
  * request (stop accepting, finish in-flight requests, exit).
  */
 import cluster from 'node:cluster';
+import v8 from 'node:v8';
 import { log } from '../../lib/log.ts';
 import type { Bootstrap } from '../bootstrap.ts';
 import { ProxyInstance } from '../proxy-instance.ts';
@@ -64,7 +65,12 @@ function collectAfterConfigChanges(p: ProxyInstance): void {
   const collect = () => {
     timer = undefined;
     pendingSince = 0;
+    // A compacting collection: the decoded update leaves old-space pages sparsely used, and a
+    // plain full GC frees only whole empty pages (measured: 10,000 vhosts, old space 43 MB
+    // committed for 23 MB live without compaction).
+    v8.setFlagsFromString('--compact-on-every-full-gc');
     gc();
+    v8.setFlagsFromString('--no-compact-on-every-full-gc');
     log.debug({ memory: process.memoryUsage() }, 'collected after config change');
   };
   // Debounced: 1 s after the last change, but no later than 10 s after the first pending one.
