@@ -111,7 +111,8 @@ export const APP_SCRIPT = String.raw`'use strict';
         }
       }
     } finally {
-      try { reader.cancel(); } catch (e) { /* already closed */ }
+      // Ends the request; the returned promise rejects when the stream already failed.
+      reader.cancel().catch(function () { /* already closed */ });
     }
   }
 
