@@ -81,8 +81,10 @@ class FakeApi {
   fetch = async (url: string, init: { headers: Record<string, string>; signal?: AbortSignal }): Promise<Response> => {
     const auth = init.headers.Authorization ?? '';
     this.requests.push({ url, auth });
-    if (auth !== `Bearer ${this.token}`) return Response.json({ kind: 'Status', code: 401, message: 'Unauthorized' }, { status: 401, statusText: 'Unauthorized' });
     const u = new URL(url, 'http://page');
+    // "scoped" may read namespace default only, as a `sluice token create --role view -n default` token.
+    if (auth === 'Bearer scoped' && !u.pathname.includes('/namespaces/default/')) return Response.json({ kind: 'Status', code: 403, message: `User "victor" cannot list resource at ${u.pathname}` }, { status: 403, statusText: 'Forbidden' });
+    if (auth !== `Bearer ${this.token}` && auth !== 'Bearer scoped') return Response.json({ kind: 'Status', code: 401, message: 'Unauthorized' }, { status: 401, statusText: 'Unauthorized' });
     const segs = u.pathname.split('/');
     const plural = segs[segs.length - 1]!;
     const nsIdx = segs.indexOf('namespaces');
@@ -218,5 +220,24 @@ test('token from the fragment: lists, watches and renders every section; live up
     assert.equal(page.storage.has('sluice.ui.token'), false, 'the rejected token is forgotten');
   } finally {
     page.stop();
+  }
+});
+
+test('a namespace-scoped token: each section says why it cannot read all namespaces; the namespace from the fragment works', async () => {
+  const page = boot('#token=scoped');
+  try {
+    await until('forbidden noted', () => /cannot read: User "victor" cannot list .*needs a namespace/.test(page.el('services-body').textContent));
+    assert.match(page.el('status').textContent, /Services: error/);
+    assert.ok(page.el('summary').children.some((c) => c.textContent.startsWith('?Gateways')), 'unknown count, not 0');
+  } finally {
+    page.stop();
+  }
+  const scoped = boot('#token=scoped&ns=default');
+  try {
+    await until('services of default', () => scoped.el('services-body').rows().some((r) => r[0] === 'hello'));
+    assert.equal(scoped.el('ns').value, 'default');
+    assert.ok(scoped.api.requests.every((r) => r.url.startsWith('/api/v1/namespaces') || r.url.includes('/namespaces/default/')), 'only namespace default is asked for');
+  } finally {
+    scoped.stop();
   }
 });

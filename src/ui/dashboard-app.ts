@@ -288,7 +288,8 @@ export const APP_SCRIPT = String.raw`'use strict';
 
   function kindNote(key) {
     var s = kindState[key] || { state: 'connecting', detail: '' };
-    return s.state === 'error' ? 'cannot read: ' + s.detail : s.state === 'connecting' ? 'loading…' : 'none';
+    if (s.state === 'error') return 'cannot read: ' + s.detail + (namespace === '' ? ' (a namespace-scoped token needs a namespace above)' : '');
+    return s.state === 'connecting' ? 'loading…' : 'none';
   }
 
   function render() {
