@@ -112,6 +112,10 @@ export function translateCluster(c: Obj, d: TranslateDefaults, name = c.name ?? 
   const { policy, ringHash } = lbPolicy(ctx, c);
   const httpOpts = c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.common_http_protocol_options ?? c.common_http_protocol_options;
   const maxReq = wrapped<number>(httpOpts?.max_requests_per_connection, 0) || wrapped<number>(c.max_requests_per_connection, 0);
+  const protoOpts = c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+  let http2: ClusterConfig['http2'];
+  if (protoOpts?.explicit_http_config?.http2_protocol_options || (!protoOpts?.explicit_http_config && c.http2_protocol_options)) http2 = 'always';
+  else if (protoOpts?.use_downstream_protocol_config) http2 = protoOpts.use_downstream_protocol_config.http2_protocol_options ? 'downstream' : undefined;
   let inlineEndpoints;
   if (c.load_assignment) {
     try { inlineEndpoints = translateLoadAssignment({ cluster_name: name, ...c.load_assignment }); } catch (e) { ctx.fail('load_assignment', (e as Error).message); }
@@ -127,6 +131,7 @@ export function translateCluster(c: Obj, d: TranslateDefaults, name = c.name ?? 
     outlier: outlier(ctx, c.outlier_detection),
     idleTimeoutMs: durationMs(httpOpts?.idle_timeout, d.upstreamIdleTimeoutMs),
     maxRequestsPerConnection: maxReq,
+    ...(http2 ? { http2 } : {}),
     ...tlsMatches(ctx, c),
     inlineEndpoints,
   };

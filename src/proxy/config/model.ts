@@ -178,6 +178,12 @@ export interface ClusterConfig {
   outlier?: OutlierConfig;
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
+  /**
+   * Upstream HTTP/2 (HttpProtocolOptions explicit_http_config.http2_protocol_options, or the
+   * cluster's http2_protocol_options): `always`; use_downstream_protocol_config: `downstream`
+   * (HTTP/2 when the downstream request is). Absent = HTTP/1.1.
+   */
+  http2?: 'always' | 'downstream';
   tls?: UpstreamTls;
   /**
    * From transport_socket_matches: `tls` applies only to endpoints whose transport-socket-match

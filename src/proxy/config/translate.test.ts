@@ -143,3 +143,12 @@ test('endpoints: localities, weights, health; secrets', () => {
   assert.throws(() => translateSecret({ name: 's', tls_certificate: { certificate_chain: { inline_string: 'nope' }, private_key: { inline_string: 'x' } } }), /Secret "s": tls_certificate\.certificate_chain: is not PEM/);
   assert.deepEqual(translateSecret({ name: 'ca', validation_context: { trusted_ca: { inline_string: 'PEM' } } }), { name: 'ca', trustedCa: 'PEM' });
 });
+
+test('cluster: upstream HTTP/2 from explicit_http_config, the legacy field, or the downstream protocol', () => {
+  const opts = (o: object) => ({ name: 'h', type: 'EDS', typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': TypeUrl.HttpProtocolOptions, ...o } } });
+  assert.equal(translateCluster(opts({ explicit_http_config: { http2_protocol_options: {} } }), D).http2, 'always');
+  assert.equal(translateCluster(opts({ explicit_http_config: { http_protocol_options: {} } }), D).http2, undefined);
+  assert.equal(translateCluster(opts({ use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } }), D).http2, 'downstream');
+  assert.equal(translateCluster({ name: 'l', type: 'EDS', http2_protocol_options: {} }, D).http2, 'always');
+  assert.equal(translateCluster({ name: 'p', type: 'EDS' }, D).http2, undefined);
+});

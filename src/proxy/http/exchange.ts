@@ -6,13 +6,15 @@
  * replies and response flags; every outcome feeds outlier detection and the stats.
  */
 import http from 'node:http';
+import http2 from 'node:http2';
+import type { Readable } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Timer } from '../../lib/clock.ts';
 import type { Host } from '../lb/load-balancer.ts';
 import { retryBackoffMs, shouldRetry, type AttemptOutcome } from '../resilience/retry-policy.ts';
 import type { ForwardAction } from '../config/model.ts';
 import type { UpstreamCluster } from './upstream-cluster.ts';
-import { applyMutation, responseHeaderList, toHeaderList, type HeaderList } from './header-ops.ts';
+import { applyMutation, HOP_BY_HOP, responseHeaderList, toHeaderList, type HeaderList } from './header-ops.ts';
 import { Flag, LocalReplyBody } from './response-flags.ts';
 import type { RequestContext } from './request-context.ts';
 
@@ -22,6 +24,8 @@ export class Exchange {
   private attempt = 0;
   private tried?: Set<string>;
   private ureq?: http.ClientRequest;
+  /** The attempt's HTTP/2 stream when the cluster speaks HTTP/2 upstream. */
+  private ustream?: http2.ClientHttp2Stream;
   private host?: Host;
   private routeTimer?: Timer;
   private tryTimer?: Timer;
@@ -133,6 +137,7 @@ export class Exchange {
       uc.breaker.release('pendingRequests');
     };
     const sentAt = rc.clock.now();
+    if (this.useHttp2()) { this.sendHttp2(host, releasePending, sentAt); return; }
     let settled = false;
     const ureq = http.request({ host: host.address, port: host.port, method: rc.method, path: this.path, headers: (this.headerList ??= this.upstreamHeaderList()) as string[], agent: uc.pool, setHost: false });
     this.ureq = ureq;
@@ -236,27 +241,155 @@ export class Exchange {
   }
 
   private respond(ures: http.IncomingMessage, serviceTime: number): void {
+    if (this.rc.closed) { ures.resume(); return; }
+    this.forwardResponse(ures.statusCode ?? 502, responseHeaderList(ures.rawHeaders), ures, serviceTime);
+    ures.on('aborted', () => { this.rc.addFlag(Flag.UpstreamConnectionTermination); });
+  }
+
+  /** Writes the response head downstream and forwards the body (one data and one end listener, backpressure by pause/drain). */
+  private forwardResponse(status: number, h: HeaderList, body: Readable, serviceTime: number): void {
     const rc = this.rc;
-    if (rc.closed) { ures.resume(); return; }
     this.responded = true;
-    const h = responseHeaderList(ures.rawHeaders);
     h.push('x-envoy-upstream-service-time', String(serviceTime));
     rc.upstreamServiceTime = serviceTime;
     rc.applyResponseMutationsList(h);
-    rc.writeHeadList(ures.statusCode ?? 502, h);
-    // Forwarded by hand rather than pipe(): one data and one end listener, backpressure by pause/drain.
+    rc.writeHeadList(status, h);
     const res = rc.res as unknown as NodeJS.WritableStream & { once(e: 'drain', f: () => void): void };
     const counting = rc.countBytes;
     const idle = this.idleTimer !== undefined;
-    ures.on('data', (c: Buffer) => {
+    body.on('data', (c: Buffer) => {
       if (rc.closed) return;
       if (counting) rc.bytesSent += c.length;
       if (idle) this.lastActivity = rc.clock.now();
-      if (!res.write(c)) { ures.pause(); res.once('drain', () => ures.resume()); }
+      if (!res.write(c)) { body.pause(); res.once('drain', () => body.resume()); }
     });
-    ures.on('end', () => { if (!rc.closed) res.end(); });
-    ures.on('error', () => { if (!rc.closed) rc.reset(); });
-    ures.on('aborted', () => { rc.addFlag(Flag.UpstreamConnectionTermination); });
+    body.on('end', () => { if (!rc.closed) res.end(); });
+    body.on('error', () => { if (!rc.closed) rc.reset(); });
+  }
+
+  private useHttp2(): boolean {
+    const mode = this.uc.config.http2;
+    // TLS clusters stay on HTTP/1.1: their connector offers only http/1.1 by ALPN.
+    if (!mode || this.uc.config.tls) return false;
+    return mode === 'always' || this.rc.req.httpVersion === '2.0';
+  }
+
+  /** The HTTP/2 request head: pseudo-headers from the request, the router-built headers without Host. */
+  private http2Headers(): http2.OutgoingHttpHeaders {
+    const src = this.headers;
+    const h: http2.OutgoingHttpHeaders = { ':method': this.rc.method, ':path': this.path, ':scheme': 'http', ':authority': String(src.host ?? '') };
+    for (const k in src) if (k !== 'host' && src[k] !== undefined) h[k] = src[k];
+    // gRPC needs `te: trailers` end to end (the only TE value HTTP/2 allows).
+    if (this.rc.req.headers.te === 'trailers') h.te = 'trailers';
+    return h;
+  }
+
+  /** One attempt over the host's HTTP/2 session: same outcomes, flags and retries as HTTP/1.1. */
+  private sendHttp2(host: Host, releasePending: () => void, sentAt: number): void {
+    const rc = this.rc;
+    const uc = this.uc;
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      releasePending();
+      host.activeRequests--;
+      if (this.tryTimer) { rc.clock.clearTimeout(this.tryTimer); this.tryTimer = undefined; }
+      if (this.connectTimer) { rc.clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; }
+      return true;
+    };
+    const bodyStreamed = !this.body && this.attempt === 1 && rc.hasBody();
+    const endStream = !this.body?.length && !bodyStreamed;
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = uc.pool.h2Sessions().request(host.address, host.port, this.http2Headers(), endStream);
+    } catch (e) {
+      // The session went away between lookup and request (GOAWAY): a connection failure of this attempt.
+      settle();
+      uc.stats.upstream_cx_connect_fail++;
+      uc.onResult(host, { connectFailure: true });
+      if (this.canRetryMore({ connectFailure: true })) { this.scheduleRetry(); return; }
+      rc.localReply(503, LocalReplyBody.connectFailure, Flag.UpstreamConnectionFailure);
+      return;
+    }
+    this.ustream = stream;
+    releasePending();
+    const session = stream.session;
+    if (session && session.connecting) {
+      this.connectTimer = rc.clock.setTimeout(() => {
+        uc.stats.upstream_cx_connect_timeout++;
+        session.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
+      }, uc.config.connectTimeoutMs);
+      session.once('connect', () => { if (this.connectTimer) { rc.clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; } });
+    }
+    const perTry = this.action.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) {
+      this.tryTimer = rc.clock.setTimeout(() => {
+        this.tryTimer = undefined;
+        uc.stats.upstream_rq_per_try_timeout++;
+        if (!settle()) return;
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        uc.onResult(host, { timeout: true });
+        if (this.canRetryMore({ perTryTimeout: true })) { rc.addFlag(Flag.UpstreamRequestTimeout); this.scheduleRetry(); return; }
+        uc.stats.upstream_rq_timeout++;
+        rc.localReply(504, LocalReplyBody.timeout, Flag.UpstreamRequestTimeout);
+      }, perTry);
+    }
+    stream.on('error', (err: NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }) => {
+      if (this.aborting) { settle(); return; }
+      if (!settle()) {
+        if (this.responded && !rc.closed) { rc.addFlag(Flag.UpstreamRemoteReset); rc.reset(); }
+        return;
+      }
+      const code = err.cause?.code ?? err.code;
+      const connectFailure = code === 'ECONNREFUSED' || code === 'ETIMEDOUT_CONNECT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
+      if (connectFailure) uc.stats.upstream_cx_connect_fail++;
+      uc.onResult(host, connectFailure ? { connectFailure: true } : { reset: true });
+      if (rc.closed) return;
+      const outcome: AttemptOutcome = connectFailure ? { connectFailure: true } : { reset: true };
+      if (this.canRetryMore(outcome)) { this.scheduleRetry(); return; }
+      if (this.attempt > 1) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
+      if (connectFailure) rc.localReply(503, LocalReplyBody.connectFailure, Flag.UpstreamConnectionFailure);
+      else rc.localReply(503, LocalReplyBody.reset, Flag.UpstreamRemoteReset);
+    });
+    stream.on('response', (headers) => {
+      if (!settle()) { stream.resume(); return; }
+      const status = Number(headers[':status'] ?? 502);
+      uc.onResult(host, { status });
+      uc.stats.countStatus(status);
+      if (status >= 500 || this.action.retry?.retriableStatusCodes.includes(status)) {
+        if (this.canRetryMore({ status })) { stream.close(http2.constants.NGHTTP2_CANCEL); this.scheduleRetry(); return; }
+        if (this.attempt > 1 && this.action.retry) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
+      }
+      if (this.attempt > 1 && status < 500) uc.stats.upstream_rq_retry_success++;
+      if (rc.closed) { stream.close(http2.constants.NGHTTP2_CANCEL); return; }
+      const list: HeaderList = [];
+      for (const k in headers) {
+        if (k.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(k)) continue;
+        const v = headers[k];
+        if (v !== undefined) list.push(k, typeof v === 'number' ? String(v) : v);
+      }
+      stream.on('trailers', (t) => {
+        const out: Record<string, string | string[]> = {};
+        for (const k in t) if (k.charCodeAt(0) !== 58) { const v = t[k]; if (v !== undefined) out[k] = typeof v === 'number' ? String(v) : v; }
+        (rc.res as http.ServerResponse).addTrailers(out);
+      });
+      stream.on('close', () => {
+        // Reset by the upstream mid-body: the downstream stream is reset too.
+        if (!stream.readableEnded && !rc.closed && !this.aborting) { rc.addFlag(Flag.UpstreamConnectionTermination); rc.reset(); }
+      });
+      this.forwardResponse(status, list, stream, rc.clock.now() - sentAt);
+    });
+    if (this.body) { if (this.body.length) stream.end(Buffer.concat(this.body)); }
+    else if (bodyStreamed) {
+      if (this.idleTimer) rc.req.on('data', () => { this.lastActivity = rc.clock.now(); });
+      rc.req.pipe(stream);
+    }
+  }
+
+  private abortUpstream(): void {
+    this.ureq?.destroy();
+    if (this.ustream && !this.ustream.destroyed) this.ustream.close(http2.constants.NGHTTP2_CANCEL);
   }
 
   /**
@@ -279,7 +412,7 @@ export class Exchange {
       if (idleFor < ms) { this.idleTimer = rc.clock.setTimeout(check, ms - idleFor); return; }
       rc.hstats.downstream_rq_idle_timeout++;
       this.aborting = true;
-      this.ureq?.destroy();
+      this.abortUpstream();
       if (this.responded) { rc.addFlag(Flag.StreamIdleTimeout); rc.reset(); return; }
       rc.localReply(408, LocalReplyBody.streamIdle, Flag.StreamIdleTimeout);
     };
@@ -292,7 +425,7 @@ export class Exchange {
     if (this.done || rc.closed) return;
     this.uc.stats.upstream_rq_timeout++;
     this.aborting = true;
-    this.ureq?.destroy();
+    this.abortUpstream();
     if (this.responded) { rc.addFlag(Flag.UpstreamRequestTimeout); rc.reset(); return; }
     rc.localReply(504, LocalReplyBody.timeout, Flag.UpstreamRequestTimeout);
   }
@@ -306,6 +439,7 @@ export class Exchange {
     if (this.connectTimer) rc.clock.clearTimeout(this.connectTimer);
     if (this.idleTimer) rc.clock.clearTimeout(this.idleTimer);
     if (rc.closed && this.ureq && !this.ureq.destroyed) { this.aborting = true; this.ureq.destroy(); }
+    if (rc.closed && this.ustream && !this.ustream.destroyed) { this.aborting = true; this.ustream.close(http2.constants.NGHTTP2_CANCEL); }
     this.uc.stats.upstream_rq_active--;
     this.uc.breaker.release('requests');
   }

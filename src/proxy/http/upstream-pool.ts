@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type { ClusterStats } from '../stats/proxy-stats.ts';
+import { H2SessionPool } from './upstream-h2.ts';
 
 export interface PoolOptions {
   idleTimeoutMs: number;
@@ -50,6 +51,22 @@ function mixin<T extends typeof http.Agent>(Base: T) {
     retire(): void {
       this.retired = true;
       for (const list of Object.values(this.freeSockets)) for (const s of list ?? []) s.destroy();
+      this.h2?.retire();
+    }
+
+    private h2?: H2SessionPool;
+    /** HTTP/2 sessions to this cluster's hosts, over this pool's connections (created on first use). */
+    h2Sessions(): H2SessionPool {
+      return (this.h2 ??= new H2SessionPool({
+        idleTimeoutMs: this.opts.idleTimeoutMs,
+        maxRequestsPerConnection: this.opts.maxRequestsPerConnection,
+        connect: (host, port) => (this as unknown as { createConnection(o: object): net.Socket }).createConnection({ host, port }),
+      }, this.stats));
+    }
+
+    override destroy(): void {
+      this.h2?.destroy();
+      super.destroy();
     }
 
     override keepSocketAlive(socket: CountedSocket): any {
@@ -67,7 +84,7 @@ function mixin<T extends typeof http.Agent>(Base: T) {
 const HttpPoolAgent = mixin(http.Agent);
 const HttpsPoolAgent = mixin(https.Agent as unknown as typeof http.Agent);
 
-export type PoolAgent = http.Agent & { retire(): void };
+export type PoolAgent = http.Agent & { retire(): void; h2Sessions(): H2SessionPool };
 export function createPool(opts: PoolOptions, stats: ClusterStats): PoolAgent {
   return (opts.tls ? new HttpsPoolAgent(opts, stats) : new HttpPoolAgent(opts, stats)) as PoolAgent;
 }
