@@ -10,7 +10,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import vm from 'node:vm';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { KubeObject } from '../api/meta.ts';
+import { createApiServer } from '../apiserver/api-server.ts';
+import { ApiAuth, ensureAdminToken } from '../security/api-auth.ts';
+import { MemoryStore } from '../store/memory-store.ts';
 import { APP_SCRIPT } from './dashboard-app.ts';
+import { registerDashboard } from './register.ts';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
 import type { Obj } from './view-model.ts';
 
@@ -122,7 +130,9 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   assert.fail(`timed out waiting for: ${what}`);
 }
 
-function boot(hash: string, storage = new Map<string, string>()) {
+type FetchFn = (url: string, init: { headers: Record<string, string>; signal?: AbortSignal }) => Promise<Response>;
+
+function boot(hash: string, storage = new Map<string, string>(), realFetch?: FetchFn) {
   const created: string[] = [];
   const { doc, byId } = fakeDocument(created);
   const fakeApi = new FakeApi();
@@ -133,7 +143,7 @@ function boot(hash: string, storage = new Map<string, string>()) {
     location,
     history: { replaceState: (_s: unknown, _t: string, url: string) => { replaced.push(url); location.hash = ''; } },
     sessionStorage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => { storage.set(k, String(v)); }, removeItem: (k: string) => { storage.delete(k); } },
-    fetch: fakeApi.fetch,
+    fetch: realFetch ?? fakeApi.fetch,
     setTimeout, clearTimeout,
     setInterval: () => 0,
     TextDecoder, AbortController, URLSearchParams, Promise,
@@ -239,5 +249,41 @@ test('a namespace-scoped token: each section says why it cannot read all namespa
     assert.ok(scoped.api.requests.every((r) => r.url.startsWith('/api/v1/namespaces') || r.url.includes('/namespaces/default/')), 'only namespace default is asked for');
   } finally {
     scoped.stop();
+  }
+});
+
+test('against the real API server: the page lists and watches with the token and shows objects as they are written', async () => {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'sluice-ui-app-'));
+  const token = ensureAdminToken(dir);
+  const store = new MemoryStore({ historyLimit: 100 });
+  const api = createApiServer({ store, auth: ApiAuth.load(dir) });
+  registerDashboard(api);
+  await api.listen(0);
+  const base = api.url();
+  const strip = (o: Obj): KubeObject => { const c = structuredClone(o); delete c.metadata.resourceVersion; delete c.metadata.uid; delete c.metadata.creationTimestamp; delete c.metadata.generation; return c as KubeObject; };
+  await store.create('security.istio.io/peerauthentications', strip(rec.peerauthentications![0]!));
+  await store.create('serving.knative.dev/domainmappings', strip(rec.domainmappings![0]!));
+  const page = boot(`#token=${encodeURIComponent(token)}`, new Map(), (url, init) => fetch(base + url, init));
+  try {
+    await until('services watched', () => /Services: live/.test(page.el('status').textContent));
+    await until('every watched kind live', () => ['Revisions', 'Pods', 'Routes', 'Events'].every((k) => page.el('status').textContent.includes(`${k}: live`)));
+    assert.equal(page.el('services-body').rows()[0]![0], 'none');
+    // Written after the page connected: arrives through the watch streams.
+    await store.create('serving.knative.dev/services', strip(rec.services!.find((o) => o.metadata.name === 'hello')!));
+    await store.create('core/pods', strip(rec.pods!.find((o) => o.metadata.name.startsWith('broken'))!));
+    await store.create('core/events', strip(rec.events!.find((o) => o.type === 'Warning')!));
+    await until('service row', () => page.el('services-body').rows().some((r) => r[1] === 'hello' && r[5] === 'hello-00002 90%, hello-00001 10% (tag old)'));
+    await until('pod row', () => page.el('pods-body').rows().some((r) => r[3] === 'CrashLoopBackOff'));
+    await until('warning row', () => page.el('events-body').children.some((tr) => tr.className === 'warning'));
+    // Polled kinds (Istio policies, DomainMappings) are listed too.
+    await until('peer authentication counted', () => page.el('summary').children.some((c) => c.textContent.startsWith('1PeerAuthentications')));
+    assert.ok(page.el('routes-body').rows().some((r) => r[1] === 'DomainMapping' && r[2] === 'app.example.test'), 'DomainMapping listed');
+    await store.delete('serving.knative.dev/services', 'default', 'hello');
+    await until('service gone', () => !page.el('services-body').rows().some((r) => r[1] === 'hello'));
+  } finally {
+    page.stop();
+    await api.close();
+    await store.close();
+    await fsp.rm(dir, { recursive: true, force: true });
   }
 });
