@@ -29,6 +29,12 @@ export interface PodIdentity {
 }
 
 export const INBOUND_PORT_ANNOTATION = 'sluice.dev/inbound-port';
+/**
+ * The port the container declares (spec.containers[0].ports[0].containerPort, Knative's default
+ * 8080): what PeerAuthentication portLevelMtls is keyed by, as in Istio, while the process itself
+ * listens on the port sluice picked ($PORT).
+ */
+export const DECLARED_PORT_ANNOTATION = 'sluice.dev/declared-port';
 export const EGRESS_PORT_ANNOTATION = 'sluice.dev/egress-port';
 
 export function makePodMeta(rev: Revision, id: PodIdentity): Pod {
@@ -51,7 +57,10 @@ export function makePodMeta(rev: Revision, id: PodIdentity): Pod {
       annotations: {
         [PORT_ANNOTATION]: String(id.port),
         ...(id.servingPort ? { [SERVING_PORT_ANNOTATION]: String(id.servingPort) } : {}),
-        ...(id.mesh ? { [INBOUND_PORT_ANNOTATION]: String(id.mesh.inbound), [EGRESS_PORT_ANNOTATION]: String(id.mesh.egress) } : {}),
+        ...(id.mesh ? {
+          [INBOUND_PORT_ANNOTATION]: String(id.mesh.inbound), [EGRESS_PORT_ANNOTATION]: String(id.mesh.egress),
+          [DECLARED_PORT_ANNOTATION]: String(rev.spec?.containers?.[0]?.ports?.[0]?.containerPort ?? 8080),
+        } : {}),
       },
       ownerReferences: [{ apiVersion: rev.apiVersion, kind: rev.kind, name: rev.metadata.name ?? '', uid: rev.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
     },

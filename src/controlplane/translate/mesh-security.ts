@@ -105,8 +105,16 @@ function policiesFor<T extends PeerAuthentication | AuthorizationPolicy>(ctx: Tr
   return ns === root ? [...(byNs.get(ns) ?? [])] : [...(byNs.get(ns) ?? []), ...(byNs.get(root) ?? [])];
 }
 
-/** The port PeerAuthentication's portLevelMtls is keyed by: the pod's own (container) port. */
-function workloadPort(pod: Pod): number {
+/** The runtime's annotation of the container's declared port (runtime/make-pod.ts). */
+export const DECLARED_PORT_ANNOTATION = 'sluice.dev/declared-port';
+
+/**
+ * The port PeerAuthentication's portLevelMtls is keyed by: the container's declared port (Istio
+ * keys by the workload's container port; Knative's default is 8080), else the pod's own port.
+ */
+export function workloadPort(pod: Pod): number {
+  const d = Number(pod.metadata.annotations?.[DECLARED_PORT_ANNOTATION]);
+  if (Number.isInteger(d) && d > 0) return d;
   const a = Number(pod.metadata.annotations?.[PodAnnotations.podPort]);
   if (Number.isInteger(a) && a > 0) return a;
   return pod.spec?.containers?.[0]?.ports?.[0]?.containerPort ?? 0;
@@ -203,7 +211,8 @@ export function meshInboundListener(ctx: TranslateContext, sec: MeshSecurityInpu
   return {
     name: o.name,
     address: { socket_address: { address: o.address, port_value: o.port } },
-    listener_filters: [{ name: TLS_INSPECTOR, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }],
+    // By name only: the TlsInspector message is not in the proto set sluice encodes with.
+    listener_filters: [{ name: TLS_INSPECTOR }],
     filter_chains: chains,
     traffic_direction: 'INBOUND',
   };
@@ -251,7 +260,7 @@ export function autoMtlsFields(ctx: TranslateContext, sec: MeshSecurityInput, ca
   return {
     transport_socket_matches: [
       { name: 'tlsMode-istio', match: struct({ [TLS_MODE_KEY]: TLS_MODE_ISTIO }), transport_socket: upstreamMtlsTransportSocket(cert, destinationIdentities(ctx, sec, host)) },
-      { name: 'tlsMode-disabled', match: struct({}), transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } } },
+      { name: 'tlsMode-disabled', match: struct({}), transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
     ],
   };
 }
