@@ -92,7 +92,6 @@ export const APP_SCRIPT = String.raw`'use strict';
     var reader = res.body.getReader();
     var decoder = new TextDecoder();
     var buffer = '';
-    var itemKind = kinds[key].key === 'events' ? 'Event' : '';
     try {
       for (;;) {
         var chunk = await reader.read();
@@ -102,7 +101,6 @@ export const APP_SCRIPT = String.raw`'use strict';
         buffer = split.rest;
         for (var i = 0; i < split.events.length; i++) {
           var ev = split.events[i];
-          if (ev && ev.object && !ev.object.kind && itemKind) ev.object.kind = itemKind;
           var outcome = applyWatchEvent(caches[key], ev);
           if (outcome === 'gone') return 'gone';
           if (outcome === 'error') throw new ApiError(ev.object.code || 0, String(ev.object.message || 'watch error'));
