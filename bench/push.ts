@@ -102,11 +102,13 @@ async function childMain(): Promise<void> {
       clients = [];
       live = 0;
       for (const c of old) c.close();
+      const gwHave = gw?.have;
       gw?.close();
       gw = undefined;
       if (m.gateway) {
+        // Like the mesh proxies, a reconnecting gateway names what it has (initial_resource_versions).
         const g: AdsTestClient = new AdsTestClient(m.address, 'delta', { id: 'gateway-0', metadata: { SLUICE_ROLE: 'gateway' } }, { fastDecode: true, onResponse: (r) => onResponse(g)(r) });
-        for (const t of TYPES) g.deltaRequest(t, []);
+        for (const t of TYPES) g.deltaRequest(t, [], [], { initial: m.reconnect && gwHave?.get(t) ? Object.fromEntries(gwHave.get(t)!) : undefined });
         gw = g;
       }
       let bytes = 0;
