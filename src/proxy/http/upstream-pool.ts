@@ -76,7 +76,27 @@ function mixin<T extends typeof http.Agent>(Base: T) {
         this.stats.upstream_cx_max_requests++;
         return false;
       }
-      return (super.keepSocketAlive(socket) as unknown) !== false;
+      // node's Agent.keepSocketAlive, except that it reads the Keep-Alive hint from rawHeaders:
+      // node's reads `res.headers`, which builds the whole header object of every response.
+      socket.setKeepAlive(true, (this as unknown as { keepAliveMsecs: number }).keepAliveMsecs);
+      socket.unref();
+      let timeout = this.opts.idleTimeoutMs;
+      const raw = (socket as unknown as { _httpMessage?: { res?: { rawHeaders: string[] } } })._httpMessage?.res?.rawHeaders;
+      if (raw) {
+        for (let i = 0; i < raw.length; i += 2) {
+          if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'keep-alive') continue;
+          const hint = /^timeout=(\d+)/.exec(raw[i + 1]!)?.[1];
+          if (hint) {
+            // Expire before the upstream's announced timeout, so the upstream never closes first.
+            const hintMs = Number(hint) * 1000 - 1000;
+            if (hintMs <= 0) return false;
+            if (hintMs < timeout) timeout = hintMs;
+          }
+          break;
+        }
+      }
+      if (socket.timeout !== timeout) socket.setTimeout(timeout);
+      return true;
     }
   };
 }
