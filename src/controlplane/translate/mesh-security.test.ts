@@ -31,7 +31,7 @@ function meshPod(ns: string, name: string, rev: string, extra: { labels?: Record
 const pa = (ns: string, name: string, spec: PeerAuthentication['spec']): PeerAuthentication => ({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name, namespace: ns, resourceVersion: '1' }, spec });
 const ap = (ns: string, name: string, spec: unknown, rv = '1'): AuthorizationPolicy => ({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace: ns, resourceVersion: rv }, spec: spec as AuthorizationPolicy['spec'] });
 const MESH = { id: 'mesh', role: 'mesh' as const };
-const inbound = (r: ReturnType<typeof run>, pod: string) => listeners(r).find((l) => l.name === `inbound|${pod}`);
+const inbound = (r: ReturnType<typeof run>, pod: string): any => listeners(r).find((l) => l.name === `inbound|${pod}`);
 const chains = (l: any) => l.filter_chains.map((c: any) => [c.filter_chain_match.transport_protocol, !!c.transport_socket]);
 const httpFilters = (c: any) => c.filters[0].typed_config.http_filters.map((h: any) => h.name);
 
@@ -47,7 +47,7 @@ test('STRICT: one TLS chain requiring a client certificate, the workload certifi
   assert.equal(ts.common_tls_context.validation_context_sds_secret_config.name, 'ROOTCA');
   assert.equal(l.address.socket_address.port_value, 33000);
   assert.deepEqual([...secrets(r).keys()].sort(), ['ROOTCA', id('a')].sort());
-  assert.equal(secrets(r).get(id('a')).tls_certificate.certificate_chain.inline_string, `CHAIN ${id('a')}`);
+  assert.equal(secrets(r).get(id('a'))!.tls_certificate.certificate_chain.inline_string, `CHAIN ${id('a')}`);
   const cl = clusters(r).get('inbound|32000|p1.a');
   ok(cl, `the inbound cluster goes to the queue-proxy port; have ${[...clusters(r).keys()]}`);
   assert.equal(cl.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 32000);
@@ -107,13 +107,13 @@ test('gateway: auto mTLS to mesh pods with the gateway identity and the pods\' S
   const common = c.transport_socket_matches[0].transport_socket.typed_config.common_tls_context;
   assert.equal(common.tls_certificate_sds_secret_configs[0].name, gwId, 'the gateway presents its own identity');
   assert.deepEqual(common.combined_validation_context.default_validation_context.match_typed_subject_alt_names, [{ san_type: 'URI', matcher: { exact: id('a') } }]);
-  const lbs = clas(r).get(name).endpoints[0].lb_endpoints;
+  const lbs = clas(r).get(name)!.endpoints[0].lb_endpoints;
   assert.deepEqual(lbs.map((e: any) => [e.endpoint.address.socket_address.port_value, !!e.metadata]), [[33000, true], [33001, false]], 'mesh inbound ports; the DISABLE pod gets no tlsMode');
   // The endpoint-only path gives the same assignment.
   const eds = translateEndpoints(buildMeshState({ ingresses: [ing], endpoints: [ep], pods, peerAuthentications: pas }), GATEWAY, [name], { meshSecurity: sec, now: NOW });
   assert.deepEqual(eds.get(name), clas(r).get(name));
   // Without mesh security the clusters are plaintext.
-  assert.equal(clusters(run({ ingresses: [ing], endpoints: [ep], pods }, GATEWAY, { now: NOW })).get(name).transport_socket_matches, undefined);
+  assert.equal(clusters(run({ ingresses: [ing], endpoints: [ep], pods }, GATEWAY, { now: NOW })).get(name)!.transport_socket_matches, undefined);
 });
 
 test('mesh egress: per caller identity, routes to clusters that present the caller\'s certificate and share the base assignment', () => {
@@ -130,7 +130,7 @@ test('mesh egress: per caller identity, routes to clusters that present the call
   ok(vh, 'b sees a\'s service');
   const variant = 'outbound|80||target-00001.a.svc.cluster.local|caller=b/default';
   assert.equal(vh.routes[0].route.cluster, variant);
-  const c = clusters(r).get(variant);
+  const c = clusters(r).get(variant)!;
   assert.equal(c.eds_cluster_config.service_name, 'outbound|80||target-00001.a.svc.cluster.local', 'shares the base assignment');
   assert.equal(c.transport_socket_matches[0].transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name, id('b'), 'presents b\'s identity');
   assert.ok(clas(r).has('outbound|80||target-00001.a.svc.cluster.local'));
