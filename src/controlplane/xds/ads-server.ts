@@ -9,7 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
-import { adsService } from '../../xds/protos.ts';
+import { adsService, envoyRoot } from '../../xds/protos.ts';
 import { realClock, type Clock } from '../../lib/clock.ts';
 import { SluiceError, errorMessage, isSluiceError } from '../../lib/errors.ts';
 import { log } from '../../lib/log.ts';
@@ -44,7 +44,20 @@ export function adsServerService(): grpc.ServiceDefinition {
   const out: Record<string, grpc.MethodDefinition<any, any>> = {};
   for (const [name, def] of Object.entries(service)) {
     const serialize = def.responseSerialize;
-    out[name] = { ...def, responseSerialize: (m: unknown) => (Buffer.isBuffer(m) ? m : serialize(m)) };
+    const deserialize = def.requestDeserialize;
+    const request = envoyRoot().lookupType(name === 'DeltaAggregatedResources' ? 'envoy.service.discovery.v3.DeltaDiscoveryRequest' : 'envoy.service.discovery.v3.DiscoveryRequest');
+    out[name] = {
+      ...def,
+      responseSerialize: (m: unknown) => (Buffer.isBuffer(m) ? m : serialize(m)),
+      // ACKs (a thousand per change) are read as decoded messages, without the plain-object
+      // conversion (same field names; repeated and map fields present, unset scalars read as
+      // their defaults). A request that names the node goes through the full conversion, which
+      // node-info.ts reads (Struct metadata).
+      requestDeserialize: (b: Buffer) => {
+        const m = request.decode(b) as unknown as { node?: unknown };
+        return m.node ? deserialize(b) : m;
+      },
+    };
   }
   return out as grpc.ServiceDefinition;
 }
