@@ -17,8 +17,14 @@
  * converge_*: from the moment the debounce fired (translation included) to the proxy receiving
  * the changed route; converge_total_*: from the store write (debounce included);
  * server_converge_ms: pilot_proxy_convergence_time (change observed → every proxy ACKed).
+ * cp_cpu_ms_per_change / sim_cpu_ms_per_change: CPU time of the control process / of the simulated
+ * proxies from the store write until every proxy has the change (steadier than latencies on a
+ * shared machine; the control plane's deferred problem pass, run after convergence, is not in it).
+ * --with-gateway: one delta gateway proxy too (every public host in one RouteConfiguration per
+ * port); its convergence and bytes per change are reported, results go to push-gateway.json.
+ * The load average at the start and end of the run is recorded with the machine.
  *
- *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100]
+ *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--only-main]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -181,7 +187,7 @@ function pct(xs: number[], p: number): number {
 }
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-interface PhaseResult { gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
+interface PhaseResult { rssBeforeStormMb: number; gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
 
 async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean, gateway = false): Promise<PhaseResult> {
   const store = new MemoryStore({ historyLimit: 1_000 });
@@ -209,7 +215,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   // Change one route (the X-Bench header of svc-0's path): a few warm-up changes (JIT, first
   // encodes), then the measured ones; every proxy must receive each change.
   const result: PhaseResult = {
-    gatewayConverge: [], gatewayBytes: 0, cpCpuMs: 0, simCpuMs: 0, lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
+    rssBeforeStormMb: 0, gatewayConverge: [], gatewayBytes: 0, cpCpuMs: 0, simCpuMs: 0, lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
     converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0,
   };
   const server: number[] = [];
@@ -243,6 +249,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   }
   result.serverConvergeMs = pct(server, 50);
 
+  result.rssBeforeStormMb = process.memoryUsage().rss / 2 ** 20;
   if (withStorm) {
     const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true, gateway });
     result.storm = { ms: storm.ms, bytes: storm.bytes };
@@ -277,7 +284,7 @@ async function main(): Promise<void> {
   const loadStart = loadavg().map(r1);
   const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {
-    console.log(JSON.stringify({ heap_mb: Math.round(big.heapMb), loadavg: loadavg().map(r1), gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_mb: Math.round(big.rssMb) }));
+    console.log(JSON.stringify({ heap_mb: Math.round(big.heapMb), loadavg: loadavg().map(r1), gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_before_storm_mb: Math.round(big.rssBeforeStormMb), rss_mb: Math.round(big.rssMb) }));
     process.exit(0);
   }
   const small1 = await runPhase(small, proxies, 'delta', debounce, false, gateway);
@@ -315,6 +322,7 @@ async function main(): Promise<void> {
       gateway_bytes_per_change_10k: Math.round(big.gatewayBytes),
     } : {}),
     cp_rss_mb: Math.round(big.rssMb),
+    cp_rss_before_storm_mb: Math.round(big.rssBeforeStormMb),
     cp_heap_mb: Math.round(big.heapMb),
     debounce_after_ms: debounce,
     proxies_lost: big.lost,
