@@ -67,3 +67,25 @@ test('a pooled connection the upstream closed as the request went out is retried
   assert.equal(p.stats.cluster('a').upstream_cx_destroy_remote, 1);
   server.close();
 });
+
+test('pool idle timeout: counts only idle sockets, never closes a busy one', async (t) => {
+  const a = await startUpstream((req, res) => { req.resume(); setTimeout(() => res.end('slow'), req.url === '/slow' ? 600 : 0); });
+  t.after(() => a.close());
+  const xds = new TestXdsServer();
+  await xds.start();
+  const port = await freePort();
+  const cluster = edsCluster('a', { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', common_http_protocol_options: { idle_timeout: { nanos: 250_000_000 } } } } });
+  await configure(xds, port, routeConfig('r', [{ name: 'v', domains: ['*'], routes: [{ prefix: '/', cluster: 'a' }] }]), [cluster], [loadAssignment('a', [a.port])]);
+  const p = await startProxy(xds);
+  t.after(async () => { await p.stop(); await xds.stop(); });
+  await p.whenReady(5000);
+  assert.equal((await request(port, '/')).status, 200);
+  // The same pooled socket now carries a request longer than the idle timeout.
+  const slow = await request(port, '/slow');
+  assert.deepEqual([slow.status, slow.body], [200, 'slow'], 'the busy socket was not closed');
+  assert.equal(p.stats.cluster('a').upstream_cx_idle_timeout, 0, 'a busy socket timing out is not an idle timeout');
+  const { waitFor } = await import('../testing/harness.ts');
+  await waitFor('idle socket closed', () => a.sockets.size === 0, 3000);
+  assert.equal(p.stats.cluster('a').upstream_cx_idle_timeout, 1);
+});

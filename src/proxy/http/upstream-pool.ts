@@ -42,7 +42,9 @@ function mixin<T extends typeof http.Agent>(Base: T) {
       this.stats.upstream_cx_total++;
       this.stats.upstream_cx_active++;
       sock.once('close', () => { this.stats.upstream_cx_active--; });
-      sock.on('timeout', () => { this.stats.upstream_cx_idle_timeout++; });
+      // The socket timeout stays armed while a reused socket carries a request; node's Agent
+      // closes the socket only when it is idle in the free list, and only that is an idle timeout.
+      sock.on('timeout', () => { if (Object.values(this.freeSockets).some((l) => l?.includes(sock))) this.stats.upstream_cx_idle_timeout++; });
       return sock;
     }
 
