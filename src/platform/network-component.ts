@@ -52,6 +52,7 @@ export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptio
       if (cfg.mesh) {
         identities = new MeshIdentities({
           stateDir: ctx.stateDir, clock: ctx.clock, certTtlMs: cfg.meshCertTtlMs, gatewayIdentity: GATEWAY_IDENTITY,
+          rootCertFile: cfg.meshCaCert, rootKeyFile: cfg.meshCaKey,
           // A new or rotated certificate: translate again and push the SDS secrets.
           onChange: () => cp?.controlPlane()?.pipeline.notify({ kind: 'security/workload-certificates', key: `rotation-${++rotations}` }),
         });

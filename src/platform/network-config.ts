@@ -18,6 +18,9 @@ export interface NetworkConfig {
   mesh: boolean;
   /** Lifetime of mesh workload certificates (rotated at half of it). */
   meshCertTtlMs: number;
+  /** Operator-supplied mesh CA (PEM files: signing certificate [+ chain], its key); default: made in STATE_DIR/ca. */
+  meshCaCert?: string;
+  meshCaKey?: string;
 }
 
 export const NETWORK_DEFAULTS: NetworkConfig = {
@@ -38,6 +41,7 @@ export const NETWORK_DEFAULTS: NetworkConfig = {
 const PROXY_KEYS: Record<string, keyof NetworkConfig> = {
   enabled: 'enabled', 'listen-address': 'listenAddress', 'http-port': 'httpPort', 'https-port': 'httpsPort',
   concurrency: 'concurrency', 'max-memory': 'maxMemoryMb', mesh: 'mesh', 'mesh-cert-ttl': 'meshCertTtlMs',
+  'mesh-ca-cert': 'meshCaCert', 'mesh-ca-key': 'meshCaKey',
 };
 const CP_KEYS: Record<string, keyof NetworkConfig> = {
   'xds-host': 'xdsHost', 'xds-port': 'xdsPort', 'debounce-after': 'debounceAfterMs', 'debounce-max': 'debounceMaxMs',
@@ -63,6 +67,9 @@ export function parseNetworkConfig(proxy: Record<string, unknown>, controlplane:
       } else if (field === 'listenAddress' || field === 'xdsHost') {
         if (typeof v !== 'string' || net.isIP(v) === 0) throw new SluiceError('SLUICE_E_CONFIG', `${where}: want an IP address, got ${JSON.stringify(v)}`);
         out[field] = v;
+      } else if (field === 'meshCaCert' || field === 'meshCaKey') {
+        if (typeof v !== 'string' || v === '') throw new SluiceError('SLUICE_E_CONFIG', `${where}: want a PEM file path, got ${JSON.stringify(v)}`);
+        out[field] = v;
       } else if (field === 'meshCertTtlMs') {
         out.meshCertTtlMs = durationMs(v, where);
         if (out.meshCertTtlMs < 1000) throw new SluiceError('SLUICE_E_CONFIG', `${where}: a certificate lifetime under 1s is not usable`);
@@ -77,6 +84,7 @@ export function parseNetworkConfig(proxy: Record<string, unknown>, controlplane:
   };
   take(proxy, PROXY_KEYS, 'proxy');
   take(controlplane, CP_KEYS, 'controlplane');
+  if ((out.meshCaCert === undefined) !== (out.meshCaKey === undefined)) throw new SluiceError('SLUICE_E_CONFIG', `${source}: proxy.mesh-ca-cert and proxy.mesh-ca-key go together`);
   if (out.concurrency < 1) throw new SluiceError('SLUICE_E_CONFIG', `${source}: proxy.concurrency must be at least 1`);
   if (out.debounceMaxMs < out.debounceAfterMs) throw new SluiceError('SLUICE_E_CONFIG', `${source}: controlplane.debounce-max must be ≥ debounce-after`);
   return out;
