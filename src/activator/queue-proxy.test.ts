@@ -144,3 +144,17 @@ test('accept: a pod that refuses the connection → unreached (safe to send else
     assert.equal(r.status, 599, 'unreached');
   } finally { await qp.close(); await new Promise<void>((r) => { front.close(() => r()); front.closeAllConnections(); }); }
 });
+
+test('an idle keep-alive socket to the pod is dropped before a pod with a 5 s keep-alive would close it', async () => {
+  const pod = await testPod('pod');
+  const qp = new QueueProxy({ name: 'default/pod', target: { host: '127.0.0.1', port: pod.port }, containerConcurrency: 0, clock: realClock });
+  const port = await qp.listen(0);
+  try {
+    const r = await request(port, { method: 'POST', body: 'a' });
+    assert.equal(r.status, 200, 'answered');
+    const agent = (qp as unknown as { agent: import('node:http').Agent }).agent;
+    const free = () => Object.values(agent.freeSockets).flat().length;
+    assert.equal(free(), 1, 'the socket to the pod is kept for reuse');
+    await until('idle socket dropped', () => free() === 0, 4000);
+  } finally { await qp.close(); await pod.close(); }
+});

@@ -56,6 +56,9 @@ export interface QueueProxyOptions {
 /** Set on requests a queue-proxy hands to the activator: the pod the activator must not pick again. */
 export const FALLBACK_FROM_HEADER = 'x-sluice-fallback-from';
 
+/** Idle keep-alive sockets to the pod are closed after this long (below common servers' keep-alive timeouts). */
+export const POD_IDLE_SOCKET_MS = 2000;
+
 interface Waiter { run: () => void; fail: () => void }
 
 /**
@@ -75,7 +78,13 @@ interface Origin {
 export class QueueProxy {
   private server: http.Server | undefined;
   private readonly meter: ConcurrencyMeter;
-  private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 32 });
+  /**
+   * Keep-alive to the pod, but an idle socket is dropped after 2 s: a request written on a
+   * socket the pod is closing as idle (Node's server default: after 5 s) fails after it may have
+   * reached the pod, and is then answered 502 rather than sent again. Dropping idle sockets well
+   * before the pod does keeps that race from happening.
+   */
+  private readonly agent = new http.Agent({ keepAlive: true, maxFreeSockets: 32, timeout: POD_IDLE_SOCKET_MS });
   private active = 0;
   private readonly waiting: Waiter[] = [];
   private timer: Timer | undefined;
@@ -98,7 +107,9 @@ export class QueueProxy {
   /** Listens on `port` (0 = any free port); resolves with the port. */
   listen(port = 0): Promise<number> {
     const server = http.createServer((req, res) => this.handle(req, res));
-    server.keepAliveTimeout = 30_000;
+    // Longer than the proxies' upstream idle timeout (30 s), so the proxy always closes an idle
+    // connection first and never writes a request onto one this side is closing.
+    server.keepAliveTimeout = 35_000;
     this.server = server;
     this.scheduleReport();
     return new Promise<number>((resolve, reject) => {
