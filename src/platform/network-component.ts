@@ -89,11 +89,9 @@ export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptio
           max_memory_mb: cfg.maxMemoryMb,
         },
       });
-      const ports = await gateway.start();
-      const extra: Record<string, string> = {};
       if (cfg.mesh) {
         mesh = new ProxyProcess({
-          name: 'mesh', stateDir: ctx.stateDir,
+          name: 'mesh', stateDir: ctx.stateDir, startTimeoutMs: 90_000,
           bootstrap: {
             node: { id: 'mesh-0', cluster: 'sluice-mesh', metadata: { SLUICE_ROLE: 'mesh' } },
             xds_server: { address: xds },
@@ -104,7 +102,11 @@ export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptio
             max_memory_mb: cfg.maxMemoryMb,
           },
         });
-        const mp = await mesh.start();
+      }
+      // Both proxies start together (each builds its worker bundle and forks its workers).
+      const [ports, mp] = await Promise.all([gateway.start(), mesh?.start()]);
+      const extra: Record<string, string> = {};
+      if (mp) {
         extra.meshAdmin = `http://127.0.0.1:${mp.admin_port}`;
         extra.meshPid = String(mp.pid);
       }

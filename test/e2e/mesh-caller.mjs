@@ -1,5 +1,6 @@
 // A test app for the mesh e2e tests: GET /call?host=H&path=P calls http://H/P through the pod's
-// egress listener (SLUICE_EGRESS, Host-header routing) and answers
+// egress listener (SLUICE_EGRESS, Host-header routing; with &via=proxy as an HTTP proxy client of
+// HTTP_PROXY, absolute-form URL) and answers
 // `{ status, body }` of that call; any other path answers 200 "caller <namespace>".
 import { createServer, request } from 'node:http';
 
@@ -13,7 +14,12 @@ const server = createServer((req, res) => {
     return;
   }
   const host = url.searchParams.get('host') || '';
-  const out = request({ host: egressHost, port: Number(egressPort), path: url.searchParams.get('path') || '/', headers: { host }, agent: false }, (r) => {
+  const p = url.searchParams.get('path') || '/';
+  const proxy = url.searchParams.get('via') === 'proxy' ? new URL(process.env.HTTP_PROXY || 'http://invalid') : undefined;
+  const opts = proxy
+    ? { host: proxy.hostname, port: Number(proxy.port), path: `http://${host}${p}`, headers: { host }, agent: false }
+    : { host: egressHost, port: Number(egressPort), path: p, headers: { host }, agent: false };
+  const out = request(opts, (r) => {
     let body = '';
     r.setEncoding('utf8');
     r.on('data', (d) => { body += d; });

@@ -120,6 +120,8 @@ test('mesh: STRICT mTLS, caller identity through egress, RBAC by namespace, rota
   // a's pod, through its egress with its identity: allowed.
   const fromA = await until('caller in a reaches target', async () => { const r = await viaCaller('a'); return r?.status === 200 ? r : undefined; }, 120_000);
   assert.equal(fromA.body, 'Hello target!\n', 'target answered a\'s pod');
+  const viaProxy = await get(gw, 'caller.a.sluice.localhost', '/call?host=target.a.svc.cluster.local&via=proxy');
+  assert.deepEqual(JSON.parse(viaProxy.body).status, 200, `the same call as an HTTP_PROXY client (absolute-form URL): ${viaProxy.body}`);
   // b's pod: authenticated as namespace b, denied by the policy.
   const fromB = await until('caller in b gets an answer from target', async () => { const r = await viaCaller('b'); return r && r.status !== 503 && r.status !== 404 ? r : undefined; }, 60_000);
   assert.deepEqual([fromB.status, fromB.body], [403, 'RBAC: access denied'], 'namespace b is denied');

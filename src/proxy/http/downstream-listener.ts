@@ -45,6 +45,12 @@ export class DownstreamListener {
   constructor(config: ListenerConfig, private readonly router: Router, private readonly deps: RouterDeps, private readonly stats: ProxyStats) {
     this.config = config;
     const onRequest = (req: any, res: any) => {
+      // An absolute-form request (a client using the listener as its HTTP_PROXY) is routed by the
+      // URL's authority and path, as Envoy does (allow_absolute_url, on by default for HTTP/1.1).
+      const url: string | undefined = req.url;
+      if (url && url.charCodeAt(0) !== 47 && /^http:\/\//i.test(url)) {
+        try { const u = new URL(url); req.url = u.pathname + u.search; req.headers.host = u.host; } catch { /* the router answers 404 */ }
+      }
       const chain = this.chainFor(req.socket);
       if (!chain) { res.destroy(); return; }
       this.router.handle(req, res, chain.hcm, this.stats.httpPrefix(chain.hcm.statPrefix), !!chain.tls);
