@@ -8,7 +8,7 @@
  * Processes never outlive the runtime: `stop()` drains them, and a process 'exit' hook kills
  * whatever is left.
  */
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { hostname } from 'node:os';
 import type { Clock } from '../lib/clock.ts';
 import { realClock } from '../lib/clock.ts';
@@ -76,6 +76,21 @@ interface ManagedPod {
   dirty: boolean;
   seq: number;
   front?: { close(): Promise<void> };
+  /** The mesh proxy's inbound port for the pod, and whether it was seen listening (Ready waits for it). */
+  meshInbound?: number;
+  meshBound?: boolean;
+  meshWaiting?: boolean;
+}
+
+/** How long a ready pod's Ready condition waits for its mesh inbound listener before it is reported anyway. */
+const MESH_WAIT_MS = 15_000;
+
+function portListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
 }
 
 export function freePort(): Promise<number> {
@@ -277,6 +292,7 @@ export class Runtime {
       key, image: c.image, created: false, writing: false, dirty: false, seq: this.seq++,
       meta: makePodMeta(rev, { namespace: ns, name, port, servingPort, templateHash: templateHash(rev.metadata.uid ?? name), nodeName, mesh: meshPorts }),
       proc: undefined as unknown as PodProcess,
+      ...(meshPorts ? { meshInbound: meshPorts.inbound } : {}),
     };
     if (this.o.podFrontend && servingPort !== undefined) {
       mp.front = this.o.podFrontend({ namespace: ns, name, revision: rev.metadata.name ?? '', revisionKey: key, port, servingPort, containerConcurrency: rev.spec?.containerConcurrency ?? 0 });
@@ -309,7 +325,33 @@ export class Runtime {
     return done;
   }
 
+  /**
+   * Like Istio's holdApplicationUntilProxyStarts, in reverse: a mesh pod is reported Ready (and so
+   * joins its Endpoints, which point at the mesh inbound port) only once the mesh proxy listens
+   * on that port, so proxies are not sent to a listener that is not bound yet.
+   */
+  private waitForMesh(p: ManagedPod): void {
+    if (p.meshBound || p.meshWaiting || p.meshInbound === undefined) return;
+    p.meshWaiting = true;
+    const start = this.clock.now();
+    const attempt = (): void => {
+      if (this.stopping || p.proc.state.finished) { p.meshWaiting = false; return; }
+      void portListening(p.meshInbound!).then((ok) => {
+        if (ok || this.clock.now() - start >= MESH_WAIT_MS) {
+          if (!ok) log.warn({ pod: p.meta.metadata.name, port: p.meshInbound }, 'runtime: the mesh inbound listener is not up; reporting the pod ready anyway');
+          p.meshBound = true;
+          p.meshWaiting = false;
+          this.sync(p);
+          return;
+        }
+        this.clock.setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  }
+
   private podChanged(p: ManagedPod): void {
+    if (p.proc.state.ready && p.meshInbound !== undefined && !p.meshBound) this.waitForMesh(p);
     if (p.proc.state.finished) {
       this.byRevision.get(p.key)?.delete(p);
       this.byName.delete(`${p.meta.metadata.namespace}/${p.meta.metadata.name}`);
@@ -345,7 +387,8 @@ export class Runtime {
       try { await this.o.store.delete(PODS_RESOURCE, ns, name); } catch (e) { if (!isSluiceError(e, StoreErrors.NotFound)) throw e; }
       return;
     }
-    const status = makePodStatus(s, p.image, p.meta.spec?.containers[0]?.name);
+    const meshHeld = p.meshInbound !== undefined && !p.meshBound && s.ready;
+    const status = makePodStatus(meshHeld ? { ...s, ready: false } : s, p.image, p.meta.spec?.containers[0]?.name);
     if (!p.created) {
       if (s.terminating) return;
       try {
