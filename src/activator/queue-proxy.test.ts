@@ -158,3 +158,18 @@ test('an idle keep-alive socket to the pod is dropped before a pod with a 5 s ke
     await until('idle socket dropped', () => free() === 0, 4000);
   } finally { await qp.close(); await pod.close(); }
 });
+
+test('retiring (the pod is stopping) drops the idle sockets to the pod at once', async () => {
+  const pod = await testPod('pod');
+  const qp = new QueueProxy({ name: 'default/pod', target: { host: '127.0.0.1', port: pod.port }, containerConcurrency: 0, clock: realClock });
+  const port = await qp.listen(0);
+  try {
+    assert.equal((await request(port, { method: 'POST', body: 'a' })).status, 200, 'answered');
+    const agent = (qp as unknown as { agent: import('node:http').Agent }).agent;
+    assert.equal(Object.values(agent.freeSockets).flat().length, 1, 'one idle socket kept');
+    qp.retire();
+    assert.equal(qp.isRetired, true, 'retired');
+    await until('idle socket closed', () => Object.values(agent.freeSockets).flat().length === 0, 1000);
+    assert.deepEqual(pod.seen, ['POST / a'], 'nothing else reached the pod');
+  } finally { await qp.close(); await pod.close(); }
+});

@@ -134,11 +134,19 @@ export class QueueProxy {
     return stat;
   }
 
-  /** The pod is gone: from now on every request goes to the fallback (or gets 503). */
+  /**
+   * The pod is stopping or gone: from now on every request goes to the fallback (or gets 503);
+   * requests already in the pod finish there.
+   */
   retire(): void {
     this.retired = true;
     for (const w of this.waiting.splice(0)) { this.meter.end(this.o.clock.now()); w.fail(); }
+    // A stopping pod closes its idle keep-alive connections: never write a request onto one.
+    for (const list of Object.values(this.agent.freeSockets)) for (const sock of list ?? []) sock.destroy();
   }
+
+  /** True once retired: requests are handed on, none goes to the pod. */
+  get isRetired(): boolean { return this.retired; }
 
   private handOff(req: IncomingMessage, res: ServerResponse, why: string): void {
     const fb = this.o.fallback?.();

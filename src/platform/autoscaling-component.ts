@@ -170,7 +170,13 @@ export class AutoscalingComponent implements Component {
     const rt = this.serving?.runtime;
     if (!rt || this.hookedRuntime === rt) return;
     this.hookedRuntime = rt;
-    rt.onChange((key) => { for (const l of this.runtimeListeners) l(key); });
+    rt.onChange((key) => {
+      // A stopping pod (scale-down, deletion) takes no new request: its queue-proxy hands every
+      // new one to the activator at once. Sent on to a pod that is closing its connections, a
+      // request could be cut after it reached the pod (502), which must not happen.
+      for (const p of rt.pods(key)) if (p.terminating) this.podQueueProxies.get(`${p.namespace}/${p.name}`)?.retire();
+      for (const l of this.runtimeListeners) l(key);
+    });
   }
 
   private routingState(rev: Revision): ReturnType<typeof routingState> {
