@@ -135,12 +135,17 @@ function reportOnce(ctx: TranslateContext, o: object, fn: () => void): void {
  * version), or for one with errors its last good version if there is one; errors are reported on
  * the policy's status saying which version is enforced.
  */
+type Finding = { field: string; message: string; severity: 'error' | 'warning'; code: string };
+/** Validation per policy object (objects are immutable snapshots: one validation each). */
+const validated = new WeakMap<object, Finding[]>();
+
 function enforced<T extends PeerAuthentication | AuthorizationPolicy>(ctx: TranslateContext, list: readonly T[], validate: (p: T) => { field: string; message: string; severity: 'error' | 'warning'; code: string }[]): T[] {
   const sec = meshSecurityOf(ctx);
   const out: T[] = [];
   for (const p of list) {
     const key = `${p.kind}|${p.metadata.namespace}/${p.metadata.name}`;
-    const problems = validate(p);
+    let problems = validated.get(p);
+    if (!problems) validated.set(p, (problems = validate(p)));
     // Unsupported features (CUSTOM) stay enforced: their rules fail closed in toRbacFilters.
     const bad = problems.some((x) => x.severity === 'error' && x.code !== SecurityErrors.AuthzUnsupported);
     const prev = sec?.lastGoodPolicies?.get(key) as T | undefined;
@@ -241,12 +246,30 @@ export function destinationIdentities(ctx: TranslateContext, sec: MeshSecurityIn
   const m = /^([^.]+)\.([^.]+)\.svc\./.exec(host);
   if (!m) return [];
   const [, name, ns] = m;
-  const sas = new Set<string>();
-  for (const p of ctx.state.podsByNamespace.get(ns) ?? []) {
+  const sas = serviceAccountIndex(ctx.state.pods).get(`${ns}/${name}`);
+  return sas ? [...sas].sort().map((sa) => spiffeIdFor(sec.trustDomain, { namespace: ns, serviceAccount: sa })) : [];
+}
+
+/** `ns/revision` (and `ns/app`) → service accounts of its pods; built once per pod map (MeshState is immutable). */
+const saIndexes = new WeakMap<ReadonlyMap<string, Pod>, Map<string, Set<string>>>();
+function serviceAccountIndex(pods: ReadonlyMap<string, Pod>): Map<string, Set<string>> {
+  let idx = saIndexes.get(pods);
+  if (idx) return idx;
+  idx = new Map();
+  for (const p of pods.values()) {
+    const ns = p.metadata.namespace ?? 'default';
     const l = p.metadata.labels ?? {};
-    if (l['serving.knative.dev/revision'] === name || l.app === name) sas.add(p.spec?.serviceAccountName || 'default');
+    const sa = p.spec?.serviceAccountName || 'default';
+    for (const n of new Set([l['serving.knative.dev/revision'], l.app])) {
+      if (!n) continue;
+      const k = `${ns}/${n}`;
+      let set = idx.get(k);
+      if (!set) idx.set(k, (set = new Set()));
+      set.add(sa);
+    }
   }
-  return [...sas].sort().map((sa) => spiffeIdFor(sec.trustDomain, { namespace: ns, serviceAccount: sa }));
+  saIndexes.set(pods, idx);
+  return idx;
 }
 
 /**
