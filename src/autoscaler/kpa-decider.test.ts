@@ -140,7 +140,8 @@ describe('KPA decider', () => {
     const h = new Harness(spec({ 'stable-window': '60s', 'scale-to-zero-grace-period': '30s' }), 1);
     h.run(60, 10);
     const idleFrom = h.clock.now();
-    h.run(60, 0);
+    // A stable window of zeros, read up to the last complete bucket as well (metric-window.ts): 62 s.
+    h.run(62, 0);
     assert.equal(h.last.desiredScale, 1);
     assert.notEqual(h.last.state.inactiveSince, undefined);
     const inactiveAt = h.last.state.inactiveSince!;

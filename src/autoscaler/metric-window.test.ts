@@ -63,3 +63,25 @@ describe('MetricWindow', () => {
     assert.throws(() => new MetricWindow(S).record(0, NaN), (e) => isSluiceError(e, 'SLUICE_E_METRIC_WINDOW'));
   });
 });
+
+describe('StablePanicWindows: a bucket still filling up is not read alone', () => {
+  it('a 1-bucket panic window reads the last complete second while pods have not reported in this one', () => {
+    const sp = new StablePanicWindows(6 * S, 1 * S);
+    // Two pods, each reporting 4 once a second at its own phase (t = x.2 s and x.7 s).
+    for (let sec = 0; sec < 5; sec++) { sp.record(sec * S + 200, 4); sp.record(sec * S + 700, 4); }
+    // At 5.1 s nobody has reported in second 5 yet: the panic value is second 4's total, not 0.
+    assert.equal(sp.observe(5 * S + 100)!.panic, 8, 'last complete second');
+    // At 5.3 s one pod has reported: still 8 (the complete second is larger than the partial one).
+    sp.record(5 * S + 200, 4);
+    assert.equal(sp.observe(5 * S + 300)!.panic, 8, 'partial second does not under-count');
+  });
+
+  it('a value just recorded counts at once when it is larger (scale from zero on the activator\'s report)', () => {
+    const sp = new StablePanicWindows(6 * S, 1 * S);
+    for (let sec = 0; sec < 3; sec++) sp.record(sec * S + 500, 0);
+    sp.record(3 * S + 100, 1);
+    const o = sp.observe(3 * S + 100)!;
+    assert.equal(o.panic, 1, 'the activator\'s report in the current second');
+    assert.ok(o.stable > 0, 'stable sees it too');
+  });
+});

@@ -43,7 +43,8 @@ export class MetricWindow {
     if (i < this.firstWrite) this.firstWrite = i;
     this.buckets.set(i, (this.buckets.get(i) ?? 0) + value);
     if (i > this.lastWrite) this.lastWrite = i;
-    for (const k of this.buckets.keys()) if (k <= this.lastWrite - max) this.buckets.delete(k);
+    // One bucket beyond the window is kept: a window may be read ending one bucket back.
+    for (const k of this.buckets.keys()) if (k < this.lastWrite - max) this.buckets.delete(k);
   }
 
   /** Average per bucket over the `windowMs` ending at `now`; undefined when nothing was written in it. */
@@ -73,10 +74,26 @@ export class StablePanicWindows {
     this.window = new MetricWindow(stableWindowMs, granularityMs);
   }
   record(now: number, value: number): void { this.window.record(now, value); }
-  /** Observed stable and panic values, or undefined when the stable window holds no data. */
+
+  /**
+   * Observed stable and panic values, or undefined when the stable window holds no data.
+   *
+   * Pods report once a second each at their own phase, so the bucket of `now` is still filling
+   * up: read alone it under-counts (a 1-bucket panic window — 10 % of a 6 s stable window —
+   * would often read 0 with every pod busy). Knative's scraper writes all pods in one instant,
+   * so its buckets are complete when read. The equivalent here: each window is read ending at
+   * the last complete bucket, and ending at `now` (so a request the activator just reported
+   * counts at once, as scale-from-zero needs), and the larger of the two is the observation.
+   */
   observe(now: number): { stable: number; panic: number } | undefined {
-    const stable = this.window.average(now, this.stableWindowMs);
+    const read = (w: number): number | undefined => {
+      const current = this.window.average(now, w);
+      const complete = this.window.average(now - this.window.granularityMs, w);
+      if (current === undefined) return complete;
+      return complete === undefined ? current : Math.max(current, complete);
+    };
+    const stable = read(this.stableWindowMs);
     if (stable === undefined) return undefined;
-    return { stable, panic: this.window.average(now, this.panicWindowMs) ?? 0 };
+    return { stable, panic: read(this.panicWindowMs) ?? 0 };
   }
 }
