@@ -44,6 +44,8 @@ export class Exchange {
   private lastActivity = 0;
   /** Transparent re-sends after a stale keep-alive connection was reset before any response byte. */
   private staleResends = 0;
+  /** HTTP/2 streams the upstream refused unprocessed (REFUSED_STREAM), re-sent up to 10 times. */
+  private refusedResends = 0;
 
   constructor(private readonly rc: RequestContext, private readonly action: ForwardAction, private readonly uc: UpstreamCluster, private readonly headers: OutgoingHttpHeaders, private readonly path: string) {}
 
@@ -302,7 +304,7 @@ export class Exchange {
     const endStream = !this.body?.length && !bodyStreamed;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = uc.pool.h2Sessions().request(host.address, host.port, this.http2Headers(), endStream);
+      stream = uc.pool.h2Sessions().request(host.address, host.port, this.http2Headers(), endStream, uc.config.connectTimeoutMs);
     } catch (e) {
       // The session went away between lookup and request (GOAWAY): a connection failure of this attempt.
       settle();
@@ -314,14 +316,6 @@ export class Exchange {
     }
     this.ustream = stream;
     releasePending();
-    const session = stream.session;
-    if (session && session.connecting) {
-      this.connectTimer = rc.clock.setTimeout(() => {
-        uc.stats.upstream_cx_connect_timeout++;
-        session.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
-      }, uc.config.connectTimeoutMs);
-      session.once('connect', () => { if (this.connectTimer) { rc.clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; } });
-    }
     const perTry = this.action.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) {
       this.tryTimer = rc.clock.setTimeout(() => {
@@ -339,6 +333,15 @@ export class Exchange {
       if (this.aborting) { settle(); return; }
       if (!settle()) {
         if (this.responded && !rc.closed) { rc.addFlag(Flag.UpstreamRemoteReset); rc.reset(); }
+        return;
+      }
+      if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && this.refusedResends < 10 && !rc.closed && (!rc.hasBody() || this.body !== undefined)) {
+        // REFUSED_STREAM: the upstream did not process it (RFC 9113 §8.7), typically streams sent
+        // before the session's SETTINGS (max concurrent streams) arrived. Re-sent as the same attempt.
+        // Deferred: opening a stream from inside the session's error callback re-enters nghttp2
+        // (seen as a native heap corruption abort under load).
+        this.refusedResends++;
+        setImmediate(() => this.send(true));
         return;
       }
       const code = err.cause?.code ?? err.code;

@@ -112,3 +112,19 @@ test('HTTP/2 upstream: the session closes after the cluster idle timeout; a dead
   assert.equal(dead.status, 503);
   assert.equal(dead.body, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure');
 });
+
+test('HTTP/2 upstream under concurrency: refused streams (max concurrent streams) are re-sent; max_requests_per_connection rotates sessions', async (t) => {
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 4 } }, (req, res) => { req.resume(); req.on('end', () => setTimeout(() => res.end('ok'), 5)); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (s) => sessions.add(s));
+  t.after(() => new Promise<void>((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }));
+  const cluster = edsCluster('a', { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    '@type': TypeUrl.HttpProtocolOptions, explicit_http_config: { http2_protocol_options: {} }, common_http_protocol_options: { max_requests_per_connection: { value: 10 } } } } });
+  const { p, port } = await setup(t, cluster, (server.address() as net.AddressInfo).port);
+  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => request(port, `/r${i}`)));
+  assert.deepEqual(results.map((r) => r.status), Array(30).fill(200), 'every request succeeded');
+  const s = p.stats.cluster('a');
+  assert.ok(s.upstream_cx_total >= 3, `sessions rotated after 10 streams (opened ${s.upstream_cx_total})`);
+  assert.equal(s.upstream_rq_2xx, 30);
+});

@@ -29,32 +29,46 @@ export class H2SessionPool {
   constructor(private readonly opts: H2PoolOptions, private readonly stats: ClusterStats) {}
 
   /** Opens a request stream on the host's session (a new session when there is none usable). */
-  request(address: string, port: number, headers: http2.OutgoingHttpHeaders, endStream: boolean): http2.ClientHttp2Stream {
-    const e = this.entry(address, port);
+  request(address: string, port: number, headers: http2.OutgoingHttpHeaders, endStream: boolean, connectTimeoutMs: number): http2.ClientHttp2Stream {
+    const e = this.entry(address, port, connectTimeoutMs);
+    const key = `${address}:${port}`;
+    const stream = e.session.request(headers, { endStream });
     e.active++;
     e.started++;
     if (e.idleTimer) { clearTimeout(e.idleTimer); e.idleTimer = undefined; }
-    const key = `${address}:${port}`;
     if (this.opts.maxRequestsPerConnection > 0 && e.started >= this.opts.maxRequestsPerConnection) {
-      // Last stream on this session: new requests open another; this one closes when done.
+      // That was the session's last stream: new requests open another; this one closes once its
+      // streams are done (close() lets open streams finish).
       this.stats.upstream_cx_max_requests++;
       if (this.sessions.get(key) === e) this.sessions.delete(key);
       e.session.close();
     }
-    const stream = e.session.request(headers, { endStream });
     stream.once('close', () => {
       e.active--;
+      // A refused stream (sent before the peer's SETTINGS) was no request on this connection.
+      if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) e.started--;
       if (e.active === 0 && this.sessions.get(key) === e) this.armIdle(key, e);
     });
     return stream;
   }
 
-  private entry(address: string, port: number): Entry {
+  private entry(address: string, port: number, connectTimeoutMs: number): Entry {
     const key = `${address}:${port}`;
     const cur = this.sessions.get(key);
     if (cur && !cur.session.closed && !cur.session.destroyed) return cur;
     const session = http2.connect(`http://${address}:${port}`, { createConnection: () => this.opts.connect(address, port) });
     const e: Entry = { session, active: 0, started: 0 };
+    // One connect timer per session (its pending streams fail with the session's error).
+    if (connectTimeoutMs > 0) {
+      const t = setTimeout(() => {
+        if (!session.connecting) return;
+        this.stats.upstream_cx_connect_timeout++;
+        session.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
+      }, connectTimeoutMs);
+      t.unref();
+      session.once('connect', () => clearTimeout(t));
+      session.once('close', () => clearTimeout(t));
+    }
     this.sessions.set(key, e);
     this.all.add(session);
     const drop = () => { if (this.sessions.get(key) === e) this.sessions.delete(key); if (e.idleTimer) clearTimeout(e.idleTimer); };
