@@ -148,7 +148,7 @@ export class Activator {
       this.counts.rejected++;
       this.revCount(key).rejected++;
       req.resume();
-      plainError(res, 503, ActivatorErrors.QueueFull, `activator: revision ${key} has ${q.waiting.length} requests waiting for a ready pod (limit ${limit}); retry later`);
+      plainError(res, 503, ActivatorErrors.QueueFull, `activator: revision ${key} has ${q.waiting.length} requests waiting for a ready pod with room (limit ${limit}); retry later`);
       return;
     }
     const from = req.headers[FALLBACK_FROM_HEADER];
@@ -237,7 +237,7 @@ export class Activator {
         this.revCount(q.key).forwarded--;
         this.counts.resent++;
         q.refused.add(b.id);
-        log.info({ revision: q.key, pod: b.id, err: out.error.message }, 'activator: pod refused the connection; request goes back to the queue');
+        log.info({ revision: q.key, pod: b.id, err: out.error.message }, 'activator: the pod never got the request (refused the connection or is stopping); it goes back to the queue');
         if (p.res.destroyed) return;
         p.timer = this.o.clock.setTimeout(() => {
           if (!this.remove(q, p)) return;
