@@ -1,7 +1,7 @@
 /**
  * Profiling aid for the proxy's request path (not part of `npm run bench:proxy`): starts the
  * bench upstream, a test xDS server and one proxy worker with extra V8 flags (default
- * `--cpu-prof`), drives it with autocannon (64 connections) for PROFILE_DURATION seconds, then
+ * `--cpu-prof`, added to the workers' usual V8 flags), drives it with autocannon (64 connections) for PROFILE_DURATION seconds, then
  * drains the proxy so the worker writes its profile. Prints requests/s and the worker's CPU per
  * 1,000 requests; the profile lands in PROFILE_DIR (default /tmp/sluice-prof).
  *
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { TypeUrl } from '../../src/xds/protos.ts';
 import { TestXdsServer } from '../../src/proxy/testing/test-xds-server.ts';
 import { edsCluster, hcmListener, loadAssignment, routeConfig } from '../../src/proxy/testing/resources.ts';
+import { WORKER_V8_FLAGS } from '../../src/proxy/workers/worker-bundle.ts';
 
 const root = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 const DURATION = Number(process.env.PROFILE_DURATION ?? 8);
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-prof-'));
   const file = path.join(tmp, 'b.yaml');
   fs.writeFileSync(file, JSON.stringify({ node: { id: 'prof', cluster: 'bench' }, xds_server: { address: xds.address }, admin: { address: '127.0.0.1', port: 0 }, role: 'mesh', concurrency: 1, max_memory_mb: 4096 }));
-  const proxy = fork(path.join(root, 'bench/proxy/proxy-child.ts'), [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROXY_WORKER_V8_FLAGS: `--heap-growing-percent=10 --expose-gc ${FLAGS}` } });
+  const proxy = fork(path.join(root, 'bench/proxy/proxy-child.ts'), [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROXY_WORKER_V8_FLAGS: `${WORKER_V8_FLAGS.join(' ')} ${FLAGS}` } });
   const msg = await new Promise<{ adminPort: number; pids: number[] }>((r) => proxy.once('message', (m: any) => r(m)));
   for (;;) {
     if (await fetch(`http://127.0.0.1:${msg.adminPort}/ready`).then((r) => r.status === 200, () => false)) break;
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
   const c1 = cpuSeconds(worker);
   const rss = Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${worker}/status`, 'utf8'))![1]) / 1024);
   process.stdout.write(JSON.stringify({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, worker_cpu_ms_per_1k: Math.round((c1 - c0) * 1e8 / r.requests.total) / 100, rss_mb: rss, loadavg: os.loadavg().map((x) => x.toFixed(2)).join(' ') }) + '\n');
+  const stats = await fetch(`http://127.0.0.1:${msg.adminPort}/stats/prometheus`).then((x) => x.text(), () => '');
+  for (const l of stats.split('\n')) if (/envoy_cluster_upstream_(cx_total|cx_active|cx_destroy_remote|rq_total|cx_idle_timeout|cx_connect_fail)\{/.test(l)) process.stdout.write(l + '\n');
   proxy.kill('SIGTERM');
   await new Promise((r) => proxy.once('exit', r));
   upstream.kill('SIGKILL');
