@@ -86,3 +86,17 @@ test('each decision sets the activator mode; changes are announced once, and for
   src.forget('default/hello-00001');
   assert.deepEqual(modeChanges, ['default/hello-00001:proxy', 'default/hello-00001:-'], 'forgetting announces the cleared mode');
 });
+
+test('a pod not yet ready in the Endpoints is not capacity: the revision is not scaled to zero before it served', () => {
+  const clock = new FakeClock();
+  let inEndpoints = false;
+  const src = new AutoscalerScaleSource({ config: cfg, clock, pods: () => [pod('a', true)], routingState: () => 'active', isReady: () => inEndpoints });
+  src.desiredScale('default/hello-00001', rev());
+  src.start();
+  for (let s = 0; s < 20; s++) { src.podStats('default/hello-00001', 'a', { concurrency: 0, rps: 0 }); clock.advance(1000); }
+  assert.equal(src.desiredScale('default/hello-00001', rev()), 1, 'held at the initial scale while the pod is not in the Endpoints');
+  inEndpoints = true;
+  for (let s = 0; s < 20; s++) { src.podStats('default/hello-00001', 'a', { concurrency: 0, rps: 0 }); clock.advance(1000); }
+  assert.equal(src.desiredScale('default/hello-00001', rev()), 0, 'once it was ready, idle → zero');
+  src.stop();
+});

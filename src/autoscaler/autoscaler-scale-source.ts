@@ -35,6 +35,13 @@ export interface AutoscalerScaleSourceOptions {
   clock: Clock;
   /** The revision's pods now (the runtime); read lazily because the runtime starts later. */
   pods: (revisionKey: string) => readonly PodState[];
+  /**
+   * Whether a pod counts as ready for the KPA (default: its process passed readiness). sluice
+   * counts the pods the revision's Endpoints list as ready, as Knative counts the private
+   * service's ready endpoints: a pod whose Ready is held back (e.g. until the mesh proxy listens
+   * in front of it) is not yet capacity, and a revision is not scaled to zero before it served.
+   */
+  isReady?: (revisionKey: string, pod: PodState) => boolean;
   /** Knative's routing state of a revision (active / pending / reserve). */
   routingState: (rev: Revision) => RoutingState;
   cpu?: PodCpuSampler;
@@ -56,7 +63,7 @@ export class AutoscalerScaleSource implements ScaleSource {
     this.cpu = o.cpu ?? new PodCpuSampler();
     this.multiscaler = new Multiscaler(o.clock, {
       tickIntervalMs: o.config.tickIntervalMs,
-      readyPods: (key) => this.live(key).filter((p) => p.ready).length,
+      readyPods: (key) => this.live(key).filter((p) => p.ready && (o.isReady?.(key, p) ?? true)).length,
       cpuInput: (key) => this.cpuInput(key),
       onDecision: (key, d) => this.decided(key, d),
     });

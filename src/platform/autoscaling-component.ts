@@ -77,8 +77,18 @@ export class AutoscalingComponent implements Component {
     this.scaleSource = new AutoscalerScaleSource({
       config, clock: this.clock,
       pods: (key) => this.serving?.runtime?.pods(key) ?? [],
+      isReady: (key, pod) => this.endpointsReady(key, pod.name),
       routingState: (rev) => this.routingState(rev),
     });
+  }
+
+  private endpointsInformer: Informer<Endpoints> | undefined;
+
+  /** The pod is a ready address of the revision's Endpoints (what the proxies route to). */
+  private endpointsReady(key: string, podName: string): boolean {
+    const slash = key.indexOf('/');
+    const ep = this.endpointsInformer?.lister.get(key.slice(0, slash), key.slice(slash + 1));
+    return (ep?.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => a.targetRef?.name === podName));
   }
 
   /** The serving component whose runtime runs the pods this component scales. */
@@ -197,6 +207,7 @@ export class AutoscalingComponent implements Component {
     this.configurations = inf<Configuration>(R.configurations);
     const revisions = inf<Revision>(R.revisions);
     const endpoints = inf<Endpoints>(R.endpoints);
+    this.endpointsInformer = endpoints;
     revisions.addHandler({ delete: (r: Revision) => this.scaleSource.forget(`${r.metadata.namespace}/${r.metadata.name}`) });
     const publisher = new ActivatorModePublisher({
       store: ctx.store, endpoints, clock: this.clock,
