@@ -78,7 +78,7 @@ export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptio
         res.end(await metrics.metrics());
       });
       gateway = new ProxyProcess({
-        name: 'gateway', stateDir: ctx.stateDir,
+        name: 'gateway', stateDir: ctx.stateDir, startTimeoutMs: 90_000,
         bootstrap: {
           node: { id: 'gateway-0', cluster: 'sluice-gateway', metadata: { SLUICE_ROLE: 'gateway', SLUICE_PORTS: `http:${http},https:${https}` } },
           xds_server: { address: xds },
