@@ -20,6 +20,12 @@
  * autoscaler/activator-mode.ts): it then load-balances across the ready pods itself, least
  * loaded first, holding requests while every pod is at containerConcurrency. Requests it sends
  * carry `K-Proxy-Request: activator` (Knative's header), so a pod sees which path a request took.
+ *
+ * With the mesh on, requests reach a pod from here past its mesh inbound listener, so the
+ * activator applies the pod's AuthorizationPolicies itself (`authorize`, see
+ * security/workload-authz.ts), as the source `knative-serving/activator` like Knative's
+ * activator seen by an Istio sidecar: a denied request is answered 403 `RBAC: access denied`
+ * (Envoy's answer) at arrival, before it is buffered or reaches a pod.
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -31,6 +37,7 @@ import type { Backend, BackendSource } from './backends.ts';
 import { ConcurrencyMeter } from './concurrency-meter.ts';
 import { forward, plainError } from './forward.ts';
 import { FALLBACK_FROM_HEADER } from './queue-proxy.ts';
+import { RBAC_DENIED_BODY, RBAC_DENIED_STATUS, type AuthzDecision } from '../security/authorization.ts';
 
 export const ActivatorErrors = {
   NoRevision: 'SLUICE_E_ACTIVATOR_NO_REVISION',
@@ -61,6 +68,11 @@ export interface ActivatorOptions {
    * sent on, and the first byte (clock ms). Cold-start diagnostics.
    */
   onWaited?: (revisionKey: string, backend: Backend, t: { arrivedAt: number; forwardedAt: number; firstByteAt: number }) => void;
+  /**
+   * Whether a request may reach the revision's pods (their AuthorizationPolicies with the
+   * activator as source, security/workload-authz.ts); undefined = no check (mesh off).
+   */
+  authorize?: (revisionKey: string, req: IncomingMessage) => AuthzDecision | undefined;
 }
 
 interface Pending {
@@ -92,7 +104,7 @@ export class Activator {
   private reportTimer: Timer | undefined;
   private rr = 0;
   /** Counters for tests and metrics. */
-  readonly counts = { buffered: 0, forwarded: 0, timedOut: 0, rejected: 0, resent: 0 };
+  readonly counts = { buffered: 0, forwarded: 0, timedOut: 0, rejected: 0, resent: 0, denied: 0 };
   /** The same counters per revision (`namespace/name`), kept for the process's life (metrics). */
   readonly revisionCounts = new Map<string, { buffered: number; forwarded: number; timedOut: number; rejected: number }>();
 
@@ -138,6 +150,7 @@ export class Activator {
       return;
     }
     const key = `${ns}/${rev}`;
+    if (this.o.authorize && !this.authorized(key, req, res)) return;
     let q = this.queues.get(key);
     if (!q) {
       q = { key, waiting: [], meter: new ConcurrencyMeter(this.o.clock.now()), idleReports: 0, refused: new Set() };
@@ -174,6 +187,23 @@ export class Activator {
     this.revCount(key).buffered++;
     this.demand(q, { concurrency: q.waiting.length, rps: 0 });
     this.dispatch(q);
+  }
+
+  /** Applies `authorize`; a denied request is answered 403 as Envoy's RBAC filter does, and logged. */
+  private authorized(key: string, req: IncomingMessage, res: ServerResponse): boolean {
+    let d: AuthzDecision | undefined;
+    try { d = this.o.authorize!(key, req); } catch (e) {
+      // Fail closed: a decision that cannot be made lets nothing through.
+      d = { allowed: false, action: 'DENY', reason: `authorization failed: ${String(e)}` };
+    }
+    if (!d || d.allowed) return true;
+    this.counts.denied++;
+    log.warn({ revision: key, method: req.method, path: req.url, host: req.headers.host, policy: d.matchedPolicy, reason: d.reason }, 'activator: request denied by AuthorizationPolicy (the activator calls pods as knative-serving/activator; allow that namespace in the policy)');
+    req.resume();
+    const body = RBAC_DENIED_BODY;
+    res.writeHead(RBAC_DENIED_STATUS, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    return false;
   }
 
   /** Takes `p` out of the queue; false when it already left (sent, timed out, client gone). */

@@ -39,6 +39,9 @@ import { Labels } from '../api/types/knative.ts';
 import { R } from '../reconcilers/shared/resources.ts';
 import type { ServingComponent } from '../reconcilers/serving-component.ts';
 import type { PodFrontendInfo } from '../runtime/runtime.ts';
+import type { AuthorizationPolicy } from '../api/types/istio.ts';
+import { WorkloadAuthz } from '../security/workload-authz.ts';
+import { activatorAuthorizer } from '../activator/activator-authz.ts';
 
 export interface AutoscalingOptions {
   clock?: Clock;
@@ -51,6 +54,17 @@ export interface AutoscalingOptions {
    * every request to the activator, while proxies still hold the old address (default 10 s).
    */
   queueProxyLingerMs?: number;
+  /**
+   * The mesh is on (proxy.mesh): the activator applies the AuthorizationPolicies of the pods it
+   * sends to, as knative-serving/activator (security/workload-authz.ts), since its requests
+   * skip the pods' mesh inbound listeners. Absent = no check (no mesh, no policies enforced).
+   */
+  mesh?: {
+    /** The mesh CA's trust domain. */
+    trustDomain(): string;
+    /** The translation's last valid policy versions (MeshSecurityInput.lastGoodPolicies). */
+    lastGoodPolicies?(): Map<string, unknown> | undefined;
+  };
 }
 
 export class AutoscalingComponent implements Component {
@@ -208,6 +222,16 @@ export class AutoscalingComponent implements Component {
     const revisions = inf<Revision>(R.revisions);
     const endpoints = inf<Endpoints>(R.endpoints);
     this.endpointsInformer = endpoints;
+    const mesh = this.opts.mesh;
+    const policies = mesh ? inf<AuthorizationPolicy>('security.istio.io/authorizationpolicies') : undefined;
+    const authorize = mesh && policies ? activatorAuthorizer({
+      mesh: true, trustDomain: () => mesh.trustDomain(),
+      authz: new WorkloadAuthz({
+        // Fail closed (the activator denies on an error) until the policies are loaded.
+        policies: (ns) => { if (!policies.hasSynced()) throw new Error('AuthorizationPolicies are not loaded yet'); return policies.lister.list(ns); },
+        lastGoodPolicies: mesh.lastGoodPolicies }),
+      revision: (ns, name) => revisions.lister.get(ns, name),
+    }) : undefined;
     revisions.addHandler({ delete: (r: Revision) => this.scaleSource.forget(`${r.metadata.namespace}/${r.metadata.name}`) });
     const publisher = new ActivatorModePublisher({
       store: ctx.store, endpoints, clock: this.clock,
@@ -227,6 +251,7 @@ export class AutoscalingComponent implements Component {
       timeoutMs: this.opts.activatorTimeoutMs,
       queueLimit: this.opts.activatorQueueLimit,
       onWaited: (key, backend, t) => this.logWaited(key, backend, t),
+      ...(authorize ? { authorize } : {}),
     });
     const addr = await this.activator.listen(0);
     await Promise.all(this.informers.map((i) => i.start()));

@@ -9,13 +9,18 @@
 import type { Component, ComponentContext } from '../cli/control-process.ts';
 import type { SluiceConfig } from '../cli/config.ts';
 import { createServingComponent } from '../reconcilers/serving-component.ts';
-import { networkComponent, parseNetworkConfig } from './network-component.ts';
+import { networkComponent, parseNetworkConfig, type NetworkComponent } from './network-component.ts';
 import { parseAutoscalerConfig } from '../autoscaler/config.ts';
 import { AutoscalingComponent } from './autoscaling-component.ts';
 
 export function platformComponents(config: SluiceConfig): Component[] {
   const net = parseNetworkConfig(config.proxy, config.controlplane, config.file ?? 'config');
-  const autoscaling = new AutoscalingComponent(parseAutoscalerConfig(config.autoscaler, config.file ?? 'config'));
+  let network: NetworkComponent | undefined;
+  // With the mesh on, the activator enforces the pods' AuthorizationPolicies (its requests skip their inbound listeners).
+  const mesh = net.enabled && net.mesh
+    ? { trustDomain: () => network?.identities?.trustDomain ?? 'cluster.local', lastGoodPolicies: () => network?.identities?.snapshot()?.lastGoodPolicies }
+    : undefined;
+  const autoscaling = new AutoscalingComponent(parseAutoscalerConfig(config.autoscaler, config.file ?? 'config'), mesh ? { mesh } : {});
   const serving = createServingComponent({
     ingressReadiness: net.enabled ? 'controlplane' : 'immediate', domain: config.domain, images: config.images,
     scaleSource: autoscaling.scaleSource, runtime: { podFrontend: autoscaling.podFrontend, mesh: net.enabled && net.mesh },
@@ -26,7 +31,8 @@ export function platformComponents(config: SluiceConfig): Component[] {
     start: (ctx: ComponentContext) => serving.start({ store: ctx.store, stateDir: ctx.stateDir, clock: ctx.clock, config: { domain: config.domain, images: config.images, file: config.file } }),
     stop: () => serving.stop(),
   };
-  return net.enabled
-    ? [autoscaling, servingComponent, networkComponent(net, { activator: () => autoscaling.activatorAddress })]
+  network = net.enabled ? networkComponent(net, { activator: () => autoscaling.activatorAddress }) : undefined;
+  return network
+    ? [autoscaling, servingComponent, network]
     : [autoscaling, servingComponent];
 }
