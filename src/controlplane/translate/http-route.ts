@@ -7,6 +7,7 @@
 import type { HTTPMatchRequest, HTTPRoute, VirtualService } from '../../api/types/istio.ts';
 import type { TranslateContext } from './context.ts';
 import { useDestination } from './destination-rule.ts';
+import { revisionHeaders } from './revision-headers.ts';
 import { qualifyHost } from './hosts.ts';
 import { headerMatcher, headerOperations, mergeHeaderFields, queryMatcher } from './http-match.ts';
 import { duration, fractionalPercent, parseDurationMs } from './istio-values.ts';
@@ -142,10 +143,15 @@ export function translateHttpRoute(ctx: TranslateContext, vs: VirtualService, ro
     dests.forEach((d) => {
       const k = route.route!.indexOf(d);
       const port = d.destination.port?.number ?? ctx.opts.defaultServicePort;
-      const use = useDestination(ctx, fqdnOf(d.destination.host), port, d.destination.subset, scope.fromNamespace,
+      const fqdn = fqdnOf(d.destination.host);
+      const use = useDestination(ctx, fqdn, port, d.destination.subset, scope.fromNamespace,
         (msg) => p.add(vs, `${field}.route[${k}].destination.subset`, msg, 'error'));
       if (!use) return;
-      clusters.push({ name: use.cluster, weight: { value: weightOf(d) }, ...mergeHeaderFields(headerOperations(d.headers?.request, 'request'), headerOperations(d.headers?.response, 'response')) });
+      const ops = mergeHeaderFields(headerOperations(d.headers?.request, 'request'), headerOperations(d.headers?.response, 'response'));
+      // A revision's service may be served by the activator, which needs to know the revision.
+      const rev = revisionHeaders(ctx, fqdn);
+      if (rev.length) ops.request_headers_to_add = [...rev, ...((ops.request_headers_to_add as object[] | undefined) ?? [])];
+      clusters.push({ name: use.cluster, weight: { value: weightOf(d) }, ...ops });
       for (const h of use.hashPolicy ?? []) if (!hash.some((x) => JSON.stringify(x) === JSON.stringify(h))) hash.push(h);
     });
     if (clusters.length === 0) {

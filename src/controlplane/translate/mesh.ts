@@ -11,6 +11,7 @@ import { TypeUrl } from '../../xds/protos.ts';
 import { buildInboundCluster } from './clusters.ts';
 import type { TranslateContext } from './context.ts';
 import { useDestination } from './destination-rule.ts';
+import { revisionHeaders } from './revision-headers.ts';
 import { inboundClusterName, serviceDomains, serviceHost } from './hosts.ts';
 import { addIngressVirtualHosts } from './ingress.ts';
 import { ADS_SOURCE, duration } from './istio-values.ts';
@@ -68,7 +69,8 @@ export function egressRoutes(ctx: TranslateContext, ns: string): object {
       if (!hostVisible(scope, other, fqdn)) continue;
       table.add(`${other}/${name}`, serviceDomains(name, other, ctx.opts.clusterDomain, ns), () => {
         const d = useDestination(ctx, fqdn, ctx.opts.defaultServicePort, undefined, ns, () => undefined)!;
-        return [{ match: { prefix: '/' }, route: { cluster: d.cluster, timeout: duration(ctx.opts.routeTimeoutMs), ...(d.hashPolicy ? { hash_policy: d.hashPolicy } : {}) } }];
+        const rev = revisionHeaders(ctx, fqdn); // the activator may serve the revision: name it
+        return [{ match: { prefix: '/' }, route: { cluster: d.cluster, timeout: duration(ctx.opts.routeTimeoutMs), ...(d.hashPolicy ? { hash_policy: d.hashPolicy } : {}) }, ...(rev.length ? { request_headers_to_add: rev } : {}) }];
       }, ep, 'metadata.name', {}, true);
     }
   }

@@ -194,3 +194,20 @@ test('a mesh VirtualService overrides the default route of a service of the same
   assert.equal(routesOf(r, 'egress|default', 'reviews.default')[0].route.cluster, 'outbound|80|v1|reviews.default.svc.cluster.local');
   assert.deepEqual(r.problems, []);
 });
+
+test('a destination that is a Knative revision service carries the revision headers (the activator may serve it); others do not', () => {
+  const rev = f.endpoints('default', 'hello-00001', [{ port: 30001 }]);
+  rev.metadata.labels = { 'serving.knative.dev/revision': 'hello-00001' };
+  const plain = f.endpoints('default', 'reviews', [{ port: 30002 }]);
+  const vs = f.virtualService('default', 'reviews', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'hello-00001' }, weight: 90 }, { destination: { host: 'reviews' }, weight: 10 }] }] });
+  const r = run({ virtualServices: [vs], endpoints: [rev, plain] }, meshIn('default'));
+  const wc = routesOf(r, 'egress|default', 'reviews.default.svc.cluster.local')[0].route.weighted_clusters.clusters;
+  assert.deepEqual(wc[0].request_headers_to_add, [
+    { header: { key: 'Knative-Serving-Namespace', value: 'default' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    { header: { key: 'Knative-Serving-Revision', value: 'hello-00001' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+  ], 'the revision destination names its revision');
+  assert.equal(wc[1].request_headers_to_add, undefined, 'a plain service gets no revision headers');
+  // The mesh egress route to the revision's own service names it too.
+  const direct = routesOf(r, 'egress|default', 'hello-00001.default.svc.cluster.local')[0];
+  assert.equal(direct.request_headers_to_add?.length, 2, 'egress route to a revision service names the revision');
+});
