@@ -39,7 +39,13 @@ export interface RetryPolicy {
   backoffMaxMs: number;
 }
 
-export interface WeightedCluster { name: string; weight: number }
+export interface WeightedCluster {
+  name: string;
+  weight: number;
+  /** The cluster entry's own request_/response_headers_to_add/remove (Knative's per-split headers). */
+  requestHeaders?: HeaderMutation;
+  responseHeaders?: HeaderMutation;
+}
 export interface FaultConfig { abortStatus?: number; abortPercent: number; delayMs?: number; delayPercent: number }
 
 export interface ForwardAction {

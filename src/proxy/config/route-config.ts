@@ -8,7 +8,7 @@ import { compileFullMatch } from './re2-regex.ts';
 import { isSluiceError } from '../../lib/errors.ts';
 import { durationMs, TypeUrl } from '../../xds/protos.ts';
 import type {
-  FaultConfig, HeaderMutation, HeaderToAdd, RedirectAction, RetryPolicy, Route, RouteAction, RouteMatch, RouteTable, TranslateDefaults, VirtualHost,
+  FaultConfig, HeaderMutation, HeaderToAdd, RedirectAction, RetryPolicy, Route, RouteAction, RouteMatch, RouteTable, TranslateDefaults, VirtualHost, WeightedCluster,
 } from './model.ts';
 
 const EMPTY_MUTATION: HeaderMutation = Object.freeze({ add: Object.freeze([]) as readonly HeaderToAdd[], remove: Object.freeze([]) as readonly string[] });
@@ -114,14 +114,20 @@ function compileAction(ctx: FieldCtx, field: string, r: Obj, vhRetry: Obj | unde
   if (r.route) {
     const a = r.route;
     const f = `${field}.route`;
-    let clusters: { name: string; weight: number }[];
+    let clusters: WeightedCluster[];
     if (typeof a.cluster === 'string' && a.cluster !== '') clusters = [{ name: a.cluster, weight: 1 }];
     else if (a.weighted_clusters) {
       const list: Obj[] = a.weighted_clusters.clusters ?? [];
       if (list.length === 0) ctx.fail(`${f}.weighted_clusters.clusters`, 'must list at least one cluster');
       clusters = list.map((c, i) => {
         if (typeof c.name !== 'string' || c.name === '') ctx.fail(`${f}.weighted_clusters.clusters[${i}].name`, 'cluster name is required');
-        return { name: c.name, weight: wrapped<number>(c.weight, 0) };
+        const wc: WeightedCluster = { name: c.name, weight: wrapped<number>(c.weight, 0) };
+        const cf = `${f}.weighted_clusters.clusters[${i}]`;
+        const req = headerMutation(ctx, cf, c, 'request');
+        const res = headerMutation(ctx, cf, c, 'response');
+        if (req !== EMPTY_MUTATION) wc.requestHeaders = req;
+        if (res !== EMPTY_MUTATION) wc.responseHeaders = res;
+        return wc;
       });
       if (clusters.every((c) => c.weight === 0)) ctx.fail(`${f}.weighted_clusters`, 'all weights are 0');
     } else if (a.cluster_header) ctx.fail(`${f}.cluster_header`, 'cluster_header is not supported; name the cluster');

@@ -41,6 +41,30 @@ test('90/10 weighted split over 2,000 requests lands within ±3%', async (t) => 
   assert.ok(Math.abs(share - 0.9) <= 0.03, `cluster a got ${(share * 100).toFixed(1)}%`);
 });
 
+test('a weighted cluster entry adds and removes its own request and response headers (Knative per-split headers)', async (t) => {
+  const seen: Record<string, http.IncomingHttpHeaders> = {};
+  const mk = (n: string) => upstream(t, (req, res) => { seen[n] = req.headers; req.resume(); res.setHeader('x-up', n); res.end(n); });
+  const a = await mk('a'), b = await mk('b');
+  const entry = (n: string, w: number) => ({
+    name: n, weight: { value: w },
+    request_headers_to_add: [{ header: { key: 'Knative-Serving-Revision', value: `rev-${n}` }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    request_headers_to_remove: ['x-drop'],
+    response_headers_to_add: [{ header: { key: 'x-split', value: n } }],
+  });
+  const rc = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { weighted_clusters: { clusters: [entry('a', 50), entry('b', 50)] } } }] }] };
+  const { port } = await setup(t, [edsCluster('a'), edsCluster('b')], [loadAssignment('a', [a.port]), loadAssignment('b', [b.port])], rc);
+  const got = new Set<string>();
+  for (let i = 0; i < 40 && got.size < 2; i++) {
+    const r = await request(port, '/', { headers: { 'knative-serving-revision': 'forged', 'x-drop': '1' } });
+    assert.equal(r.status, 200, 'routed');
+    assert.equal(r.headers['x-split'], r.body, `the response names the split it came from (${r.body})`);
+    assert.equal(seen[r.body]!['knative-serving-revision'], `rev-${r.body}`, 'the split overwrote the client header with its own');
+    assert.equal(seen[r.body]!['x-drop'], undefined, 'the split removed x-drop');
+    got.add(r.body);
+  }
+  assert.equal(got.size, 2, 'both splits were seen');
+});
+
 test('routing: vhost by domain, no route → 404 NR, direct response, redirect, headers and rewrite', async (t) => {
   let seen: http.IncomingHttpHeaders = {};
   let seenPath = '';

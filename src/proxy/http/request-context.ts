@@ -8,7 +8,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Clock } from '../../lib/clock.ts';
 import type { Rng } from '../../lib/rng.ts';
-import type { HttpConnectionManagerConfig, Route, RouteTable, VirtualHost } from '../config/model.ts';
+import type { HttpConnectionManagerConfig, Route, RouteTable, VirtualHost, WeightedCluster } from '../config/model.ts';
 import type { HttpStats } from '../stats/proxy-stats.ts';
 import { formatFlags, type AccessLogger } from './access-log.ts';
 import { applyMutation, applyMutationList, hasMutation, headerListToObject, type HeaderList } from './header-ops.ts';
@@ -28,6 +28,8 @@ export class RequestContext {
   closed = false;
   finished = false;
   route?: Route;
+  /** The weighted cluster picked for this request, when it has response header mutations. */
+  weightedCluster?: WeightedCluster;
   vh?: VirtualHost;
   table?: RouteTable;
   requestId = '';
@@ -74,12 +76,14 @@ export class RequestContext {
   onDone(cb: () => void): void { (this.doneCbs ??= []).push(cb); }
 
   applyResponseMutations(h: OutgoingHttpHeaders): void {
+    if (this.weightedCluster?.responseHeaders) applyMutation(h, this.weightedCluster.responseHeaders);
     if (this.route && hasMutation(this.route.responseHeaders)) applyMutation(h, this.route.responseHeaders);
     if (this.vh && hasMutation(this.vh.responseHeaders)) applyMutation(h, this.vh.responseHeaders);
     if (this.table && hasMutation(this.table.responseHeaders)) applyMutation(h, this.table.responseHeaders);
   }
 
   applyResponseMutationsList(h: HeaderList): void {
+    if (this.weightedCluster?.responseHeaders) applyMutationList(h, this.weightedCluster.responseHeaders);
     if (this.route && hasMutation(this.route.responseHeaders)) applyMutationList(h, this.route.responseHeaders);
     if (this.vh && hasMutation(this.vh.responseHeaders)) applyMutationList(h, this.vh.responseHeaders);
     if (this.table && hasMutation(this.table.responseHeaders)) applyMutationList(h, this.table.responseHeaders);

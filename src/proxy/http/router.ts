@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type OutgoingHttpHeaders } from 'node:http';
 import type { Clock } from '../../lib/clock.ts';
 import type { Rng } from '../../lib/rng.ts';
-import type { AccessLogSink, ForwardAction, HttpConnectionManagerConfig, RedirectAction, RouteTable } from '../config/model.ts';
+import type { AccessLogSink, ForwardAction, HttpConnectionManagerConfig, RedirectAction, RouteTable, WeightedCluster } from '../config/model.ts';
 import { matchRoute, selectVirtualHost } from '../config/route-matcher.ts';
 import type { HttpStats, ProxyStats } from '../stats/proxy-stats.ts';
 import type { AccessLogger } from './access-log.ts';
@@ -91,7 +91,8 @@ export class Router {
 
   private forward(rc: RequestContext, a: ForwardAction, tls: boolean, path: string, hostHeader: string | undefined): void {
     const d = this.d;
-    const clusterName = pickWeighted(a, d.rng);
+    const picked = pickWeightedCluster(a, d.rng);
+    const clusterName = picked.name;
     const uc = d.clusters.get(clusterName);
     if (!uc) {
       rc.hstats.no_cluster++;
@@ -113,6 +114,8 @@ export class Router {
     if (hasMutation(rc.table!.requestHeaders)) applyMutation(h, rc.table!.requestHeaders);
     if (hasMutation(rc.vh!.requestHeaders)) applyMutation(h, rc.vh!.requestHeaders);
     if (hasMutation(route.requestHeaders)) applyMutation(h, route.requestHeaders);
+    if (picked.requestHeaders) applyMutation(h, picked.requestHeaders);
+    if (picked.responseHeaders) rc.weightedCluster = picked;
     let upstreamPath = path;
     if (a.prefixRewrite !== undefined && route.match.kind !== 'regex') {
       upstreamPath = a.prefixRewrite + path.slice(route.match.value.length);
@@ -153,14 +156,19 @@ function rbacAllows(hcm: HttpConnectionManagerConfig, req: DownstreamRequest, ho
 }
 
 export function pickWeighted(a: ForwardAction, rng: Rng): string {
+  return pickWeightedCluster(a, rng).name;
+}
+
+/** The weighted cluster entry for one request (its own header mutations travel with it). */
+export function pickWeightedCluster(a: ForwardAction, rng: Rng): WeightedCluster {
   const cs = a.clusters;
-  if (cs.length === 1) return cs[0]!.name;
+  if (cs.length === 1) return cs[0]!;
   let r = rng.next() * a.totalWeight;
   for (const c of cs) {
     r -= c.weight;
-    if (r < 0) return c.name;
+    if (r < 0) return c;
   }
-  return cs[cs.length - 1]!.name;
+  return cs[cs.length - 1]!;
 }
 
 export function redirectLocation(a: RedirectAction, tls: boolean, host: string, path: string, matchedPrefix: string): string {
