@@ -117,17 +117,26 @@ test('mesh: STRICT mTLS, caller identity through egress, RBAC by namespace, rota
     const r = await get(gw, `caller.${ns}.sluice.localhost`, '/call?host=target.a.svc.cluster.local');
     return r.status === 200 ? JSON.parse(r.body) as { status: number; body: string } : undefined;
   };
+  // Until target's pod is ready, its revision is served by the activator, whose hop to the pod
+  // does not pass the mesh (documented gap): wait for the gateway to reach target through the mesh
+  // (the gateway's identity is not in namespace a, so the policy answers 403).
+  await until('the gateway reaches target through the mesh', async () => {
+    const r = await get(gw, 'target.a.sluice.localhost');
+    return r.status === 403 && r.body === 'RBAC: access denied' ? true : undefined;
+  }, 120_000);
   // a's pod, through its egress with its identity: allowed.
   const fromA = await until('caller in a reaches target', async () => { const r = await viaCaller('a'); return r?.status === 200 ? r : undefined; }, 120_000);
   assert.equal(fromA.body, 'Hello target!\n', 'target answered a\'s pod');
   const viaProxy = await get(gw, 'caller.a.sluice.localhost', '/call?host=target.a.svc.cluster.local&via=proxy');
   assert.deepEqual(JSON.parse(viaProxy.body).status, 200, `the same call as an HTTP_PROXY client (absolute-form URL): ${viaProxy.body}`);
   // b's pod: authenticated as namespace b, denied by the policy.
-  const fromB = await until('caller in b gets an answer from target', async () => { const r = await viaCaller('b'); return r && r.status !== 503 && r.status !== 404 ? r : undefined; }, 60_000);
+  // b's pod: its egress proxy converges on the same endpoints; from then on it is denied.
+  const fromB = await until('caller in b is answered through the mesh', async () => { const r = await viaCaller('b'); return r && r.status === 403 ? r : undefined; }, 60_000);
   assert.deepEqual([fromB.status, fromB.body], [403, 'RBAC: access denied'], 'namespace b is denied');
-  // The gateway presents its own identity (istio-system), not namespace a's.
+  // The gateway presents its own identity (istio-system), not namespace a's; a stays allowed.
   const direct = await get(gw, 'target.a.sluice.localhost');
   assert.deepEqual([direct.status, direct.body], [403, 'RBAC: access denied'], 'the gateway is not in namespace a');
+  assert.equal((await viaCaller('a'))?.status, 200, 'a is still allowed');
   const viaGwToCaller = await get(gw, 'caller.a.sluice.localhost');
   assert.equal(viaGwToCaller.status, 200, 'gateway → caller in STRICT namespace a works over mTLS');
 
