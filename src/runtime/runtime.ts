@@ -8,7 +8,7 @@
  * Processes never outlive the runtime: `stop()` drains them, and a process 'exit' hook kills
  * whatever is left.
  */
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import type { Clock } from '../lib/clock.ts';
 import { realClock } from '../lib/clock.ts';
@@ -27,6 +27,7 @@ import { PodProcess, type PodState } from './pod-process.ts';
 import { PidRegistry, type PidRecord } from './pid-registry.ts';
 import { writePodLogMeta } from './pod-logs.ts';
 import { buildPodEnv } from './pod-env.ts';
+import { freePort } from './pod-ports.ts';
 import { makePodMeta, makePodStatus, templateHash, NAME_ALPHABET, DEFAULT_GRACE_SECONDS } from './make-pod.ts';
 
 export const PODS_RESOURCE = 'core/pods';
@@ -93,16 +94,7 @@ function portListening(port: number): Promise<boolean> {
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './pod-ports.ts';
 
 const PORT_POOL_SIZE = 8;
 
