@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .option('--image <I>', 'container image')
     .option('--timeout <T>', 'how long to wait for readiness, e.g. 10m')
     .option('--output <DIR>', 'where to write readiness.csv/json/html', 'bench/results/readiness')
-    .option('--kubeconfig <F>', 'kubeconfig of the target (default: ./.sluice/kubeconfig, then ~/.kube/config)')
+    .option('--kubeconfig <F>', 'kubeconfig of the target (default: STATE_DIR/kubeconfig with --state-dir, else ./.sluice/kubeconfig, then ~/.kube/config)')
     .option('--state-dir <DIR>', 'sluice state dir whose endpoints.json names processes to sample RSS from')
     .option('--cleanup', 'delete the services (and namespaces it created) afterwards', false)
     .action(async (o) => {
@@ -57,7 +57,8 @@ export function register(program: Command): void {
         svcPrefix: o.svcPrefix,
         image: o.image ?? sc?.image ?? 'sluice/hello',
         timeoutMs: o.timeout ? parseDurationMs(o.timeout, '--timeout') : sc?.timeoutMs ?? 300_000,
-        kubeconfig: o.kubeconfig,
+        // The state dir's own kubeconfig when one is named (its token and CA), else ./.sluice, then ~/.kube.
+        kubeconfig: o.kubeconfig ?? (o.stateDir && fs.existsSync(path.join(o.stateDir, 'kubeconfig')) ? path.join(o.stateDir, 'kubeconfig') : undefined),
         cleanup: Boolean(o.cleanup),
         templateAnnotations: sc?.annotations,
         rssPids,
