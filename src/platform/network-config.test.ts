@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NETWORK_DEFAULTS, parseNetworkConfig } from './network-config.ts';
 
-test('proxy.mesh defaults on with 24 h certificates; mesh keys parse; bad values name the key', () => {
-  assert.equal(NETWORK_DEFAULTS.mesh, true);
+test('proxy.mesh defaults off (opt in) with 24 h certificates; mesh keys parse; bad values name the key', () => {
+  assert.equal(NETWORK_DEFAULTS.mesh, false);
   assert.equal(NETWORK_DEFAULTS.meshCertTtlMs, 24 * 3600_000);
-  const c = parseNetworkConfig({ mesh: false, 'mesh-cert-ttl': '6s', 'mesh-ca-cert': '/ca.pem', 'mesh-ca-key': '/ca-key.pem' }, {}, 'f.yaml');
-  assert.deepEqual([c.mesh, c.meshCertTtlMs, c.meshCaCert, c.meshCaKey], [false, 6000, '/ca.pem', '/ca-key.pem']);
+  const c = parseNetworkConfig({ mesh: true, 'mesh-cert-ttl': '6s', 'mesh-ca-cert': '/ca.pem', 'mesh-ca-key': '/ca-key.pem' }, {}, 'f.yaml');
+  assert.deepEqual([c.mesh, c.meshCertTtlMs, c.meshCaCert, c.meshCaKey], [true, 6000, '/ca.pem', '/ca-key.pem']);
   assert.equal(parseNetworkConfig({ 'mesh-cert-ttl': '2h' }, {}).meshCertTtlMs, 7_200_000);
   assert.throws(() => parseNetworkConfig({ mesh: 'yes' }, {}, 'f.yaml'), /f\.yaml: proxy\.mesh: want true or false/);
   assert.throws(() => parseNetworkConfig({ 'mesh-cert-ttl': '10ms' }, {}, 'f.yaml'), /proxy\.mesh-cert-ttl: a certificate lifetime under 1s/);

@@ -69,7 +69,9 @@ const policy = (namespaces: string[]) => ({
 const AP = '/apis/security.istio.io/v1/namespaces/a/authorizationpolicies';
 
 test('mesh + activator proxy mode: the pod\'s AuthorizationPolicy applies to requests through the activator, as knative-serving', { timeout: 300_000 }, async () => {
-  sluice = await startSluice({ platform: true, args: ['--http-port', '0', '--https-port', '0'], timeoutMs: 90_000 });
+  const cfg = path.join(tempDir('sluice-mesh-act-'), 'config.yaml');
+  fs.writeFileSync(cfg, 'proxy:\n  mesh: true\n'); // the mesh is opt-in
+  sluice = await startSluice({ platform: true, args: ['--http-port', '0', '--https-port', '0', '--config', cfg], timeoutMs: 90_000 });
   const s = sluice;
   const ep = JSON.parse(fs.readFileSync(path.join(s.stateDir, 'endpoints.json'), 'utf8')) as Record<string, string>;
   assert.ok(ep.meshAdmin, `the mesh is on: ${JSON.stringify(ep)}`);

@@ -98,7 +98,7 @@ const allowA = (rule: Record<string, unknown>) => ({
 
 test('mesh: STRICT mTLS, caller identity through egress, RBAC by namespace, rotation under load, bad policies keep the previous one', { timeout: 300_000 }, async (t) => {
   const cfg = path.join(dir, 'sluice.yaml');
-  fs.writeFileSync(cfg, 'proxy:\n  mesh-cert-ttl: 6s\n');
+  fs.writeFileSync(cfg, 'proxy:\n  mesh: true\n  mesh-cert-ttl: 6s\n');
   sluice = await startSluice({ platform: true, args: ['--http-port', '0', '--https-port', '0', '--config', cfg], timeoutMs: 90_000 });
   const s = sluice;
   const ep = JSON.parse(fs.readFileSync(path.join(s.stateDir, 'endpoints.json'), 'utf8')) as Record<string, string>;
