@@ -75,5 +75,9 @@ export function register(program: Command): void {
       console.log(`wrote ${files.csv}, ${files.json}, ${files.html}`);
       console.log(JSON.stringify(report.headline));
       if (notReady.length) process.exitCode = 1;
+      // A one-shot command: the API client's keep-alive sockets must not keep a finished run alive
+      // (seen: the process stayed up after writing its report while sluice kept serving). Exit once
+      // everything written to stdout has been flushed.
+      process.stdout.write('', () => process.exit());
     });
 }
