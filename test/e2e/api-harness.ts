@@ -110,3 +110,23 @@ export const SERVICES = '/apis/serving.knative.dev/v1/namespaces/default/service
 export function ksvc(name: string, image = 'sluice/hello'): Record<string, unknown> {
   return { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name }, spec: { template: { spec: { containers: [{ image }] } } } };
 }
+
+/** Polls `fn` until it returns something other than undefined; the last error is in the timeout message. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000, every = 100): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** Creates or replaces an object through the API (PUT with the current resourceVersion when it exists). */
+export async function apply(s: SluiceProc, collection: string, obj: { metadata: { name: string } }): Promise<void> {
+  const existing = await call(s, 'GET', `${collection}/${obj.metadata.name}`);
+  const res = existing.status === 200
+    ? await call(s, 'PUT', `${collection}/${obj.metadata.name}`, { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.body.metadata.resourceVersion } })
+    : await call(s, 'POST', collection, obj);
+  if (res.status !== 200 && res.status !== 201) throw new Error(`apply ${collection}/${obj.metadata.name}: ${res.status} ${JSON.stringify(res.body)}`);
+}

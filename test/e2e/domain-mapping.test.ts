@@ -22,7 +22,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { X509Certificate } from 'node:crypto';
-import { REPO, startSluice, tempDir, type SluiceProc } from './api-harness.ts';
+import { REPO, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
 import { loadOrCreateCa } from '../../src/security/ca.ts';
 
 const run = promisify(execFile);
@@ -42,16 +42,6 @@ async function kubectl(...args: string[]): Promise<string> {
 }
 async function getJson(...args: string[]): Promise<any> { return JSON.parse(await kubectl('get', ...args, '-o', 'json')); }
 const condition = (o: any, type: string): any => (o?.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** One plain HTTP request to the gateway's HTTP port with Host `host`. */
 function httpGet(base: string, host: string): Promise<{ status: number; body: string }> {

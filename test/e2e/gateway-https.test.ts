@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import type { X509Certificate } from 'node:crypto';
-import { call, startSluice, tempDir, type SluiceProc } from './api-harness.ts';
+import { apply, call, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
 import { loadOrCreateCa, type Ca, type IssuedCert } from '../../src/security/ca.ts';
 
 const caDir = tempDir('sluice-gw-https-ca-');
@@ -29,25 +29,6 @@ after(async () => {
   if (sluice) { await sluice.stop(); sluice.cleanup(); }
   fs.rmSync(caDir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Creates or replaces an object through the API (PUT when it exists). */
-async function apply(s: SluiceProc, collection: string, obj: { metadata: { name: string } }): Promise<void> {
-  const existing = await call(s, 'GET', `${collection}/${obj.metadata.name}`);
-  const res = existing.status === 200
-    ? await call(s, 'PUT', `${collection}/${obj.metadata.name}`, { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.body.metadata.resourceVersion } })
-    : await call(s, 'POST', collection, obj);
-  assert.ok(res.status === 200 || res.status === 201, `apply ${collection}/${obj.metadata.name}: ${res.status} ${JSON.stringify(res.body)}`);
-}
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 function tlsSecret(ns: string, name: string, data: { crt: string; key: string }) {

@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import tls from 'node:tls';
-import { call, REPO, startSluice, tempDir, type SluiceProc } from './api-harness.ts';
+import { REPO, apply, call, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
 import { loadOrCreateCa } from '../../src/security/ca.ts';
 
 const dir = tempDir('sluice-mesh-e2e-');
@@ -33,24 +33,6 @@ after(async () => {
   if (sluice) { await sluice.stop(); sluice.cleanup(); }
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function apply(s: SluiceProc, collection: string, obj: { metadata: { name: string } }): Promise<void> {
-  const existing = await call(s, 'GET', `${collection}/${obj.metadata.name}`);
-  const res = existing.status === 200
-    ? await call(s, 'PUT', `${collection}/${obj.metadata.name}`, { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.body.metadata.resourceVersion } })
-    : await call(s, 'POST', collection, obj);
-  assert.ok(res.status === 200 || res.status === 201, `apply ${collection}/${obj.metadata.name}: ${res.status} ${JSON.stringify(res.body)}`);
-}
 
 function get(port: number, host: string, p = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { REPO, tempDir } from './api-harness.ts';
+import { REPO, tempDir, until } from './api-harness.ts';
 
 const run = promisify(execFile);
 const KUBECTL = fs.existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : 'kubectl';
@@ -65,15 +65,6 @@ async function kubectl(...args: string[]): Promise<string> {
 }
 async function getJson(...args: string[]): Promise<any> { return JSON.parse(await kubectl('get', ...args, '-o', 'json')); }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const podPids = async (svc: string): Promise<number[]> => {
   const dir = path.join(stateDir, 'pids');
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(`default_${svc}-`)).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).pid as number) : [];
