@@ -16,7 +16,8 @@
  *   anyway (no strict validation), its status says which field and the previous version stays
  *   enforced.
  * Services set target-burst-capacity 0 so ready pods are reached through the mesh, not the
- * activator (whose hop to the pod does not pass the mesh: see docs/errors/security.md).
+ * activator (whose hop to the pod skips the inbound listener; the activator applies the pod's
+ * AuthorizationPolicies itself as knative-serving: see test/e2e/mesh-activator.test.ts).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
