@@ -94,6 +94,19 @@ export class Exchange {
     return true;
   }
 
+  /** An attempt ended without a response (HTTP/1 or HTTP/2): record it, retry if allowed, else 503 UF/UR. */
+  private attemptFailed(uc: UpstreamCluster, host: Host, connectFailure: boolean): void {
+    const rc = this.rc;
+    if (connectFailure) uc.stats.upstream_cx_connect_fail++;
+    const outcome: AttemptOutcome = connectFailure ? { connectFailure: true } : { reset: true };
+    uc.onResult(host, outcome);
+    if (rc.closed) return;
+    if (this.canRetryMore(outcome)) { this.scheduleRetry(); return; }
+    if (this.attempt > 1) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
+    if (connectFailure) rc.localReply(503, LocalReplyBody.connectFailure, Flag.UpstreamConnectionFailure);
+    else rc.localReply(503, LocalReplyBody.reset, Flag.UpstreamRemoteReset);
+  }
+
   private scheduleRetry(): void {
     const p = this.action.retry!;
     this.uc.stats.upstream_rq_retry++;
@@ -192,14 +205,7 @@ export class Exchange {
         return;
       }
       const connectFailure = err.code === 'ECONNREFUSED' || err.code === 'ETIMEDOUT_CONNECT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'ECONNRESET' && !ureq.reusedSocket && !(ureq.socket as any)?.bytesWritten;
-      if (connectFailure) uc.stats.upstream_cx_connect_fail++;
-      uc.onResult(host, connectFailure ? { connectFailure: true } : { reset: true });
-      if (rc.closed) return;
-      const outcome: AttemptOutcome = connectFailure ? { connectFailure: true } : { reset: true };
-      if (this.canRetryMore(outcome)) { this.scheduleRetry(); return; }
-      if (this.attempt > 1) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
-      if (connectFailure) rc.localReply(503, LocalReplyBody.connectFailure, Flag.UpstreamConnectionFailure);
-      else rc.localReply(503, LocalReplyBody.reset, Flag.UpstreamRemoteReset);
+      this.attemptFailed(uc, host, connectFailure);
     });
     ureq.on('response', (ures) => {
       if (!settle()) { ures.resume(); return; }
@@ -346,14 +352,7 @@ export class Exchange {
       }
       const code = err.cause?.code ?? err.code;
       const connectFailure = code === 'ECONNREFUSED' || code === 'ETIMEDOUT_CONNECT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL';
-      if (connectFailure) uc.stats.upstream_cx_connect_fail++;
-      uc.onResult(host, connectFailure ? { connectFailure: true } : { reset: true });
-      if (rc.closed) return;
-      const outcome: AttemptOutcome = connectFailure ? { connectFailure: true } : { reset: true };
-      if (this.canRetryMore(outcome)) { this.scheduleRetry(); return; }
-      if (this.attempt > 1) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
-      if (connectFailure) rc.localReply(503, LocalReplyBody.connectFailure, Flag.UpstreamConnectionFailure);
-      else rc.localReply(503, LocalReplyBody.reset, Flag.UpstreamRemoteReset);
+      this.attemptFailed(uc, host, connectFailure);
     });
     stream.on('response', (headers) => {
       if (!settle()) { stream.resume(); return; }
