@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,4 +130,19 @@ export async function apply(s: SluiceProc, collection: string, obj: { metadata: 
     ? await call(s, 'PUT', `${collection}/${obj.metadata.name}`, { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.body.metadata.resourceVersion } })
     : await call(s, 'POST', collection, obj);
   if (res.status !== 200 && res.status !== 201) throw new Error(`apply ${collection}/${obj.metadata.name}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** GET over plain HTTP to 127.0.0.1:port with a Host header (fetch cannot set Host). */
+export function hostGet(port: number, host: string, p = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, headers: { host }, agent: false, timeout: 15_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${host}${p} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

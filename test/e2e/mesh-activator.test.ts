@@ -13,9 +13,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { REPO, apply, call, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
+import { REPO, apply, call, hostGet, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
 
 const dir = tempDir('sluice-mesh-activator-e2e-');
 let sluice: SluiceProc | undefined;
@@ -23,20 +22,6 @@ after(async () => {
   if (sluice) { await sluice.stop(); sluice.cleanup(); }
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function get(port: number, host: string, p = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, headers: { host }, agent: false, timeout: 15_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${host}${p} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 // Default target-burst-capacity: one pod (min-scale 1) never has 200 spare, so the activator stays in the path.
 const ksvc = (ns: string, name: string, container: Record<string, unknown>) => ({
@@ -74,7 +59,7 @@ test('mesh + activator proxy mode: the pod\'s AuthorizationPolicy applies to req
 
   let last = '';
   const viaCaller = async (ns: string) => {
-    const r = await get(gw, `caller.${ns}.sluice.localhost`, '/call?host=target.a.svc.cluster.local');
+    const r = await hostGet(gw, `caller.${ns}.sluice.localhost`, '/call?host=target.a.svc.cluster.local');
     last = `${ns}: ${r.status} ${r.body}`;
     return r.status === 200 ? JSON.parse(r.body) as { status: number; body: string } : undefined;
   };

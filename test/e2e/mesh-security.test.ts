@@ -22,10 +22,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import tls from 'node:tls';
-import { REPO, apply, call, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
+import { REPO, apply, call, hostGet, startSluice, tempDir, until, type SluiceProc } from './api-harness.ts';
 import { loadOrCreateCa } from '../../src/security/ca.ts';
 
 const dir = tempDir('sluice-mesh-e2e-');
@@ -34,20 +33,6 @@ after(async () => {
   if (sluice) { await sluice.stop(); sluice.cleanup(); }
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function get(port: number, host: string, p = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, headers: { host }, agent: false, timeout: 15_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${host}${p} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** GET / over TLS with the given client certificate; resolves with the status line and the server's certificate serial. */
 function tlsGet(port: number, o: { cert?: string; key?: string; ca: string; maxVersion?: tls.SecureVersion }): Promise<{ statusLine: string; serial: string; san: string }> {
@@ -97,30 +82,30 @@ test('mesh: STRICT mTLS, caller identity through egress, RBAC by namespace, rota
   await apply(s, '/apis/serving.knative.dev/v1/namespaces/b/services', ksvc('b', 'caller', caller) as never);
 
   const viaCaller = async (ns: string) => {
-    const r = await get(gw, `caller.${ns}.sluice.localhost`, '/call?host=target.a.svc.cluster.local');
+    const r = await hostGet(gw, `caller.${ns}.sluice.localhost`, '/call?host=target.a.svc.cluster.local');
     return r.status === 200 ? JSON.parse(r.body) as { status: number; body: string } : undefined;
   };
   // Until target's pod is ready, its revision is served by the activator, whose hop to the pod
   // does not pass the mesh (documented gap): wait for the gateway to reach target through the mesh
   // (the gateway's identity is not in namespace a, so the policy answers 403).
   await until('the gateway reaches target through the mesh', async () => {
-    const r = await get(gw, 'target.a.sluice.localhost');
+    const r = await hostGet(gw, 'target.a.sluice.localhost');
     return r.status === 403 && r.body === 'RBAC: access denied' ? true : undefined;
   }, 120_000);
   // a's pod, through its egress with its identity: allowed.
   const fromA = await until('caller in a reaches target', async () => { const r = await viaCaller('a'); return r?.status === 200 ? r : undefined; }, 120_000);
   assert.equal(fromA.body, 'Hello target!\n', 'target answered a\'s pod');
-  const viaProxy = await get(gw, 'caller.a.sluice.localhost', '/call?host=target.a.svc.cluster.local&via=proxy');
+  const viaProxy = await hostGet(gw, 'caller.a.sluice.localhost', '/call?host=target.a.svc.cluster.local&via=proxy');
   assert.deepEqual(JSON.parse(viaProxy.body).status, 200, `the same call as an HTTP_PROXY client (absolute-form URL): ${viaProxy.body}`);
   // b's pod: authenticated as namespace b, denied by the policy.
   // b's pod: its egress proxy converges on the same endpoints; from then on it is denied.
   const fromB = await until('caller in b is answered through the mesh', async () => { const r = await viaCaller('b'); return r && r.status === 403 ? r : undefined; }, 60_000);
   assert.deepEqual([fromB.status, fromB.body], [403, 'RBAC: access denied'], 'namespace b is denied');
   // The gateway presents its own identity (istio-system), not namespace a's; a stays allowed.
-  const direct = await get(gw, 'target.a.sluice.localhost');
+  const direct = await hostGet(gw, 'target.a.sluice.localhost');
   assert.deepEqual([direct.status, direct.body], [403, 'RBAC: access denied'], 'the gateway is not in namespace a');
   assert.equal((await viaCaller('a'))?.status, 200, 'a is still allowed');
-  const viaGwToCaller = await get(gw, 'caller.a.sluice.localhost');
+  const viaGwToCaller = await hostGet(gw, 'caller.a.sluice.localhost');
   assert.equal(viaGwToCaller.status, 200, 'gateway → caller in STRICT namespace a works over mTLS');
 
   // STRICT: target's mesh inbound port refuses plaintext.
@@ -128,7 +113,7 @@ test('mesh: STRICT mTLS, caller identity through egress, RBAC by namespace, rota
   const pod = pods.body.items.find((p: any) => p.status?.phase === 'Running') ?? pods.body.items[0];
   const inbound = Number(pod?.metadata.annotations?.['sluice.dev/inbound-port']);
   assert.ok(inbound > 0, `target's pod has a mesh inbound port: ${JSON.stringify(pod?.metadata.annotations)}`);
-  await assert.rejects(get(inbound, 'target'), /socket hang up|ECONNRESET|closed/i, 'plaintext is refused on a STRICT port');
+  await assert.rejects(hostGet(inbound, 'target'), /socket hang up|ECONNRESET|closed/i, 'plaintext is refused on a STRICT port');
 
   // mTLS: a mesh-CA certificate of namespace a is served; another CA's is refused in the handshake.
   const meshCa = await loadOrCreateCa(s.stateDir);
@@ -150,7 +135,7 @@ test('mesh: STRICT mTLS, caller identity through egress, RBAC by namespace, rota
     while (sent < 2000 && (serials.size < 3 || sent < 100)) {
       sent++;
       try {
-        const r = await get(gw, 'caller.a.sluice.localhost', '/call?host=target.a.svc.cluster.local');
+        const r = await hostGet(gw, 'caller.a.sluice.localhost', '/call?host=target.a.svc.cluster.local');
         const inner = r.status === 200 ? JSON.parse(r.body) as { status: number } : undefined;
         if (inner?.status !== 200) failures.push(`${r.status} ${r.body.slice(0, 200)}`);
       } catch (e) { failures.push((e as Error).message); }
