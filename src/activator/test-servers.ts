@@ -1,6 +1,7 @@
 /** Small real HTTP servers for the activator and queue-proxy tests (127.0.0.1, port 0). */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { refusedPort } from '../proxy/testing/harness.ts';
 
 export interface TestPod {
   port: number;
@@ -42,14 +43,8 @@ export async function testPod(name: string, opts: { hold?: () => Promise<void>; 
   return pod;
 }
 
-/** A port nothing listens on (bound, then closed). */
-export async function deadPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A port nothing listens on and the OS never hands out (see refusedPort). */
+export const deadPort = refusedPort;
 
 /** One HTTP request; resolves with status, body and headers (never rejects on HTTP errors). */
 export function request(port: number, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {

@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import { TypeUrl } from '../../xds/protos.ts';
 import { TestXdsServer } from '../testing/test-xds-server.ts';
-import { configure, freePort, pushAndWait, request, startProxy, startUpstream, waitFor, type Upstream } from '../testing/harness.ts';
+import { configure, freePort, pushAndWait, refusedPort, request, startProxy, startUpstream, waitFor, type Upstream } from '../testing/harness.ts';
 import { edsCluster, loadAssignment, routeConfig } from '../testing/resources.ts';
 import type { ProxyInstance } from '../proxy-instance.ts';
 
@@ -103,7 +103,7 @@ test('routing: vhost by domain, no route → 404 NR, direct response, redirect, 
 });
 
 test('no healthy upstream → 503 UH; connect failure → 503 UF', async (t) => {
-  const dead = await freePort();
+  const dead = await refusedPort();
   const { port } = await setup(t, [edsCluster('empty'), edsCluster('dead')], [loadAssignment('empty', []), loadAssignment('dead', [dead])],
     routeConfig('r', [{ name: 'v', domains: ['*'], routes: [{ prefix: '/empty', cluster: 'empty' }, { prefix: '/dead', cluster: 'dead' }] }]));
   const r1 = await request(port, '/empty');

@@ -1,6 +1,6 @@
 /** Test harness: a test xDS server, an in-process proxy bootstrapped against it, and upstream servers. */
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { parseBootstrap, type Bootstrap } from '../bootstrap.ts';
 import { ProxyInstance } from '../proxy-instance.ts';
 import { TestXdsServer } from './test-xds-server.ts';
@@ -72,6 +72,25 @@ export async function freePort(): Promise<number> {
   const p = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return p;
+}
+
+/**
+ * A loopback port that refuses connections, for "connect failure" cases. A port freed by
+ * freePort() is not safe for that: under a parallel test run another process's listen(0) may
+ * take it, or the kernel may hand it out as an ephemeral source port (a self-connect on
+ * loopback), and the failure becomes a reset. Privileged ports outside the ephemeral range are
+ * never handed out by the OS, so the first one that is checked to refuse is used.
+ */
+export async function refusedPort(): Promise<number> {
+  for (const port of [1, 3, 5, 7, 9, 11, 13]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => { s.destroy(); resolve(false); });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+    });
+    if (refused) return port;
+  }
+  throw new Error('refusedPort: no privileged loopback port in 1..13 refuses connections');
 }
 
 /** Sets resources on the test server and waits until the proxy ACKs (or NACKs) the push for that type. */
