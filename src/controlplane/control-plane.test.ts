@@ -4,7 +4,7 @@ import { FakeClock } from '../lib/clock.ts';
 import type { Condition, KubeObject } from '../api/meta.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { TypeUrl } from '../xds/protos.ts';
-import { createControlPlane, type ControlPlane } from './control-plane.ts';
+import { classifyPodChange, createControlPlane, type ControlPlane } from './control-plane.ts';
 import { AdsTestClient, type ReceivedResponse } from './xds/ads-test-client.ts';
 import { startWhoBackend } from './xds/who-service.ts';
 import { runGrpcXdsClient } from './xds/grpc-xds-runner.ts';
@@ -176,4 +176,67 @@ test('control plane: grpc-js-xds routes by a VirtualService weighted split (80/2
     await cp.stop(); await store.close();
     await blue.stop(); await green.stop();
   }
+});
+
+test('control plane: pod status writes cause no push; a pod change without the mesh is endpoint-only; with mesh ports or mesh security it is full', async () => {
+  const pod = (over: { labels?: Record<string, string>; annotations?: Record<string, string>; phase?: string; ready?: boolean; deletion?: string } = {}): KubeObject => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { namespace: 'default', name: 'hello-00001-a', labels: over.labels ?? { 'serving.knative.dev/revision': 'hello-00001' }, annotations: over.annotations, ...(over.deletion ? { deletionTimestamp: over.deletion } : {}) },
+    spec: { containers: [{ name: 'user-container', image: 'sluice/hello' }] },
+    status: { phase: over.phase ?? 'Running', conditions: [{ type: 'Ready', status: over.ready ? 'True' : 'False' }] },
+  });
+  // The table: what translation reads decides.
+  assert.equal(classifyPodChange(pod(), pod({ ready: true }), false), 'ignore', 'a readiness condition flip is not read by translation');
+  assert.equal(classifyPodChange(pod(), pod({ phase: 'Pending' }), false), 'ignore', 'a non-terminal phase change is not read');
+  assert.equal(classifyPodChange(pod(), pod({ phase: 'Failed' }), false), 'endpoints', 'a terminal phase drops the pod');
+  assert.equal(classifyPodChange(pod(), pod({ labels: { version: 'v2' } }), false), 'endpoints', 'labels move subset membership (load assignments only)');
+  assert.equal(classifyPodChange(pod(), pod({ deletion: '2026-01-01T00:00:00Z' }), false), 'endpoints', 'deletion drops the pod');
+  assert.equal(classifyPodChange(undefined, pod(), false), 'endpoints', 'a new pod without the mesh');
+  assert.equal(classifyPodChange(undefined, pod({ annotations: { 'sluice.dev/inbound-port': '30001' } }), false), 'full', 'a pod with a mesh inbound port gets a listener');
+  assert.equal(classifyPodChange(pod({ annotations: { 'sluice.dev/egress-port': '30002' } }), pod({ labels: { a: 'b' }, annotations: { 'sluice.dev/egress-port': '30002' } }), false), 'full', 'a mesh pod changing labels');
+  assert.equal(classifyPodChange(undefined, pod(), true), 'full', 'mesh security: pods decide cluster identities (SANs)');
+  assert.equal(classifyPodChange(pod(), pod({ ready: true }), true), 'ignore', 'status writes are ignored with mesh security too');
+
+  // Wired: a status-only pod write moves no generation; a label change flushes endpoint-only.
+  const { store, clock, cp } = await setup();
+  try {
+    const created = await store.create('core/pods', pod());
+    clock.advance(1_000);
+    await waitFor(() => cp.pipeline.lastFlush?.generation === 2 || undefined, 'first pod of the namespace flushed');
+    assert.equal(cp.pipeline.lastFlush?.edsOnly, false, 'the first pod of a namespace is a full pass (policy problems per namespace)');
+    const g = cp.pipeline.generation;
+    const running = await store.update('core/pods', { ...created, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
+    clock.advance(1_000);
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(1_000);
+    assert.equal(cp.pipeline.generation, g, 'a status-only pod write flushed nothing');
+    await store.update('core/pods', { ...running, metadata: { ...running.metadata, labels: { version: 'v2' } } });
+    await waitFor(() => (clock.advance(1_000), cp.pipeline.generation > g) || undefined, 'label change flushed');
+    assert.equal(cp.pipeline.lastFlush?.edsOnly, true, 'a label change without the mesh recomputes load assignments only');
+  } finally { await cp.stop(); await store.close(); }
+});
+
+test('control plane: a restart keeps Ingresses that were reported ready (no flip, no write); one not yet ready is reported', async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  try {
+    await store.create('core/endpoints', endpoints('default', 'hello-00001', 8081));
+    const created = await store.create(ING, ingress('default', 'hello', [['hello-00001', 100]]));
+    const readyAt = '2026-01-01T00:00:00.000Z';
+    const conds = ['NetworkConfigured', 'LoadBalancerReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: readyAt }));
+    await store.update(ING, { ...created, status: { observedGeneration: 1, conditions: conds } }, { subresource: 'status' });
+    await store.create(ING, ingress('default', 'fresh', [['hello-00001', 100]]));
+    // The control process starts again; its gateway has not reconnected yet.
+    const cp = createControlPlane({ store, clock, ackTimeoutMs: 0 });
+    await cp.start();
+    try {
+      const fresh = await waitFor(async () => { const o = await store.get(ING, 'default', 'fresh'); return cond(o, 'LoadBalancerReady')?.reason === 'NoGateway' ? o : undefined; }, 'the new Ingress reported');
+      assert.ok(fresh, 'the Ingress that never was ready says why');
+      clock.advance(1_000);
+      await cp.status.idle();
+      const kept = await store.get(ING, 'default', 'hello');
+      assert.deepEqual(kept?.status?.conditions, conds, 'the ready Ingress kept its conditions and their times');
+      assert.equal(cp.status.writes, 1, 'one status write: the new Ingress only');
+    } finally { await cp.stop(); }
+  } finally { await store.close(); }
 });

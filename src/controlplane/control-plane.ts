@@ -14,6 +14,7 @@
  * Status-only updates (including the control plane's own writes) do not trigger pushes.
  */
 import type { KubeObject } from '../api/meta.ts';
+import { PodAnnotations } from './translate/types.ts';
 import { realClock, type Clock, type Timer } from '../lib/clock.ts';
 import { log } from '../lib/log.ts';
 import type { Store } from '../store/store.ts';
@@ -24,6 +25,7 @@ import { PushPipeline } from './pipeline/push-pipeline.ts';
 import { XdsMetrics } from './pipeline/xds-metrics.ts';
 import { MeshTranslator, type MeshTranslatorOptions } from './mesh-translator.ts';
 import { StatusReporter } from './status/status-reporter.ts';
+import { reportedReady } from './status/object-status.ts';
 import type { Registry } from 'prom-client';
 
 /** Resource ids the control plane watches (registry ids). */
@@ -87,6 +89,29 @@ export function isStatusOnlyUpdate(resource: string, oldObj: KubeObject, newObj:
     sameJson(a.labels, b.labels) && sameJson(a.annotations, b.annotations) && sameJson(oldObj.spec, newObj.spec);
 }
 
+const MESH_POD_ANNOTATIONS = [PodAnnotations.inboundPort, PodAnnotations.egressPort];
+const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
+
+/**
+ * How a Pod event reaches the push pipeline. The runtime writes a pod's status many times while it
+ * starts (phase, conditions, container states), and translation reads none of that: it reads the
+ * pod's labels (subsets, locality), annotations (weight, mesh ports), spec (service account,
+ * ports), deletion and whether its phase is terminal. Anything else is `ignore`. Without mesh
+ * proxies in play (no mesh security, no mesh-port annotations on either version), a pod feeds
+ * only ClusterLoadAssignments, so the change is endpoint-only: listeners, routes and clusters of
+ * every scope are reused instead of retranslated at each of the thousand pods a benchmark starts.
+ */
+export function classifyPodChange(oldPod: KubeObject | undefined, newPod: KubeObject, meshSecurity: boolean): 'ignore' | 'endpoints' | 'full' {
+  if (oldPod) {
+    const a = oldPod.metadata, b = newPod.metadata;
+    const phase = (o: KubeObject) => TERMINAL_PHASES.has(String((o.status as { phase?: string } | undefined)?.phase ?? ''));
+    if (a.deletionTimestamp === b.deletionTimestamp && phase(oldPod) === phase(newPod) && sameJson(a.labels, b.labels) &&
+      sameJson(a.annotations, b.annotations) && sameJson(oldPod.spec, newPod.spec)) return 'ignore';
+  }
+  const meshPod = (o: KubeObject | undefined) => MESH_POD_ANNOTATIONS.some((k) => o?.metadata.annotations?.[k] !== undefined);
+  return meshSecurity || meshPod(oldPod) || meshPod(newPod) ? 'full' : 'endpoints';
+}
+
 export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
   const clock = opts.clock ?? realClock;
   const metrics = new XdsMetrics();
@@ -118,6 +143,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
       },
       onFlush: (g, cs, at) => {
         // (No proxiesChanged here: a flush moves no proxy; their ACKs do, and report themselves.)
+        status.flushed(g, cs.changes);
         opts.observe?.onFlush?.(g, at);
         if (!cs.endpointsOnly) scheduleProblemPass();
       },
@@ -153,18 +179,35 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     arm(PROBLEM_PASS_DELAY_MS);
   };
 
-  const observe = (resource: string, type: 'upsert' | 'delete', obj: KubeObject): void => {
+  /** False while the informers deliver the initial list (objects found at start-up). */
+  let started = false;
+  const meshSecurity = opts.translate?.meshSecurity !== undefined;
+  const podNamespaces = new Set<string>();
+  const observe = (resource: string, type: 'upsert' | 'delete', obj: KubeObject, old?: KubeObject): void => {
+    // Deleted Endpoints go with the route changes of the same deletion (the full lane).
+    let endpointsOnly = resource === 'core/endpoints' && type !== 'delete';
+    if (resource === 'core/pods') {
+      const c = classifyPodChange(type === 'delete' ? undefined : old, obj, meshSecurity);
+      if (c === 'ignore') return;
+      // The first pod of a namespace makes its security policies subject to the "not enforced"
+      // problem report (translate.ts reportSecurityPolicies): a full pass, once per namespace.
+      const ns = obj.metadata.namespace ?? '';
+      endpointsOnly = c === 'endpoints' && podNamespaces.has(ns);
+      if (type === 'upsert') podNamespaces.add(ns);
+    }
     translator.apply({ type, object: obj });
     const key = cacheKey(obj);
-    pipeline.notify({ kind: resource, key, endpointsOnly: resource === 'core/endpoints' });
+    pipeline.notify({ kind: resource, key, endpointsOnly });
     // The next flush is the first generation that carries this change.
+    // The flush that carries the change tells the status reporter its generation (onFlush).
     if (type === 'delete') status.forget(resource, key);
-    else status.track(resource, key, pipeline.generation + 1);
+    else if (!started && reportedReady(obj)) status.settled(resource, key, 1); // generation 1: the initial flush
+    else status.track(resource, key);
   };
   for (const [resource, inf] of informers) {
     inf.addHandler({
       add: (o) => observe(resource, 'upsert', o),
-      update: (old, o) => { if (!isStatusOnlyUpdate(resource, old, o)) observe(resource, 'upsert', o); },
+      update: (old, o) => { if (!isStatusOnlyUpdate(resource, old, o)) observe(resource, 'upsert', o, old); },
       delete: (o) => observe(resource, 'delete', o),
     });
   }
@@ -179,6 +222,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
       await Promise.all([...informers.values()].map((i) => i.start()));
       await Promise.all([...informers.values()].map((i) => i.waitForSync()));
       pipeline.flushNow(); // generation 1 carries everything listed
+      started = true;
       const xdsAddress = await server.start();
       log.info({ xds: xdsAddress }, 'controlplane: xDS server listening');
       return { xdsAddress };

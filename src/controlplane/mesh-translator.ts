@@ -12,6 +12,7 @@
 import type { KubeObject } from '../api/meta.ts';
 import { buildMeshState, updateMeshState, type MeshChange } from './translate/mesh-state.ts';
 import { translateEndpoints, translateForProxy, type ProxyTranslateOptions } from './translate/translate.ts';
+import type { MeshSecuritySource } from './translate/mesh-security.ts';
 import { assertConsistent } from './translate/consistency.ts';
 import type { MeshState, Problem, ResourceSet, TranslateOptions } from './translate/types.ts';
 import type { ScopeTranslator } from './pipeline/push-pipeline.ts';
@@ -19,6 +20,8 @@ import type { ProxyInfo } from './xds/node-info.ts';
 
 export interface MeshTranslatorOptions extends TranslateOptions {
   activator?: { address: string; port: number };
+  /** Mesh security (CA certificates); absent = mesh security off. */
+  meshSecurity?: MeshSecuritySource;
   /** The translation's notion of now (certificate validity); the control plane passes its clock. */
   now?: () => number;
 }

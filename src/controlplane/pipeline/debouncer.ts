@@ -60,6 +60,14 @@ export class Debouncer {
     this.arm(Math.min(this.opts.afterMs - quiet, this.opts.maxMs - elapsed));
   }
 
+  /** Takes the pending changes without flushing them (another lane's flush carries them). */
+  take(): ChangeSet | undefined {
+    if (this.timer) { this.clock.clearTimeout(this.timer); this.timer = undefined; }
+    const cs = this.pending;
+    this.pending = undefined;
+    return cs;
+  }
+
   /** Flushes whatever is pending now (shutdown, tests). */
   flushNow(): void {
     if (this.timer) { this.clock.clearTimeout(this.timer); this.timer = undefined; }

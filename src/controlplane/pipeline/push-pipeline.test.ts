@@ -121,3 +121,28 @@ test('pipeline: proxies sharing a scope share one computation; convergence is re
     assert.match(text, /pilot_proxy_convergence_time_count 1/);
   } finally { for (const c of clients) c.close(); await h.close(); }
 });
+
+test('pipeline: endpoint churn does not hold back a route change (two debounce lanes); the route flush carries pending endpoints', async () => {
+  const flushes: { g: number; at: number; kinds: string[]; edsOnly: boolean }[] = [];
+  const h = await startHarness({ debounceAfterMs: 100, debounceMaxMs: 1_000, events: { onFlush: (g, cs, at) => flushes.push({ g, at, kinds: [...cs.changes.keys()].sort(), edsOnly: cs.endpointsOnly }) } });
+  serviceResources('a', [1], h.translator.set('gateway/*'));
+  const clock = h.fake!;
+  try {
+    const t0 = clock.now();
+    h.pipeline.notify({ kind: 'networking.internal.knative.dev/ingresses', key: 'default/a' });
+    // A pod event every 40 ms: with one lane the quiet period never comes before debounce-max.
+    for (let i = 0; i < 10; i++) {
+      h.pipeline.notify({ kind: 'core/endpoints', key: `default/e${i}`, endpointsOnly: true });
+      clock.advance(40);
+    }
+    const route = flushes.find((f) => f.kinds.includes('networking.internal.knative.dev/ingresses'));
+    assert.ok(route, `the route change was flushed within 400 ms of endpoint churn (flushes: ${JSON.stringify(flushes)})`);
+    assert.equal(route.at - t0, 100, 'after its own 100 ms of quiet');
+    assert.ok(route.kinds.includes('core/endpoints'), 'it took the endpoint changes pending at that moment');
+    assert.equal(route.edsOnly, false, 'a full recomputation');
+    clock.advance(2_000);
+    const later = flushes.filter((f) => f.g > route.g);
+    assert.ok(later.length >= 1 && later.every((f) => f.edsOnly), 'the churn after it went out as endpoint-only flushes');
+    assert.ok(later.every((f) => f.at - t0 <= 400 + 1_000), 'within debounce-max of the churn');
+  } finally { await h.close(); }
+});

@@ -7,6 +7,15 @@
  * that scope is connected. An endpoint-only change set recomputes just ClusterLoadAssignments
  * (when the translator can), reusing every other type of the scope's previous snapshot.
  *
+ * Two debounce lanes, each with the same quiet period and maximum: route-affecting changes
+ * (Ingresses, VirtualServices, ...) and endpoint-only ones (Endpoints, pod labels). Endpoint churn
+ * (pods starting every few milliseconds under a deploy wave) never restarts the quiet period a
+ * route change waits for, and a route change never waits for endpoint churn to go quiet — with
+ * one lane, a steady stream of pod events held every new route until debounce-max. A full flush
+ * carries (takes) whatever endpoint changes are pending; Istio's PILOT_ENABLE_EDS_DEBOUNCE=false
+ * goes further and pushes EDS undebounced. Deleted Endpoints go in the full lane, so a removed
+ * service's routes and its endpoints leave together.
+ *
  * Generations: every flush is a generation. A scope whose content did not change still moves its
  * proxies to the new generation (no bytes sent), so "proxy applied generation G" means the proxy
  * runs everything observed up to G — what readiness and convergence are computed from.
@@ -20,7 +29,7 @@ import type { AdsListener } from '../xds/ads-server.ts';
 import type { ProxyConnection } from '../xds/proxy-connection.ts';
 import type { ProxyInfo } from '../xds/node-info.ts';
 import { Debouncer, DEFAULT_DEBOUNCE } from './debouncer.ts';
-import { describeChangeSet, type Change, type ChangeSet } from './change-set.ts';
+import { describeChangeSet, mergeChangeSets, type Change, type ChangeSet } from './change-set.ts';
 import { PushQueue } from './push-queue.ts';
 import { shortType, XdsMetrics } from './xds-metrics.ts';
 
@@ -62,7 +71,7 @@ export interface PipelineOptions {
 }
 
 interface Scope { key: string; proxy: ProxyInfo; apiListeners: readonly string[]; snapshot?: Snapshot; conns: Set<ProxyConnection> }
-interface Convergence { firstAt: number; waiting: Set<ProxyConnection> }
+interface Convergence { firstAt: number; flushedAt: number; waiting: Set<ProxyConnection> }
 
 const EDS_ONLY = new Set<ResourceTypeUrl>([TypeUrl.ClusterLoadAssignment]);
 
@@ -70,7 +79,10 @@ export class PushPipeline implements AdsListener {
   readonly metrics: XdsMetrics;
   private readonly opts: PipelineOptions;
   private readonly clock: Clock;
+  /** Route-affecting changes (everything that is not endpoint-only). */
   private readonly debouncer: Debouncer;
+  /** Endpoint-only changes. */
+  private readonly edsDebouncer: Debouncer;
   private readonly queue: PushQueue;
   private readonly scopes = new Map<string, Scope>();
   private readonly scopeOf = new Map<ProxyConnection, Scope>();
@@ -83,10 +95,12 @@ export class PushPipeline implements AdsListener {
     this.opts = opts;
     this.clock = opts.clock;
     this.metrics = opts.metrics ?? new XdsMetrics();
-    this.debouncer = new Debouncer(this.clock, {
-      afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs,
-      maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs,
-    }, (cs, at) => this.flush(cs, at));
+    const debounce = { afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs, maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs };
+    this.debouncer = new Debouncer(this.clock, debounce, (cs, at) => {
+      const eds = this.edsDebouncer.take();
+      this.flush(eds ? mergeChangeSets(cs, eds) : cs, at);
+    });
+    this.edsDebouncer = new Debouncer(this.clock, debounce, (cs, at) => this.flush(cs, at));
     this.queue = new PushQueue({
       clock: this.clock,
       maxConcurrent: opts.maxConcurrentPushes ?? 100,
@@ -108,12 +122,18 @@ export class PushPipeline implements AdsListener {
   idle(): Promise<void> { return this.queue.idle(); }
 
   /** Observes a change; it is pushed after the debounce. */
-  notify(change: Change): void { this.debouncer.add(change); }
-  /** Pushes pending changes now (shutdown, tests). */
-  flushNow(): void { this.debouncer.flushNow(); }
+  notify(change: Change): void { (change.endpointsOnly ? this.edsDebouncer : this.debouncer).add(change); }
+  /** Pushes pending changes now, both lanes in one flush (shutdown, tests). */
+  flushNow(): void {
+    const full = this.debouncer.take();
+    const eds = this.edsDebouncer.take();
+    const cs = full && eds ? mergeChangeSets(full, eds) : full ?? eds;
+    if (cs) this.flush(cs, this.clock.now());
+  }
 
   stop(): void {
     this.debouncer.stop();
+    this.edsDebouncer.stop();
   }
 
   // ------------------------------------------------------------------ recomputation
@@ -143,7 +163,7 @@ export class PushPipeline implements AdsListener {
   private flush(cs: ChangeSet, at: number): void {
     const generation = ++this.gen;
     this.metrics.debounceTime.observe((at - cs.firstAt) / 1000);
-    log.debug({ generation, changes: describeChangeSet(cs) }, 'xds: push');
+    const started = this.clock.now();
     let changed = 0;
     const waiting = new Set<ProxyConnection>();
     for (const scope of this.scopes.values()) {
@@ -158,8 +178,9 @@ export class PushPipeline implements AdsListener {
       }
     }
     this.lastFlush = { generation, scopes: this.scopes.size, edsOnly: cs.endpointsOnly, changedScopes: changed };
+    log.debug({ generation, changes: describeChangeSet(cs), scopes: this.scopes.size, changedScopes: changed, computeMs: this.clock.now() - started }, 'xds: push');
     this.opts.events?.onFlush?.(generation, cs, at);
-    if (waiting.size > 0) this.converging.set(generation, { firstAt: cs.firstAt, waiting });
+    if (waiting.size > 0) this.converging.set(generation, { firstAt: cs.firstAt, flushedAt: at, waiting });
     else this.opts.events?.onConverged?.(generation, at - cs.firstAt);
     for (const conn of waiting) if (conn.appliedGeneration >= generation) this.applied(conn, conn.appliedGeneration);
   }
@@ -167,7 +188,7 @@ export class PushPipeline implements AdsListener {
   private applied(conn: ProxyConnection, generation: number): void {
     for (const [g, c] of this.converging) {
       if (g > generation) continue;
-      c.waiting.delete(conn);
+      if (c.waiting.delete(conn)) log.debug({ proxy: conn.proxy.id, generation: g, afterFlushMs: this.clock.now() - c.flushedAt }, 'xds: proxy applied');
       this.maybeConverged(g, c);
     }
   }

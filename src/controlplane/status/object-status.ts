@@ -88,3 +88,16 @@ export function istioStatus(obj: { metadata: { generation?: number }; status?: R
   conds = withProblems(conds, input.problems, now);
   return { ...prev, observedGeneration: obj.metadata.generation, conditions: conds };
 }
+
+/**
+ * True when the stored status already reports the object's current generation as carried by the
+ * proxies (Ingress Ready, Istio kinds Reconciled): what a restarted control plane finds.
+ */
+export function reportedReady(obj: KubeObjectLike): boolean {
+  const st = obj.status as { observedGeneration?: number; conditions?: Condition[] } | undefined;
+  if (!st || st.observedGeneration === undefined || st.observedGeneration !== obj.metadata.generation) return false;
+  const type = obj.kind === 'Ingress' ? 'Ready' : RECONCILED_CONDITION;
+  return st.conditions?.some((c) => c.type === type && c.status === 'True') === true;
+}
+
+interface KubeObjectLike { kind?: string; metadata: { generation?: number }; status?: unknown }

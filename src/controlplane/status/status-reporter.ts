@@ -20,6 +20,9 @@ import { ingressStatus, istioStatus } from './object-status.ts';
 
 export const INGRESS_RESOURCE = 'networking.internal.knative.dev/ingresses';
 
+/** Inclusion generation of a change still in the debounce. */
+const NOT_FLUSHED = Number.POSITIVE_INFINITY;
+
 /** Kinds whose status the control plane writes, with the proxies that must carry them. */
 export const REPORTED_KINDS: Record<string, { kind: string; proxies: 'gateway' | 'all' }> = {
   [INGRESS_RESOURCE]: { kind: 'Ingress', proxies: 'gateway' },
@@ -71,13 +74,41 @@ export class StatusReporter {
 
   constructor(opts: StatusReporterOptions) { this.opts = opts; }
 
-  /** The object's spec changed; generation `generation` is the first to carry it. */
-  track(resource: string, key: string, generation: number): void {
+  /**
+   * The object's spec changed. `generation` is the first generation that carries it; absent, it
+   * is not known yet (the change waits in the debounce) and `flushed` fills it in: until then the
+   * object waits, whatever the proxies applied.
+   */
+  track(resource: string, key: string, generation: number = NOT_FLUSHED): void {
     if (!REPORTED_KINDS[resource]) return;
     const id = `${resource}|${key}`;
     this.included.set(id, generation);
     this.unsettled[REPORTED_KINDS[resource].proxies].add(id);
     this.mark(id);
+  }
+
+  /** Generation `generation` carries these changes (kind → keys, as the push pipeline merged them). */
+  flushed(generation: number, changes: ReadonlyMap<string, ReadonlySet<string>>): void {
+    for (const [resource, keys] of changes) {
+      if (!REPORTED_KINDS[resource]) continue;
+      for (const key of keys) {
+        const id = `${resource}|${key}`;
+        if (this.included.get(id) !== NOT_FLUSHED) continue;
+        this.included.set(id, generation);
+        this.mark(id);
+      }
+    }
+  }
+
+  /**
+   * The object is already reported ready for its current generation (found so at start-up): it is
+   * carried from generation `generation` on, and needs no write. A restart of the control process
+   * does not flip every Ingress to not-ready and back (thousands of status writes, and every
+   * Route and Service with them) while the gateway, which kept serving, reconnects.
+   */
+  settled(resource: string, key: string, generation: number): void {
+    if (!REPORTED_KINDS[resource]) return;
+    this.included.set(`${resource}|${key}`, generation);
   }
 
   forget(resource: string, key: string): void {
@@ -145,6 +176,8 @@ export class StatusReporter {
     }
     this.unsettledDirty = false;
     if (ids.size === 0) return;
+    const t0 = this.opts.clock.now();
+    const w0 = this.writes;
     // Votes only when some object needs a verdict, and only of the roles those objects wait for.
     const roles = new Set<'gateway' | 'all'>();
     for (const id of ids) { const info = REPORTED_KINDS[id.slice(0, id.indexOf('|'))]; if (info) roles.add(info.proxies); }
@@ -183,5 +216,6 @@ export class StatusReporter {
         log.warn({ resource, key, err: errorMessage(e) }, 'controlplane: status write failed; retried on the next change');
       }
     }
+    log.debug({ objects: ids.size, writes: this.writes - w0, ms: this.opts.clock.now() - t0 }, 'controlplane: status pass');
   }
 }
