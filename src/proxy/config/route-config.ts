@@ -45,7 +45,26 @@ function fractionPercent(p: Obj | undefined): number {
   return (num / den) * 100;
 }
 
-function compileMatch(ctx: FieldCtx, field: string, m: Obj | undefined): RouteMatch {
+/**
+ * Per-translation tables that let the virtual hosts of one RouteConfiguration share what is equal:
+ * cluster names (each decoded string is its own copy: 10,000 routes to two clusters held 20,000
+ * strings) and the match of a route that matches on the path alone (most routes: `prefix: "/"`).
+ * Both are immutable, so sharing is invisible to readers.
+ */
+interface Shared { names: Map<string, string>; matches: Map<string, RouteMatch> }
+const intern = (sh: Shared, s: string): string => { const had = sh.names.get(s); if (had !== undefined) return had; sh.names.set(s, s); return s; };
+
+function compileMatch(ctx: FieldCtx, field: string, m: Obj | undefined, sh: Shared): RouteMatch {
+  const r = compileMatchUnshared(ctx, field, m);
+  if (r.headers !== NO_MATCHERS || r.query !== NO_MATCHERS || r.kind === 'regex') return r;
+  const key = `${r.kind}\0${r.caseSensitive ? 1 : 0}\0${r.value}`;
+  const had = sh.matches.get(key);
+  if (had) return had;
+  sh.matches.set(key, r);
+  return r;
+}
+
+function compileMatchUnshared(ctx: FieldCtx, field: string, m: Obj | undefined): RouteMatch {
   if (!m) ctx.fail(field, 'match is required');
   const caseSensitive = wrapped<boolean>(m.case_sensitive, true);
   // Most routes match on the path alone: they share one empty matcher list (10,000 routes, ~0.6 MB).
@@ -110,18 +129,18 @@ function compileFault(ctx: FieldCtx, field: string, perFilter: Obj | undefined):
   };
 }
 
-function compileAction(ctx: FieldCtx, field: string, r: Obj, vhRetry: Obj | undefined, d: TranslateDefaults): RouteAction {
+function compileAction(ctx: FieldCtx, field: string, r: Obj, vhRetry: Obj | undefined, d: TranslateDefaults, sh: Shared): RouteAction {
   if (r.route) {
     const a = r.route;
     const f = `${field}.route`;
     let clusters: WeightedCluster[];
-    if (typeof a.cluster === 'string' && a.cluster !== '') clusters = [{ name: a.cluster, weight: 1 }];
+    if (typeof a.cluster === 'string' && a.cluster !== '') clusters = [{ name: intern(sh, a.cluster), weight: 1 }];
     else if (a.weighted_clusters) {
       const list: Obj[] = a.weighted_clusters.clusters ?? [];
       if (list.length === 0) ctx.fail(`${f}.weighted_clusters.clusters`, 'must list at least one cluster');
       clusters = list.map((c, i) => {
         if (typeof c.name !== 'string' || c.name === '') ctx.fail(`${f}.weighted_clusters.clusters[${i}].name`, 'cluster name is required');
-        const wc: WeightedCluster = { name: c.name, weight: wrapped<number>(c.weight, 0) };
+        const wc: WeightedCluster = { name: intern(sh, c.name), weight: wrapped<number>(c.weight, 0) };
         const cf = `${f}.weighted_clusters.clusters[${i}]`;
         const req = headerMutation(ctx, cf, c, 'request');
         const res = headerMutation(ctx, cf, c, 'response');
@@ -193,6 +212,24 @@ function addDomain(ctx: FieldCtx, field: string, d: string, vh: VirtualHost, exa
   return undefined;
 }
 
+/**
+ * A translated route. A route without a name is called `<virtual host>/<index>` (in access logs);
+ * that name is made when read rather than stored (10,000 routes: 10,000 strings fewer).
+ */
+class CompiledRoute implements Route {
+  constructor(
+    private readonly ownName: string | undefined,
+    private readonly vhName: string,
+    private readonly index: number,
+    readonly match: RouteMatch,
+    readonly action: RouteAction,
+    readonly requestHeaders: HeaderMutation,
+    readonly responseHeaders: HeaderMutation,
+    readonly fault: FaultConfig | undefined,
+  ) {}
+  get name(): string { return this.ownName ?? `${this.vhName}/${this.index}`; }
+}
+
 /** Translates a RouteConfiguration; `name` is used in errors when the resource lacks one. */
 export function translateRouteConfiguration(rc: Obj, d: TranslateDefaults, name = rc.name ?? ''): RouteTable {
   const ctx: FieldCtx = new FieldCtx('RouteConfiguration', name);
@@ -202,21 +239,23 @@ export function translateRouteConfiguration(rc: Obj, d: TranslateDefaults, name 
   const seen = new Set<string>();
   let any: VirtualHost | undefined;
   const virtualHosts: VirtualHost[] = [];
+  const sh: Shared = { names: new Map(), matches: new Map() };
   for (const [vi, v] of ((rc.virtual_hosts ?? []) as Obj[]).entries()) {
     const vf = `virtual_hosts[${vi}]`;
     if (!Array.isArray(v.domains) || v.domains.length === 0) ctx.fail(`${vf}.domains`, 'at least one domain is required');
+    const vhName: string = v.name ?? String(vi);
     const routes: Route[] = ((v.routes ?? []) as Obj[]).map((r, ri) => {
       const rf = `${vf}.routes[${ri}]`;
-      return {
-        name: r.name ?? `${v.name ?? vi}/${ri}`,
-        match: compileMatch(ctx, `${rf}.match`, r.match),
-        action: compileAction(ctx, rf, r, v.retry_policy, d),
-        requestHeaders: headerMutation(ctx, rf, r, 'request'),
-        responseHeaders: headerMutation(ctx, rf, r, 'response'),
-        fault: compileFault(ctx, `${rf}.typed_per_filter_config`, r.typed_per_filter_config) ?? compileFault(ctx, `${vf}.typed_per_filter_config`, v.typed_per_filter_config),
-      };
+      return new CompiledRoute(
+        typeof r.name === 'string' ? r.name : undefined, vhName, ri,
+        compileMatch(ctx, `${rf}.match`, r.match, sh),
+        compileAction(ctx, rf, r, v.retry_policy, d, sh),
+        headerMutation(ctx, rf, r, 'request'),
+        headerMutation(ctx, rf, r, 'response'),
+        compileFault(ctx, `${rf}.typed_per_filter_config`, r.typed_per_filter_config) ?? compileFault(ctx, `${vf}.typed_per_filter_config`, v.typed_per_filter_config),
+      );
     });
-    const vh: VirtualHost = { name: v.name ?? String(vi), domains: v.domains, routes, requestHeaders: headerMutation(ctx, vf, v, 'request'), responseHeaders: headerMutation(ctx, vf, v, 'response') };
+    const vh: VirtualHost = { name: vhName, domains: v.domains, routes, requestHeaders: headerMutation(ctx, vf, v, 'request'), responseHeaders: headerMutation(ctx, vf, v, 'response') };
     virtualHosts.push(vh);
     for (const [di, dom] of (v.domains as string[]).entries()) {
       const star = addDomain(ctx, `${vf}.domains[${di}]`, dom, vh, exact, suffixes, prefixes, seen);
