@@ -35,7 +35,7 @@ import { Command } from 'commander';
 import { MemoryStore } from '../src/store/memory-store.ts';
 import { createControlPlane, type ControlPlane } from '../src/controlplane/control-plane.ts';
 import { AdsTestClient } from '../src/controlplane/xds/ads-test-client.ts';
-import { TypeUrl } from '../src/xds/protos.ts';
+import { TypeUrl, VHDS_CLIENT_FEATURE } from '../src/xds/protos.ts';
 import type { KubeObject } from '../src/api/meta.ts';
 import { log } from '../src/lib/log.ts';
 
@@ -49,7 +49,7 @@ const epoch = (): number => performance.timeOrigin + performance.now();
 
 // ------------------------------------------------------------------ child: the simulated proxies
 
-type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean; gateway?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
+type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean; gateway?: boolean; inlineRoutes?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
 
 async function childMain(): Promise<void> {
   let clients: AdsTestClient[] = [];
@@ -75,7 +75,7 @@ async function childMain(): Promise<void> {
     if (!watching) return;
     if (c === gw) {
       watching.gwBytes += r.bytes;
-      if (r.type_url === TypeUrl.RouteConfiguration && watching.gwAt === undefined) { watching.gwAt = performance.timeOrigin + r.at; maybeDone(); }
+      if ((r.type_url === TypeUrl.RouteConfiguration || r.type_url === TypeUrl.VirtualHost) && watching.gwAt === undefined) { watching.gwAt = performance.timeOrigin + r.at; maybeDone(); }
       return;
     }
     watching.bytes += r.bytes;
@@ -113,8 +113,9 @@ async function childMain(): Promise<void> {
       gw = undefined;
       if (m.gateway) {
         // Like the mesh proxies, a reconnecting gateway names what it has (initial_resource_versions).
-        const g: AdsTestClient = new AdsTestClient(m.address, 'delta', { id: 'gateway-0', metadata: { SLUICE_ROLE: 'gateway' } }, { fastDecode: true, onResponse: (r) => onResponse(g)(r) });
-        for (const t of TYPES) g.deltaRequest(t, [], [], { initial: m.reconnect && gwHave?.get(t) ? Object.fromEntries(gwHave.get(t)!) : undefined });
+        // A gateway takes its hosts over VHDS (as sluice's proxy does) unless --gateway-inline-routes.
+        const g: AdsTestClient = new AdsTestClient(m.address, 'delta', { id: 'gateway-0', metadata: { SLUICE_ROLE: 'gateway' }, clientFeatures: m.inlineRoutes ? [] : [VHDS_CLIENT_FEATURE] }, { fastDecode: true, onResponse: (r) => onResponse(g)(r) });
+        for (const t of m.inlineRoutes ? TYPES : [...TYPES, TypeUrl.VirtualHost]) g.deltaRequest(t, [], [], { initial: m.reconnect && gwHave?.get(t) ? Object.fromEntries(gwHave.get(t)!) : undefined });
         gw = g;
       }
       let bytes = 0;
@@ -189,6 +190,9 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 interface PhaseResult { rssBeforeStormMb: number; gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
 
+/** --gateway-inline-routes: the gateway does not ask for VHDS. */
+let gatewayInlineRoutes = false;
+
 async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean, gateway = false): Promise<PhaseResult> {
   const store = new MemoryStore({ historyLimit: 1_000 });
   const t0 = epoch();
@@ -207,7 +211,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   const loadMs = epoch() - t0;
   const kids = new Children();
   await kids.request(undefined);
-  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', gateway });
+  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', gateway, inlineRoutes: gatewayInlineRoutes });
   if (conn.ready < proxies * 0.9) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
   await cp.status.idle();
   await new Promise((r) => setTimeout(r, 300));
@@ -251,7 +255,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
 
   result.rssBeforeStormMb = process.memoryUsage().rss / 2 ** 20;
   if (withStorm) {
-    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true, gateway });
+    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true, gateway, inlineRoutes: gatewayInlineRoutes });
     result.storm = { ms: storm.ms, bytes: storm.bytes };
   }
   const mem = process.memoryUsage();
@@ -270,6 +274,7 @@ async function main(): Promise<void> {
     .option('--services <n>', 'services loaded for the main phase', '10000')
     .option('--small-services <n>', 'services for the bytes-per-change comparison', '1000')
     .option('--debounce-after <ms>', 'debounce quiet period', '100')
+    .option('--gateway-inline-routes', 'the gateway takes every host inline in its RouteConfiguration (no VHDS), for comparison')
     .option('--with-gateway', 'also connect one delta gateway proxy (every public host) and measure it; results go to push-gateway.json')
     .option('--only-main', 'run only the main phase (profiling); no results file is written')
     .option('--out <file>', 'results file (default results/push.json, or push-gateway.json with --with-gateway)')
@@ -281,6 +286,7 @@ async function main(): Promise<void> {
   }
   // The big phase first, so its RSS is not inflated by heap left over from another phase.
   const gateway = o.withGateway === true;
+  gatewayInlineRoutes = o.gatewayInlineRoutes === true;
   const loadStart = loadavg().map(r1);
   const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../lib/clock.ts';
 import type { Condition, KubeObject } from '../api/meta.ts';
 import { MemoryStore } from '../store/memory-store.ts';
-import { TypeUrl } from '../xds/protos.ts';
+import { decodeResource, TypeUrl } from '../xds/protos.ts';
 import { classifyPodChange, createControlPlane, type ControlPlane } from './control-plane.ts';
 import { AdsTestClient, type ReceivedResponse } from './xds/ads-test-client.ts';
 import { startWhoBackend } from './xds/who-service.ts';
@@ -239,4 +239,28 @@ test('control plane: a restart keeps Ingresses that were reported ready (no flip
       assert.equal(cp.status.writes, 1, 'one status write: the new Ingress only');
     } finally { await cp.stop(); }
   } finally { await store.close(); }
+});
+
+test('control plane: a gateway that asks for VHDS gets one VirtualHost per host; a new Ingress sends only its own host; Ready after that ACK', async () => {
+  const { store, clock, cp, address } = await setup();
+  const c = new AdsTestClient(address, 'delta', { id: 'gw-vhds', metadata: { SLUICE_ROLE: 'gateway' }, clientFeatures: ['dev.sluice.vhds'] });
+  try {
+    for (const t of [...TYPES, TypeUrl.VirtualHost]) c.deltaRequest(t, []);
+    await waitFor(() => c.all.some((r) => r.type_url === TypeUrl.VirtualHost && r.resources.length > 0) || undefined, 'VHDS response');
+    const rds = c.all.filter((r) => r.type_url === TypeUrl.RouteConfiguration).flatMap((r) => r.resources.map((x) => decodeResource(TypeUrl.RouteConfiguration, x.resource!.value)));
+    assert.ok(rds.length > 0 && rds.every((r) => (r.virtual_hosts ?? []).length === 0 && r.vhds?.config_source?.ads), `route configurations carry no hosts and name VHDS: ${JSON.stringify(rds).slice(0, 300)}`);
+    const hosts = c.all.filter((r) => r.type_url === TypeUrl.VirtualHost).flatMap((r) => r.resources.map((x: any) => x.name as string));
+    assert.ok(hosts.some((n) => n.includes('hello')), `the Ingress host is a VirtualHost resource: ${hosts.join(', ')}`);
+    await waitFor(async () => cond(await store.get(ING, 'default', 'hello'), 'Ready')?.status === 'True' || undefined, 'first Ingress Ready');
+
+    const seen = c.all.length;
+    await store.create('core/endpoints', endpoints('default', 'other-00001', 8083));
+    await store.create(ING, ingress('default', 'other', [['other-00001', 100]]));
+    await waitFor(() => (clock.advance(200), c.all.slice(seen).some((r) => r.type_url === TypeUrl.VirtualHost)) || undefined, 'VHDS push for the new Ingress');
+    await waitFor(async () => cond(await store.get(ING, 'default', 'other'), 'Ready')?.status === 'True' || undefined, 'new Ingress Ready');
+    const after = c.all.slice(seen);
+    assert.ok(!after.some((r) => r.type_url === TypeUrl.RouteConfiguration), 'no RouteConfiguration re-sent');
+    const sentHosts = after.filter((r) => r.type_url === TypeUrl.VirtualHost).flatMap((r) => r.resources.map((x: any) => x.name as string));
+    assert.ok(sentHosts.length > 0 && sentHosts.every((n) => n.includes('other')), `only the new Ingress's hosts were sent: ${sentHosts.join(', ')}`);
+  } finally { c.close(); await cp.stop(); await store.close(); }
 });

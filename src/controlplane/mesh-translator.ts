@@ -14,6 +14,7 @@ import { buildMeshState, updateMeshState, type MeshChange } from './translate/me
 import { translateEndpoints, translateForProxy, type ProxyTranslateOptions } from './translate/translate.ts';
 import type { MeshSecuritySource } from './translate/mesh-security.ts';
 import { assertConsistent } from './translate/consistency.ts';
+import { toVhds } from './translate/vhds.ts';
 import type { MeshState, Problem, ResourceSet, TranslateOptions } from './translate/types.ts';
 import type { ScopeTranslator } from './pipeline/push-pipeline.ts';
 import type { ProxyInfo } from './xds/node-info.ts';
@@ -24,6 +25,11 @@ export interface MeshTranslatorOptions extends TranslateOptions {
   meshSecurity?: MeshSecuritySource;
   /** The translation's notion of now (certificate validity); the control plane passes its clock. */
   now?: () => number;
+}
+
+/** Gateways that asked for VHDS get their hosts as VirtualHost resources (mesh proxies keep inline routes). */
+function usesVhds(proxy: ProxyInfo): boolean {
+  return proxy.role === 'gateway' && proxy.vhds === true;
 }
 
 export function problemKey(p: Pick<Problem, 'resource'>): string {
@@ -57,7 +63,7 @@ export class MeshTranslator implements ScopeTranslator {
 
   scopeKey(proxy: ProxyInfo, apiListeners: readonly string[]): string {
     const ports = proxy.role === 'gateway' ? `${proxy.ports?.http ?? ''},${proxy.ports?.https ?? ''}` : '';
-    return `${proxy.role}|${proxy.namespace ?? '*'}|${ports}|${apiListeners.join(',')}`;
+    return `${proxy.role}|${proxy.namespace ?? '*'}|${ports}|${apiListeners.join(',')}${usesVhds(proxy) ? '|vhds' : ''}`;
   }
 
   private options(apiListeners: readonly string[]): ProxyTranslateOptions {
@@ -70,7 +76,7 @@ export class MeshTranslator implements ScopeTranslator {
     const r = translateForProxy(this.state, proxy, this.options(apiListeners));
     assertConsistent(r.resources, `configuration for ${proxy.role} proxy ${proxy.id}`);
     this.setProblems(this.scopeKey(proxy, apiListeners), r.problems);
-    return r.resources;
+    return usesVhds(proxy) ? toVhds(r.resources) : r.resources;
   }
 
   translateEndpoints(proxy: ProxyInfo, clusterNames: string[]): Map<string, object> {

@@ -18,6 +18,8 @@ export const PROTO_INCLUDE_DIRS = ['envoy-api', 'xds', 'googleapis', 'protoc-gen
 export const TypeUrl = {
   Listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
   RouteConfiguration: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  /** VHDS: a RouteConfiguration's virtual hosts as resources of their own (`<route config>/<virtual host>`). */
+  VirtualHost: 'type.googleapis.com/envoy.config.route.v3.VirtualHost',
   Cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   ClusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   Secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
@@ -36,10 +38,16 @@ export const TypeUrl = {
   FileAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
   StdoutAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
 } as const;
-export type ResourceTypeUrl = (typeof TypeUrl)['Listener' | 'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'Secret'];
+export type ResourceTypeUrl = (typeof TypeUrl)['Listener' | 'RouteConfiguration' | 'VirtualHost' | 'Cluster' | 'ClusterLoadAssignment' | 'Secret'];
 
-/** The five resource types in the order a server pushes them (CDS, EDS, LDS, RDS, SDS). */
-export const PUSH_ORDER: readonly ResourceTypeUrl[] = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.Secret];
+/** The resource types in the order a server pushes them (CDS, EDS, LDS, RDS, VHDS, SDS). */
+export const PUSH_ORDER: readonly ResourceTypeUrl[] = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.VirtualHost, TypeUrl.Secret];
+
+/**
+ * The client feature (Node.client_features) a delta client sends to get its gateway routes over
+ * VHDS: each virtual host its own resource, so one changed host costs one small resource.
+ */
+export const VHDS_CLIENT_FEATURE = 'dev.sluice.vhds';
 
 const PROTO_FILES = [
   'envoy/service/discovery/v3/ads.proto',

@@ -150,6 +150,7 @@ export class AdsServer {
         if (ended) return;
         if (!conn) {
           const proxy = proxyInfoFromNode(req.node);
+          if (protocol !== 'delta') delete proxy.vhds; // VHDS is delta-only (as in Envoy)
           const copts = { clock: this.clock, ackTimeoutMs: this.opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS, listener: this.opts.listener };
           conn = protocol === 'sotw' ? new SotwConnection(proxy, writer, copts) : new DeltaConnection(proxy, writer, copts);
           this.live.add(conn);

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { adsService, envoyRoot } from '../../xds/protos.ts';
 
 export type Protocol = 'sotw' | 'delta';
-export interface NodeSpec { id: string; metadata?: Record<string, string> }
+export interface NodeSpec { id: string; metadata?: Record<string, string>; clientFeatures?: string[] }
 
 export interface ReceivedResponse {
   type_url: string;
@@ -94,7 +94,7 @@ export class AdsTestClient {
   private nodeField(): object | undefined {
     if (this.sentNode) return undefined;
     this.sentNode = true;
-    return { id: this.node.id, metadata: toStruct(this.node.metadata) };
+    return { id: this.node.id, metadata: toStruct(this.node.metadata), client_features: this.node.clientFeatures ?? [] };
   }
 
   /** SotW: subscribe `names` of `type` (empty = wildcard for LDS/CDS). */

@@ -11,6 +11,7 @@
  * Without SLUICE_ROLE the role comes from an Istio-style node id `router~ip~name.ns~domain`
  * (`router` = gateway, `sidecar` = mesh) and otherwise defaults to `mesh`.
  */
+import { VHDS_CLIENT_FEATURE } from '../../xds/protos.ts';
 import { SluiceError } from '../../lib/errors.ts';
 
 export type ProxyRole = 'gateway' | 'mesh';
@@ -21,6 +22,8 @@ export interface ProxyInfo {
   ports?: { http?: number; https?: number };
   /** Every string metadata value, for scope keys that need more (e.g. a sidecar selector). */
   metadata: Record<string, string>;
+  /** Its gateway routes go over VHDS (a delta stream whose node lists VHDS_CLIENT_FEATURE). */
+  vhds?: boolean;
 }
 
 export const NodeMetadataKeys = { role: 'SLUICE_ROLE', namespace: 'NAMESPACE', ports: 'SLUICE_PORTS' } as const;
@@ -94,6 +97,8 @@ export function proxyInfoFromNode(node: unknown): ProxyInfo {
     if (dot > 0) namespace = idParts[2].slice(dot + 1);
   }
   const info: ProxyInfo = { id, role, metadata };
+  const features = (n as { client_features?: unknown }).client_features;
+  if (Array.isArray(features) && features.includes(VHDS_CLIENT_FEATURE)) info.vhds = true;
   if (namespace) info.namespace = namespace;
   if (metadata[NodeMetadataKeys.ports]) info.ports = parsePorts(metadata[NodeMetadataKeys.ports], id);
   return info;

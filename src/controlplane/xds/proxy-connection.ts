@@ -70,7 +70,7 @@ export interface ConnectionOptions { clock: Clock; ackTimeoutMs: number; listene
 export interface BuiltResponse { wire: Buffer; nonce: string; version: string; bytes: number; resources: number; removed: number }
 
 let connectionSeq = 0;
-const HOLDERS = [TypeUrl.Listener, TypeUrl.RouteConfiguration] as const;
+const HOLDERS = [TypeUrl.Listener, TypeUrl.RouteConfiguration, TypeUrl.VirtualHost] as const;
 const HELD = new Set<string>([TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment]);
 
 export abstract class ProxyConnection {

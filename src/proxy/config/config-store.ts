@@ -13,8 +13,10 @@ import type { XdsHandler, XdsResult, XdsUpdate } from '../xds-client/ads-client.
 import { translateCluster } from './cluster.ts';
 import { translateLoadAssignment, translateSecret } from './endpoints.ts';
 import { translateListener } from './listener.ts';
-import type { ClusterConfig, EndpointsConfig, ListenerConfig, RouteTable, SecretConfig, TranslateDefaults } from './model.ts';
+import type { ClusterConfig, EndpointsConfig, ListenerConfig, RouteTable, SecretConfig, TranslateDefaults, VirtualHost } from './model.ts';
 import { translateRouteConfiguration } from './route-config.ts';
+import { translateVirtualHost, VhdsHosts } from './vhds.ts';
+import { log } from '../../lib/log.ts';
 
 export interface ProxyConfig {
   readonly listeners: ReadonlyMap<string, ListenerConfig>;
@@ -29,7 +31,8 @@ interface Accepted<T> { value: T; version: string; bytes: Uint8Array; updatedAt:
 type Translate = (raw: Record<string, any>, d: TranslateDefaults, name: string) => unknown;
 const TRANSLATORS: Record<string, Translate> = {
   [TypeUrl.Listener]: translateListener,
-  [TypeUrl.RouteConfiguration]: translateRouteConfiguration,
+  [TypeUrl.RouteConfiguration]: (r, d, n) => { const t = translateRouteConfiguration(r, d, n); return r.vhds ? { ...t, vhds: true } : t; },
+  [TypeUrl.VirtualHost]: translateVirtualHost,
   [TypeUrl.Cluster]: translateCluster,
   [TypeUrl.ClusterLoadAssignment]: (r, _d, n) => translateLoadAssignment(r, n),
   [TypeUrl.Secret]: (r, _d, n) => translateSecret(r, n),
@@ -39,8 +42,8 @@ export interface ConfigStoreOptions {
   defaults: TranslateDefaults;
   clock: Clock;
   initialFetchTimeoutMs: number;
-  /** The xDS client's subscribe (EDS/RDS/SDS by name). */
-  subscribe(typeUrl: string, names: Iterable<string>): void;
+  /** The xDS client's subscribe (EDS/RDS/SDS by name; VHDS wildcard). */
+  subscribe(typeUrl: string, names: '*' | Iterable<string>): void;
 }
 
 export class ConfigStore implements XdsHandler {
@@ -48,6 +51,8 @@ export class ConfigStore implements XdsHandler {
   private readonly seenTypes = new Set<string>();
   private active: ProxyConfig = { listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), secrets: new Map() };
   private readonly subs: ((c: ProxyConfig) => void)[] = [];
+  private readonly vhds = new VhdsHosts();
+  private vhdsSubscribed = false;
   private warmTimer?: Timer;
   private isReady = false;
   connected = false;
@@ -80,6 +85,16 @@ export class ConfigStore implements XdsHandler {
         errors.push((e as Error).message);
       }
     }
+    if (u.typeUrl === TypeUrl.VirtualHost) {
+      // A domain already served by another host of the same route configuration is refused.
+      const vhs = new Map([...staged].map(([n, a]) => [n, a.value as VirtualHost]));
+      for (const [n, vh] of vhs) {
+        const why = this.vhds.conflict(n, vh, vhs);
+        if (why) { staged.delete(n); rejected.add(n); errors.push(why); }
+      }
+      for (const n of u.removals) this.vhds.delete(n);
+      for (const [n, a] of staged) this.vhds.set(n, a.value as VirtualHost);
+    }
     for (const [n, a] of staged) map.set(n, a);
     for (const n of u.removals) map.delete(n);
     this.seenTypes.add(u.typeUrl);
@@ -100,6 +115,11 @@ export class ConfigStore implements XdsHandler {
       const rds = new Set<string>();
       for (const l of listeners) for (const fc of l.filterChains) if (fc.hcm.rdsName) rds.add(fc.hcm.rdsName);
       this.o.subscribe(TypeUrl.RouteConfiguration, rds);
+    }
+    if (changed === TypeUrl.RouteConfiguration && !this.vhdsSubscribed && [...this.accepted.get(TypeUrl.RouteConfiguration)!.values()].some((a) => (a.value as RouteTable).vhds)) {
+      // Envoy subscribes to a route configuration's virtual hosts once it names VHDS.
+      this.vhdsSubscribed = true;
+      this.o.subscribe(TypeUrl.VirtualHost, '*');
     }
     if (changed === TypeUrl.Listener || changed === TypeUrl.Cluster) {
       const sds = new Set<string>();
@@ -126,7 +146,17 @@ export class ConfigStore implements XdsHandler {
     const now = this.o.clock.now();
     const get = (t: string) => this.accepted.get(t)!;
     const endpoints = new Map<string, EndpointsConfig>([...get(TypeUrl.ClusterLoadAssignment)].map(([n, a]) => [n, a.value]));
-    const routes = new Map<string, RouteTable>([...get(TypeUrl.RouteConfiguration)].map(([n, a]) => [n, a.value]));
+    const routes = new Map<string, RouteTable>();
+    for (const [n, a] of get(TypeUrl.RouteConfiguration)) {
+      const rt = a.value as RouteTable;
+      if (!rt.vhds) { routes.set(n, rt); continue; }
+      // Warm once the first VHDS answer arrived (its listeners wait, as for RDS).
+      if (!this.seenTypes.has(TypeUrl.VirtualHost)) continue;
+      try { routes.set(n, this.vhds.table(rt)); } catch (e) {
+        log.warn({ routeConfig: n, err: (e as Error).message }, 'proxy: VHDS hosts conflict with the route configuration\'s own; serving its own hosts only');
+        routes.set(n, rt);
+      }
+    }
     const secrets = new Map<string, SecretConfig>([...get(TypeUrl.Secret)].map(([n, a]) => [n, a.value]));
     let warming = false;
     const clusters = new Map<string, ClusterConfig>();

@@ -104,6 +104,8 @@ export interface RouteTable {
   virtualHosts: readonly VirtualHost[];
   requestHeaders: HeaderMutation;
   responseHeaders: HeaderMutation;
+  /** Its virtual hosts (also) come over VHDS as VirtualHost resources `<name>/<host>`. */
+  vhds?: boolean;
 }
 
 export interface AccessLogSink { kind: 'stdout' | 'file'; path?: string }

@@ -230,39 +230,52 @@ class CompiledRoute implements Route {
   get name(): string { return this.ownName ?? `${this.vhName}/${this.index}`; }
 }
 
-/** Translates a RouteConfiguration; `name` is used in errors when the resource lacks one. */
-export function translateRouteConfiguration(rc: Obj, d: TranslateDefaults, name = rc.name ?? ''): RouteTable {
-  const ctx: FieldCtx = new FieldCtx('RouteConfiguration', name);
+/** A RouteTable's domain index: exact, `*.suffix` and `prefix*` (longest first) and `*`. */
+export type DomainIndex = Pick<RouteTable, 'exact' | 'suffixes' | 'prefixes' | 'any' | 'virtualHosts'>;
+
+/** Indexes virtual hosts by their domains; a domain in two virtual hosts fails naming the field. */
+export function indexVirtualHosts(ctx: FieldCtx, hosts: readonly { vh: VirtualHost; field: string }[]): DomainIndex {
   const exact = new Map<string, VirtualHost>();
   const suffixes: [string, VirtualHost][] = [];
   const prefixes: [string, VirtualHost][] = [];
   const seen = new Set<string>();
   let any: VirtualHost | undefined;
-  const virtualHosts: VirtualHost[] = [];
-  const sh: Shared = { names: new Map(), matches: new Map() };
-  for (const [vi, v] of ((rc.virtual_hosts ?? []) as Obj[]).entries()) {
-    const vf = `virtual_hosts[${vi}]`;
-    if (!Array.isArray(v.domains) || v.domains.length === 0) ctx.fail(`${vf}.domains`, 'at least one domain is required');
-    const vhName: string = v.name ?? String(vi);
-    const routes: Route[] = ((v.routes ?? []) as Obj[]).map((r, ri) => {
-      const rf = `${vf}.routes[${ri}]`;
-      return new CompiledRoute(
-        typeof r.name === 'string' ? r.name : undefined, vhName, ri,
-        compileMatch(ctx, `${rf}.match`, r.match, sh),
-        compileAction(ctx, rf, r, v.retry_policy, d, sh),
-        headerMutation(ctx, rf, r, 'request'),
-        headerMutation(ctx, rf, r, 'response'),
-        compileFault(ctx, `${rf}.typed_per_filter_config`, r.typed_per_filter_config) ?? compileFault(ctx, `${vf}.typed_per_filter_config`, v.typed_per_filter_config),
-      );
-    });
-    const vh: VirtualHost = { name: vhName, domains: v.domains, routes, requestHeaders: headerMutation(ctx, vf, v, 'request'), responseHeaders: headerMutation(ctx, vf, v, 'response') };
-    virtualHosts.push(vh);
-    for (const [di, dom] of (v.domains as string[]).entries()) {
-      const star = addDomain(ctx, `${vf}.domains[${di}]`, dom, vh, exact, suffixes, prefixes, seen);
+  for (const { vh, field } of hosts) {
+    for (const [di, dom] of vh.domains.entries()) {
+      const star = addDomain(ctx, `${field}.domains[${di}]`, dom, vh, exact, suffixes, prefixes, seen);
       if (star) any = star;
     }
   }
   suffixes.sort((a, b) => b[0].length - a[0].length);
   prefixes.sort((a, b) => b[0].length - a[0].length);
-  return { name, exact, suffixes, prefixes, any, virtualHosts, requestHeaders: headerMutation(ctx, '', rc, 'request'), responseHeaders: headerMutation(ctx, '', rc, 'response') };
+  return { exact, suffixes, prefixes, any, virtualHosts: hosts.map((h) => h.vh) };
+}
+
+/** Compiles one virtual host (`field` names it in errors). */
+export function compileVirtualHost(ctx: FieldCtx, vf: string, v: Obj, index: number, d: TranslateDefaults, sh: Shared = { names: new Map(), matches: new Map() }): VirtualHost {
+  if (!Array.isArray(v.domains) || v.domains.length === 0) ctx.fail(`${vf}.domains`, 'at least one domain is required');
+  const vhName: string = v.name ?? String(index);
+  const routes: Route[] = ((v.routes ?? []) as Obj[]).map((r, ri) => {
+    const rf = `${vf}.routes[${ri}]`;
+    return new CompiledRoute(
+      typeof r.name === 'string' ? r.name : undefined, vhName, ri,
+      compileMatch(ctx, `${rf}.match`, r.match, sh),
+      compileAction(ctx, rf, r, v.retry_policy, d, sh),
+      headerMutation(ctx, rf, r, 'request'),
+      headerMutation(ctx, rf, r, 'response'),
+      compileFault(ctx, `${rf}.typed_per_filter_config`, r.typed_per_filter_config) ?? compileFault(ctx, `${vf}.typed_per_filter_config`, v.typed_per_filter_config),
+    );
+  });
+  return { name: vhName, domains: v.domains, routes, requestHeaders: headerMutation(ctx, vf, v, 'request'), responseHeaders: headerMutation(ctx, vf, v, 'response') };
+}
+
+/** Translates a RouteConfiguration; `name` is used in errors when the resource lacks one. */
+export function translateRouteConfiguration(rc: Obj, d: TranslateDefaults, name = rc.name ?? ''): RouteTable {
+  const ctx: FieldCtx = new FieldCtx('RouteConfiguration', name);
+  const sh: Shared = { names: new Map(), matches: new Map() };
+  const hosts = ((rc.virtual_hosts ?? []) as Obj[]).map((v, vi) => {
+    const field = `virtual_hosts[${vi}]`;
+    return { vh: compileVirtualHost(ctx, field, v, vi, d, sh), field };
+  });
+  return { name, ...indexVirtualHosts(ctx, hosts), requestHeaders: headerMutation(ctx, '', rc, 'request'), responseHeaders: headerMutation(ctx, '', rc, 'response') };
 }

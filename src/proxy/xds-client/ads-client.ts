@@ -18,7 +18,7 @@ import type { Clock, Timer } from '../../lib/clock.ts';
 import { backoffDelay } from '../../lib/backoff.ts';
 import type { Rng } from '../../lib/rng.ts';
 import { log } from '../../lib/log.ts';
-import { adsService, fromAny, TypeUrl } from '../../xds/protos.ts';
+import { adsService, fromAny, TypeUrl, VHDS_CLIENT_FEATURE } from '../../xds/protos.ts';
 import { toStruct } from './struct.ts';
 
 /** `bytes` is the resource's protobuf encoding, kept instead of the decoded object for /config_dump (far smaller). */
@@ -159,7 +159,8 @@ export class AdsClient {
     if (this.nodeSent) return undefined;
     this.nodeSent = true;
     const n = this.o.node;
-    return { id: n.id, cluster: n.cluster, metadata: toStruct(n.metadata), user_agent_name: 'sluice' };
+    // Over delta the proxy takes its virtual hosts over VHDS when the server offers them that way.
+    return { id: n.id, cluster: n.cluster, metadata: toStruct(n.metadata), user_agent_name: 'sluice', client_features: this.o.delta ? [VHDS_CLIENT_FEATURE] : [] };
   }
 
   private sendSubscription(typeUrl: string, st: TypeState): void {
