@@ -2,7 +2,8 @@
  * Where a proxy worker's memory goes with many routes loaded (not part of `npm run bench:proxy`;
  * the same setup as its 10,000-routes part): one upstream, a test xDS server with MEM_VHOSTS
  * virtual hosts (default 10,000, one domain and one 90/10 weighted route each), one proxy worker.
- * Waits until the last virtual host routes, then MEM_SETTLE_MS (default 2,000, as bench:proxy),
+ * Waits until the last virtual host routes, then MEM_SETTLE_MS (default 10,000, as bench:proxy
+ * reads its settled figure),
  * and prints the worker's RSS split by mapping from /proc/PID/smaps (node binary pages, anonymous,
  * brk heap, other files). MEM_V8_FLAGS are added to the workers' usual V8 flags (for example
  * `--import /path/probe.mjs` or `--heapsnapshot-signal=SIGUSR2`); MEM_HOLD_MS keeps it running.
@@ -23,7 +24,7 @@ import { WORKER_V8_FLAGS } from '../../src/proxy/workers/worker-bundle.ts';
 
 const root = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 const VHOSTS = Number(process.env.MEM_VHOSTS ?? 10_000);
-const SETTLE_MS = Number(process.env.MEM_SETTLE_MS ?? 2000);
+const SETTLE_MS = Number(process.env.MEM_SETTLE_MS ?? 10_000);
 const HOLD_MS = Number(process.env.MEM_HOLD_MS ?? 0);
 const EXTRA = process.env.MEM_V8_FLAGS ?? '';
 

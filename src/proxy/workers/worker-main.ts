@@ -4,6 +4,7 @@
  * request (stop accepting, finish in-flight requests, exit).
  */
 import cluster from 'node:cluster';
+import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { log } from '../../lib/log.ts';
 import type { Bootstrap } from '../bootstrap.ts';
@@ -59,7 +60,8 @@ function main(): void {
  * one SHRINK_AFTER_MS later shrinks the young generation too: V8 shrinks new space only in a
  * collection that sees a low allocation rate over the last few seconds, which the first one,
  * right after decoding, does not (measured: new space 8 MB committed and empty after the first,
- * 1 MB after the second; under traffic it grows back to its cap as needed).
+ * 1 MB after the second; under traffic it grows back to its cap as needed). It runs only while
+ * the worker is idle.
  */
 const SHRINK_AFTER_MS = 6000;
 function collectAfterConfigChanges(p: ProxyInstance): void {
@@ -78,8 +80,19 @@ function collectAfterConfigChanges(p: ProxyInstance): void {
     gc();
     v8.setFlagsFromString('--no-compact-on-every-full-gc');
     log.debug({ memory: process.memoryUsage() }, 'collected after config change');
+    scheduleShrink(3);
+  };
+  // Only while the worker is idle (event loop busy < 2% since the last look): serving traffic
+  // keeps the young generation in use anyway, and a full collection would pause requests.
+  const scheduleShrink = (tries: number) => {
     if (shrinkTimer) clearTimeout(shrinkTimer);
-    shrinkTimer = setTimeout(() => { shrinkTimer = undefined; gc(); }, SHRINK_AFTER_MS);
+    let elu = performance.eventLoopUtilization();
+    shrinkTimer = setTimeout(() => {
+      shrinkTimer = undefined;
+      elu = performance.eventLoopUtilization(elu);
+      if (elu.utilization < 0.02) gc();
+      else if (tries > 1) scheduleShrink(tries - 1);
+    }, SHRINK_AFTER_MS);
     shrinkTimer.unref();
   };
   // Debounced: 1 s after the last change, but no later than 10 s after the first pending one.
