@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   const s = await startSluice(['  stable-window: 2s', '  scale-to-zero-grace-period: 0s', '  tick-interval: 1s', ''].join('\n'), { prefix: 'sluice-bench-coldstart-', logLevel: 'info' });
   const cold: number[] = [];
   const bare: number[] = [];
+  const coldNames: string[] = [];
   const loads: number[] = [];
   try {
     await bareStart(); // warm-up, discarded
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
         const ms = performance.now() - t0;
         if (r.status !== 200 || r.body !== 'Hello World!\n') throw new Error(`${n}: cold request answered ${r.status} ${JSON.stringify(r.body)}`);
         cold.push(ms);
+        coldNames.push(n);
         loads.push(os.loadavg()[0]!);
         console.error(`sample ${cold.length}/${SAMPLES}: cold ${ms.toFixed(1)} ms, bare ${bare.at(-1)!.toFixed(1)} ms`);
       }
@@ -131,11 +133,13 @@ async function main(): Promise<void> {
   // The activator's per-request phase lines for the cold services.
   const phaseNames = ['decided', 'podCreated', 'spawned', 'ready', 'forwarded', 'firstByte'] as const;
   const phases: Record<string, number[]> = Object.fromEntries(phaseNames.map((n) => [n, []]));
+  const phasesByService = new Map<string, Record<string, number | undefined>>();
   for (const line of s.output().split('\n')) {
     if (!line.includes('waiting request answered') || !line.includes('"default/cold-')) continue;
     try {
-      const j = JSON.parse(line) as { phases: Record<string, number | undefined> };
+      const j = JSON.parse(line) as { revision: string; phases: Record<string, number | undefined> };
       for (const n of phaseNames) { const v = j.phases[n]; if (typeof v === 'number') phases[n]!.push(v); }
+      phasesByService.set(j.revision.replace(/^default\//, '').replace(/-00001$/, ''), j.phases);
     } catch { /* not JSON */ }
   }
   const phaseStats = Object.fromEntries(phaseNames.filter((n) => phases[n]!.length > 0).map((n) => [n, {
@@ -172,7 +176,9 @@ async function main(): Promise<void> {
   for (const [n, st] of Object.entries(phaseStats)) console.log(`  ${n.padEnd(12)} ${String(st.p50_ms).padStart(8)} ${String(st.p90_ms).padStart(8)} ${String(st.p99_ms).padStart(8)}   (p50 p90 p99, n=${st.n})`);
   console.log(`load average (1 min): before ${result.loadavg_1m_before}, during ${JSON.stringify(result.loadavg_1m_during)}, after ${result.loadavg_1m_after}; ${result.cores} cores`);
   fs.mkdirSync(path.join(REPO, 'bench', 'results'), { recursive: true });
-  fs.writeFileSync(path.join(REPO, 'bench', 'results', process.env.BENCH_COLDSTART_OUT ?? 'coldstart.json'), JSON.stringify({ ...result, cold_ms: cold.map((x) => +x.toFixed(1)), bare_ms: bare.map((x) => +x.toFixed(1)) }, null, 2) + '\n');
+  fs.writeFileSync(path.join(REPO, 'bench', 'results', process.env.BENCH_COLDSTART_OUT ?? 'coldstart.json'), JSON.stringify({ ...result, cold_ms: cold.map((x) => +x.toFixed(1)), bare_ms: bare.map((x) => +x.toFixed(1)),
+    // Per cold request, in order: its service and its phases (ms after arrival at the activator).
+    cold_samples: coldNames.map((n, i) => ({ service: n, cold_ms: +cold[i]!.toFixed(1), phases: phasesByService.get(n) })) }, null, 2) + '\n');
   console.log(JSON.stringify(result));
 }
 

@@ -38,12 +38,12 @@ const appPath = (f: string): string => fileURLToPath(new URL(`./apps/${f}`, impo
 const node = (app: string): ImageEntry => ({ command: [process.execPath, appPath(app)] });
 
 export const BUILTIN_IMAGES: Readonly<Record<string, ImageEntry>> = {
-  'sluice/hello': node('hello.mjs'),
+  'sluice/hello': node('hello.cjs'),
   'sluice/echo': node('echo.mjs'),
   'sluice/work': node('work.mjs'),
   // Knative's helloworld sample (docs, quickstart) and Kperf's default image.
-  'gcr.io/knative-samples/helloworld-go': node('hello.mjs'),
-  'ghcr.io/knative/helloworld-go': node('hello.mjs'),
+  'gcr.io/knative-samples/helloworld-go': node('hello.cjs'),
+  'ghcr.io/knative/helloworld-go': node('hello.cjs'),
 };
 
 /** `repo/name:tag@sha256:…` → `repo/name`, with docker.io/ and library/ dropped. */

@@ -7,7 +7,6 @@
  * memory limits (OOMKilled), logs appended to a file, and graceful termination (SIGTERM to the
  * group, SIGKILL after the grace period; the built-in apps drain and exit early).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Clock, Timer } from '../lib/clock.ts';
@@ -15,6 +14,7 @@ import type { Probe } from '../api/types/core.ts';
 import { openPodLog, tailLines } from './pod-logs.ts';
 import { readRss } from './memory-limit.ts';
 import { runProbe, probeTiming } from './probe.ts';
+import { directSpawner, type Spawner } from './launcher.ts';
 
 export interface ContainerTermination {
   exitCode: number;
@@ -70,6 +70,8 @@ export interface PodProcessOptions {
   /** How many log lines a termination message carries (default 10). */
   messageLines?: number;
   onChange: (s: PodState) => void;
+  /** How the process is started (default: child_process.spawn in this process). */
+  spawner?: Spawner;
   onSpawn?: (pid: number) => void;
   onReap?: (pid: number) => void;
 }
@@ -79,7 +81,8 @@ const RESET_BACKOFF_AFTER_MS = 10 * 60_000;
 export class PodProcess {
   readonly state: PodState;
   private readonly o: PodProcessOptions;
-  private child: ChildProcess | undefined;
+  /** The process from the spawn request until its exit (pid once it runs). */
+  private child: { pid?: number; exited: boolean } | undefined;
   private logOffset = 0;
   private logPath = '';
   private timers = new Set<Timer>();
@@ -109,41 +112,41 @@ export class PodProcess {
   start(): void {
     if (this.state.terminating) return;
     const log = openPodLog(this.o.stateDir, this.o.namespace, this.o.name);
+    closeSync(log.fd);
     this.logPath = log.path;
     this.logOffset = log.size;
     this.oomKilled = false;
     this.probeNote = undefined;
-    let child: ChildProcess;
-    try {
-      child = spawn(this.o.file, this.o.args, {
-        cwd: this.o.workingDir, env: this.o.env, detached: true, stdio: ['ignore', log.fd, log.fd],
-      });
-    } finally {
-      closeSync(log.fd);
-    }
-    this.child = child;
-    const startedAt = this.o.clock.now();
-    let exited = false;
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      if (exited) return;
-      exited = true;
-      const why = e.code !== 'ENOENT' ? e.message
-        : this.o.workingDir && !existsSync(this.o.workingDir) ? `workingDir "${this.o.workingDir}" does not exist` : 'executable file not found';
-      this.onExit(child, 127, null, startedAt, `exec: "${this.o.file}": ${why}`);
+    const proc: { pid?: number; exited: boolean } = { exited: false };
+    this.child = proc;
+    let startedAt = this.o.clock.now();
+    (this.o.spawner ?? directSpawner).spawn({ file: this.o.file, args: this.o.args, env: this.o.env, cwd: this.o.workingDir, logPath: log.path }, {
+      spawned: (pid) => {
+        if (proc.exited || this.child !== proc) return;
+        proc.pid = pid;
+        this.o.onSpawn?.(pid);
+        if (this.state.terminating) { this.kill('SIGKILL'); return; } // stopped before it ran: nothing to drain
+        startedAt = this.o.clock.now();
+        Object.assign(this.state, { pid, container: 'running', waitingReason: undefined, waitingMessage: undefined, startedAt });
+        this.changed();
+        const gen = ++this.probeGen;
+        this.startRssWatch(gen, pid);
+        if (this.o.startupProbe) this.startStartup(gen);
+        else this.startProbes(gen);
+      },
+      failed: (e) => {
+        if (proc.exited) return;
+        proc.exited = true;
+        const why = e.code !== 'ENOENT' ? e.message
+          : this.o.workingDir && !existsSync(this.o.workingDir) ? `workingDir "${this.o.workingDir}" does not exist` : 'executable file not found';
+        this.onExit(proc, 127, null, startedAt, `exec: "${this.o.file}": ${why}`);
+      },
+      exited: (code, signal) => {
+        if (proc.exited) return;
+        proc.exited = true;
+        this.onExit(proc, code, signal, startedAt);
+      },
     });
-    child.once('exit', (code, signal) => {
-      if (exited) return;
-      exited = true;
-      this.onExit(child, code, signal, startedAt);
-    });
-    if (child.pid === undefined) return; // 'error' follows
-    this.o.onSpawn?.(child.pid);
-    Object.assign(this.state, { pid: child.pid, container: 'running', waitingReason: undefined, waitingMessage: undefined, startedAt });
-    this.changed();
-    const gen = ++this.probeGen;
-    this.startRssWatch(gen, child.pid);
-    if (this.o.startupProbe) this.startStartup(gen);
-    else this.startProbes(gen);
   }
 
   private startProbes(gen: number): void {
@@ -247,11 +250,11 @@ export class PodProcess {
 
   private kill(sig: NodeJS.Signals): void {
     const pid = this.child?.pid;
-    if (pid === undefined || this.child?.exitCode !== null || this.child?.signalCode !== null) return;
+    if (pid === undefined || this.child?.exited) return;
     try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } }
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, startedAt: number, spawnError?: string): void {
+  private onExit(child: { pid?: number }, code: number | null, signal: NodeJS.Signals | null, startedAt: number, spawnError?: string): void {
     if (child.pid !== undefined) {
       // The group may hold grandchildren: make sure none survive the container.
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already empty */ }

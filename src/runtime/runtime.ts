@@ -25,6 +25,7 @@ import { ImageTable, RuntimeErrors, type ResolvedCommand } from './image-table.t
 import { applyMemoryLimit, parseMemory } from './memory-limit.ts';
 import { PodProcess, type PodState } from './pod-process.ts';
 import { PidRegistry, type PidRecord } from './pid-registry.ts';
+import { ProcessLauncher } from './launcher.ts';
 import { writePodLogMeta } from './pod-logs.ts';
 import { buildPodEnv } from './pod-env.ts';
 import { freePort } from './pod-ports.ts';
@@ -63,6 +64,12 @@ export interface RuntimeOptions {
    */
   mesh?: boolean;
   nodeName?: string;
+  /**
+   * Spawn pods through a small launcher process (launcher.ts) instead of from this process
+   * (default true): keeps fork()'s cost, which grows with this process's memory, off its event
+   * loop and off the cold-start path.
+   */
+  launcher?: boolean;
 }
 
 export interface PodFrontendInfo { namespace: string; name: string; revision: string; revisionKey: string; port: number; servingPort: number; containerConcurrency: number }
@@ -123,8 +130,10 @@ export class Runtime {
   private stopping = false;
   private readonly portPool: number[] = [];
   private refilling = false;
+  private readonly launcher: ProcessLauncher | undefined;
   private readonly exitHook = (): void => {
     for (const pid of this.live) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+    this.launcher?.killNow();
   };
 
   constructor(o: RuntimeOptions) {
@@ -133,6 +142,7 @@ export class Runtime {
     this.rng = o.rng ?? mathRng;
     this.images = o.images ?? new ImageTable();
     this.pids = new PidRegistry(o.stateDir);
+    this.launcher = o.launcher === false ? undefined : new ProcessLauncher();
     process.on('exit', this.exitHook);
   }
 
@@ -141,6 +151,8 @@ export class Runtime {
     const killed = this.pids.killLeftovers();
     if (killed.length) log.info({ killed: killed.map((k) => `${k.namespace}/${k.pod}:${k.pid}`) }, 'runtime: killed processes left by a previous run');
     this.refillPorts();
+    // Not awaited: until the launcher is up (~0.1 s), pods are spawned from this process.
+    void this.launcher?.start();
     let deletedPods = 0;
     const res = await this.o.store.list(PODS_RESOURCE, {});
     for (const p of res.items) {
@@ -292,7 +304,7 @@ export class Runtime {
     mp.proc = new PodProcess({
       namespace: ns, name, port, file: limited.file, args: limited.args, env, workingDir: cmd.workingDir,
       readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, startupProbe: c.startupProbe, declaredPort: c.ports?.[0]?.containerPort,
-      memoryLimitBytes: limit, stateDir: this.o.stateDir, clock: this.clock,
+      memoryLimitBytes: limit, stateDir: this.o.stateDir, clock: this.clock, spawner: this.launcher,
       fastProbeMs: this.o.fastProbeMs, drainDelayMs: this.o.drainDelayMs, restartBaseMs: this.o.restartBaseMs, restartMaxMs: this.o.restartMaxMs, rssCheckMs: this.o.rssCheckMs,
       onChange: () => this.podChanged(mp),
       onSpawn: (pid) => { this.live.add(pid); this.pids.record({ pid, namespace: ns, pod: name }); },
@@ -351,8 +363,10 @@ export class Runtime {
       p.front = undefined;
       front?.close().catch((e) => log.warn({ pod: p.meta.metadata.name, err: errorMessage(e) }, 'runtime: pod frontend did not close cleanly'));
     }
-    this.sync(p);
+    // Listeners first: the activator sends a waiting request to a pod that just turned ready in
+    // this call, before the Pod status write (and the store work it sets off) takes its turn.
     this.notify(p.key);
+    this.sync(p);
   }
 
   /** Writes the pod's latest state; coalesces while a write is in flight. */
@@ -412,6 +426,7 @@ export class Runtime {
     ]);
     for (const p of all) p.proc.killNow();
     await Promise.all(all.map((p) => p.front?.close().catch(() => {})));
+    await this.launcher?.close();
     this.exitHook();
     process.off('exit', this.exitHook);
   }
