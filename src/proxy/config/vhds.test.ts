@@ -41,4 +41,8 @@ test('VHDS: hosts arrive as VirtualHost resources; one host changes alone; a dup
   await pushAndWait(xds, TypeUrl.VirtualHost, [vhost('gw/one', ['one.example'], 'cb')]);
   assert.equal((await request(port, '/', { host: 'two.example' })).status, 404, 'a removed host is gone');
   assert.equal((await request(port, '/', { host: 'one.example' })).body, 'B', 'the other stays');
+
+  // A domain moves to another resource in one response (removal + upsert): accepted.
+  await pushAndWait(xds, TypeUrl.VirtualHost, [vhost('gw/moved', ['one.example'], 'ca')]);
+  assert.equal((await request(port, '/', { host: 'one.example' })).body, 'A', 'the domain is served by its new resource');
 });
