@@ -22,6 +22,7 @@ const SHORT: Record<string, string> = {
   [TypeUrl.ClusterLoadAssignment]: 'eds',
   [TypeUrl.Listener]: 'lds',
   [TypeUrl.RouteConfiguration]: 'rds',
+  [TypeUrl.VirtualHost]: 'vhds',
   [TypeUrl.Secret]: 'sds',
 };
 /** Istio's short type label (`cds`, `eds`, ...) for a type URL. */
