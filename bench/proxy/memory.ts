@@ -85,9 +85,12 @@ async function main(): Promise<void> {
     if (check !== 200) await new Promise((r) => setTimeout(r, 250));
   }
   const routedMs = Date.now() - t0;
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const rss = Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${worker}/status`, 'utf8'))![1]) / 1024 * 10) / 10;
-  process.stdout.write(JSON.stringify({ vhosts: VHOSTS, worker, routed_ms: routedMs, last_vhost_status: check, rss_mb: rss, smaps_rss_mb: smapsBreakdown(worker), extra_v8_flags: EXTRA || undefined }) + '\n');
+  const rssOf = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${worker}/status`, 'utf8'))![1]) / 1024 * 10) / 10;
+  await new Promise((r) => setTimeout(r, Math.min(2000, SETTLE_MS)));
+  const rss2s = rssOf();
+  await new Promise((r) => setTimeout(r, Math.max(0, SETTLE_MS - 2000)));
+  const rss = rssOf();
+  process.stdout.write(JSON.stringify({ vhosts: VHOSTS, worker, routed_ms: routedMs, last_vhost_status: check, rss_mb_2s: rss2s, rss_mb: rss, settle_ms: SETTLE_MS, smaps_rss_mb: smapsBreakdown(worker), extra_v8_flags: EXTRA || undefined }) + '\n');
   if (HOLD_MS) await new Promise((r) => setTimeout(r, HOLD_MS));
   proxy.kill('SIGTERM');
   await new Promise((r) => proxy.once('exit', r));
