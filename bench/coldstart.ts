@@ -13,9 +13,11 @@
  *
  * Where the time goes: the control process logs one line per request that waited in the
  * activator ("activator: waiting request answered") with the phases of its cold start in ms
- * after arrival — scale-up decided, pod created (reconcile → runtime), process spawned, pod
- * ready (first readiness probe success), request sent on by the activator, first byte back.
- * The bench reads those lines and reports p50/p90/p99 per phase beside the end-to-end numbers.
+ * after arrival — scale-up decided, pod created (reconcile → runtime), process spawned (the
+ * control process has its pid: from the runtime's launcher process, src/runtime/launcher.ts),
+ * pod ready (first readiness probe success), request sent on by the activator, first byte back.
+ * The bench reads those lines and reports p50/p90/p99 per phase beside the end-to-end numbers,
+ * and keeps each request's phases in the results file (`cold_samples`).
  *
  * Prints a table, writes bench/results/coldstart.json (with cores, memory and the 1-minute load
  * average before, during and after), and ends with one JSON line: coldstart_p50_ms,
