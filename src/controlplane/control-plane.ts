@@ -52,6 +52,7 @@ export interface ControlPlaneOptions {
   port?: number;
   debounceAfterMs?: number;
   debounceMaxMs?: number;
+  debounceLeading?: boolean;
   maxConcurrentPushes?: number;
   /** Flow control: wait this long for an ACK before sending the next response of a type. */
   ackTimeoutMs?: number;
@@ -130,6 +131,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     clock, translator, metrics,
     debounceAfterMs: opts.debounceAfterMs,
     debounceMaxMs: opts.debounceMaxMs,
+    debounceLeading: opts.debounceLeading,
     maxConcurrentPushes: opts.maxConcurrentPushes,
     events: {
       onApplied: (conn) => status.proxiesChanged(conn),

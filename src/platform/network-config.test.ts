@@ -12,3 +12,11 @@ test('proxy.mesh defaults off (opt in) with 24 h certificates; mesh keys parse; 
   assert.throws(() => parseNetworkConfig({ 'mesh-cert-ttl': '10ms' }, {}, 'f.yaml'), /proxy\.mesh-cert-ttl: a certificate lifetime under 1s/);
   assert.throws(() => parseNetworkConfig({ 'mesh-ca-cert': '/ca.pem' }, {}, 'f.yaml'), /mesh-ca-cert and proxy\.mesh-ca-key go together/);
 });
+
+test('controlplane debounce keys: after/max durations, leading edge on by default and switchable; bad values name the key', () => {
+  assert.deepEqual([NETWORK_DEFAULTS.debounceAfterMs, NETWORK_DEFAULTS.debounceMaxMs, NETWORK_DEFAULTS.debounceLeading], [100, 1000, true]);
+  const c = parseNetworkConfig({}, { 'debounce-after': '50ms', 'debounce-max': '2s', 'debounce-leading': false }, 'f.yaml');
+  assert.deepEqual([c.debounceAfterMs, c.debounceMaxMs, c.debounceLeading], [50, 2000, false]);
+  assert.throws(() => parseNetworkConfig({}, { 'debounce-leading': 'no' }, 'f.yaml'), /f\.yaml: controlplane\.debounce-leading: want true or false/);
+  assert.throws(() => parseNetworkConfig({}, { 'debounce-after': '2s', 'debounce-max': '1s' }, 'f.yaml'), /debounce-max must be ≥ debounce-after/);
+});

@@ -14,6 +14,8 @@ export interface NetworkConfig {
   xdsPort: number;
   debounceAfterMs: number;
   debounceMaxMs: number;
+  /** Push a change that finds the control plane idle at once; later changes of a burst wait for the quiet period. */
+  debounceLeading: boolean;
   /** Run the mesh proxy (per-pod inbound mTLS + RBAC listeners, per-pod egress). Needs `enabled`. */
   mesh: boolean;
   /** Lifetime of mesh workload certificates (rotated at half of it). */
@@ -34,6 +36,7 @@ export const NETWORK_DEFAULTS: NetworkConfig = {
   xdsPort: 0,
   debounceAfterMs: 100,
   debounceMaxMs: 1000,
+  debounceLeading: true,
   // Off by default, like Istio's per-namespace sidecar injection: with the mesh on, every pod adds
   // listeners and per-caller clusters to the mesh proxy, and at 4 new services a second readiness
   // went from p50 0.5 s to 18.6 s (bench/results/readiness-fast-300*). Turn it on with proxy.mesh: true.
@@ -48,6 +51,7 @@ const PROXY_KEYS: Record<string, keyof NetworkConfig> = {
 };
 const CP_KEYS: Record<string, keyof NetworkConfig> = {
   'xds-host': 'xdsHost', 'xds-port': 'xdsPort', 'debounce-after': 'debounceAfterMs', 'debounce-max': 'debounceMaxMs',
+  'debounce-leading': 'debounceLeading',
 };
 
 function durationMs(v: unknown, where: string): number {
@@ -64,7 +68,7 @@ export function parseNetworkConfig(proxy: Record<string, unknown>, controlplane:
       const field = keys[k];
       const where = `${source}: ${name}.${k}`;
       if (!field) throw new SluiceError('SLUICE_E_CONFIG', `${where}: unknown key (known: ${Object.keys(keys).join(', ')})`);
-      if (field === 'enabled' || field === 'mesh') {
+      if (field === 'enabled' || field === 'mesh' || field === 'debounceLeading') {
         if (typeof v !== 'boolean') throw new SluiceError('SLUICE_E_CONFIG', `${where}: want true or false, got ${JSON.stringify(v)}`);
         out[field] = v;
       } else if (field === 'listenAddress' || field === 'xdsHost') {

@@ -4,13 +4,20 @@
  * first; then the merged ChangeSet is flushed once. One timer at a time (it is re-armed for the
  * remaining time rather than cleared on every event, so a burst of 10,000 events costs 10,000
  * map inserts and a handful of timers).
+ *
+ * Leading edge (`leading`, sluice's default): a change that finds the debouncer idle — nothing
+ * pending and no flush within the last quiet period — is flushed on the next turn of the event
+ * loop instead of after 100 ms of quiet. A lone change (one new Route) is then not delayed at all,
+ * while a burst still costs one extra flush at most: every change after the leading one waits for
+ * the quiet period (or the maximum) as in Istio. `leading: false` is Istio's PILOT_DEBOUNCE_AFTER
+ * behaviour exactly.
  */
 import type { Clock, Timer } from '../../lib/clock.ts';
 import { SluiceError } from '../../lib/errors.ts';
 import { addChange, newChangeSet, type Change, type ChangeSet } from './change-set.ts';
 
-export interface DebounceOptions { afterMs: number; maxMs: number }
-export const DEFAULT_DEBOUNCE: DebounceOptions = { afterMs: 100, maxMs: 1_000 };
+export interface DebounceOptions { afterMs: number; maxMs: number; leading?: boolean }
+export const DEFAULT_DEBOUNCE: Required<DebounceOptions> = { afterMs: 100, maxMs: 1_000, leading: true };
 
 export function validateDebounce(o: DebounceOptions): DebounceOptions {
   if (!Number.isFinite(o.afterMs) || o.afterMs < 0) throw new SluiceError('SLUICE_E_XDS_CONFIG', `debounceAfter must be a number of milliseconds ≥ 0, got ${o.afterMs}`, { httpStatus: 400 });
@@ -24,6 +31,10 @@ export class Debouncer {
   private readonly flush: (cs: ChangeSet, flushedAt: number) => void;
   private pending: ChangeSet | undefined;
   private timer: Timer | undefined;
+  /** When the last flush happened (leading edge: only after a whole quiet period without one). */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  /** The pending set started on the leading edge: flush it at the next tick, quiet or not. */
+  private leadingDue = false;
 
   constructor(clock: Clock, opts: DebounceOptions, flush: (cs: ChangeSet, flushedAt: number) => void) {
     this.clock = clock;
@@ -33,8 +44,15 @@ export class Debouncer {
 
   add(change: Change): void {
     const now = this.clock.now();
+    const idle = !this.pending && !this.timer && now - this.lastFlushAt >= this.opts.afterMs;
     if (!this.pending) this.pending = newChangeSet(now);
     addChange(this.pending, change, now);
+    if (idle && this.opts.leading) {
+      // Next tick, so the changes of one store write (an object and what its handlers touch) go together.
+      this.leadingDue = true;
+      this.arm(0);
+      return;
+    }
     if (!this.timer) this.arm(this.opts.afterMs);
   }
 
@@ -52,8 +70,10 @@ export class Debouncer {
     const now = this.clock.now();
     const quiet = now - cs.lastAt;
     const elapsed = now - cs.firstAt;
-    if (quiet >= this.opts.afterMs || elapsed >= this.opts.maxMs) {
+    if (this.leadingDue || quiet >= this.opts.afterMs || elapsed >= this.opts.maxMs) {
+      this.leadingDue = false;
       this.pending = undefined;
+      this.lastFlushAt = now;
       this.flush(cs, now);
       return;
     }
@@ -63,6 +83,7 @@ export class Debouncer {
   /** Takes the pending changes without flushing them (another lane's flush carries them). */
   take(): ChangeSet | undefined {
     if (this.timer) { this.clock.clearTimeout(this.timer); this.timer = undefined; }
+    this.leadingDue = false;
     const cs = this.pending;
     this.pending = undefined;
     return cs;
@@ -71,14 +92,16 @@ export class Debouncer {
   /** Flushes whatever is pending now (shutdown, tests). */
   flushNow(): void {
     if (this.timer) { this.clock.clearTimeout(this.timer); this.timer = undefined; }
+    this.leadingDue = false;
     const cs = this.pending;
     this.pending = undefined;
-    if (cs) this.flush(cs, this.clock.now());
+    if (cs) { this.lastFlushAt = this.clock.now(); this.flush(cs, this.lastFlushAt); }
   }
 
   stop(): void {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = undefined;
+    this.leadingDue = false;
   }
 }

@@ -31,6 +31,31 @@ test('debounce: flushes after 100 ms of quiet, merging every change of the burst
   assert.equal(flushed.length, 1, 'nothing more without changes');
 });
 
+test('debounce, leading edge: a change that finds it idle goes at the next tick; the rest of the burst waits for quiet', () => {
+  const clock = new FakeClock();
+  const at: number[] = [];
+  const start = clock.now();
+  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000, leading: true }, (_cs, t) => at.push(t - start));
+  d.add({ kind: 'k', key: 'lone' });
+  clock.advance(0);
+  assert.deepEqual(at, [0], 'a lone change is not delayed');
+  clock.advance(10);
+  for (let i = 0; i < 5; i++) { d.add({ kind: 'k', key: String(i) }); clock.advance(20); }
+  assert.deepEqual(at, [0], 'a burst right after a flush waits');
+  clock.advance(80);
+  assert.deepEqual(at, [0, 190], 'the burst goes after 100 ms of quiet (last change at 90)');
+  clock.advance(50);
+  d.add({ kind: 'k', key: 'soon' });
+  clock.advance(0);
+  assert.equal(at.length, 2, 'within a quiet period of the last flush: no leading edge');
+  clock.advance(100);
+  assert.deepEqual(at, [0, 190, 340], 'debounced as usual');
+  clock.advance(1_000);
+  d.add({ kind: 'k', key: 'later' });
+  clock.advance(0);
+  assert.deepEqual(at, [0, 190, 340, 1_340], 'idle again: leading edge');
+});
+
 test('debounce: a steady stream of changes is flushed at debounceMax', () => {
   const clock = new FakeClock();
   const at: number[] = [];
@@ -68,7 +93,7 @@ test('push queue: a newer snapshot replaces a queued one; at most maxConcurrent 
 });
 
 test('pipeline: an endpoint-only change recomputes only ClusterLoadAssignments and pushes only EDS', async () => {
-  const h = await startHarness({ debounceAfterMs: 100 });
+  const h = await startHarness({ debounceAfterMs: 100, debounceLeading: false });
   const set = h.translator.set('gateway/*');
   serviceResources('a', [1], set);
   const c = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: { SLUICE_ROLE: 'gateway' } });
@@ -124,7 +149,7 @@ test('pipeline: proxies sharing a scope share one computation; convergence is re
 
 test('pipeline: endpoint churn does not hold back a route change (two debounce lanes); the route flush carries pending endpoints', async () => {
   const flushes: { g: number; at: number; kinds: string[]; edsOnly: boolean }[] = [];
-  const h = await startHarness({ debounceAfterMs: 100, debounceMaxMs: 1_000, events: { onFlush: (g, cs, at) => flushes.push({ g, at, kinds: [...cs.changes.keys()].sort(), edsOnly: cs.endpointsOnly }) } });
+  const h = await startHarness({ debounceAfterMs: 100, debounceMaxMs: 1_000, debounceLeading: false, events: { onFlush: (g, cs, at) => flushes.push({ g, at, kinds: [...cs.changes.keys()].sort(), edsOnly: cs.endpointsOnly }) } });
   serviceResources('a', [1], h.translator.set('gateway/*'));
   const clock = h.fake!;
   try {

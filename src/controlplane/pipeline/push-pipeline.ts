@@ -65,6 +65,8 @@ export interface PipelineOptions {
   translator: ScopeTranslator;
   debounceAfterMs?: number;
   debounceMaxMs?: number;
+  /** Flush a change that finds its lane idle at once (default true; see Debouncer). */
+  debounceLeading?: boolean;
   maxConcurrentPushes?: number;
   metrics?: XdsMetrics;
   events?: PipelineEvents;
@@ -95,7 +97,7 @@ export class PushPipeline implements AdsListener {
     this.opts = opts;
     this.clock = opts.clock;
     this.metrics = opts.metrics ?? new XdsMetrics();
-    const debounce = { afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs, maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs };
+    const debounce = { afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs, maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs, leading: opts.debounceLeading ?? DEFAULT_DEBOUNCE.leading };
     this.debouncer = new Debouncer(this.clock, debounce, (cs, at) => {
       const eds = this.edsDebouncer.take();
       this.flush(eds ? mergeChangeSets(cs, eds) : cs, at);

@@ -95,11 +95,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { clock?: Clock; ackTimeoutMs?: number; events?: PipelineEvents; debounceAfterMs?: number; debounceMaxMs?: number; maxConcurrentPushes?: number; translator?: SettableTranslator } = {}): Promise<Harness> {
+export async function startHarness(opts: { clock?: Clock; ackTimeoutMs?: number; events?: PipelineEvents; debounceAfterMs?: number; debounceMaxMs?: number; debounceLeading?: boolean; maxConcurrentPushes?: number; translator?: SettableTranslator } = {}): Promise<Harness> {
   const fake = opts.clock ? undefined : new FakeClock();
   const clock = opts.clock ?? fake!;
   const translator = opts.translator ?? new SettableTranslator();
-  const pipeline = new PushPipeline({ clock, translator, events: opts.events, debounceAfterMs: opts.debounceAfterMs, debounceMaxMs: opts.debounceMaxMs, maxConcurrentPushes: opts.maxConcurrentPushes });
+  const pipeline = new PushPipeline({ clock, translator, events: opts.events, debounceAfterMs: opts.debounceAfterMs, debounceMaxMs: opts.debounceMaxMs, debounceLeading: opts.debounceLeading, maxConcurrentPushes: opts.maxConcurrentPushes });
   const server = new AdsServer({ clock, listener: pipeline, ackTimeoutMs: opts.ackTimeoutMs ?? 0 });
   const address = await server.start();
   return {
