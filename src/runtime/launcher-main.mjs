@@ -5,28 +5,54 @@
 // 10-50 ms per pod, on the cold-start path; this process is small and idle, so its spawns are
 // cheap and the control process only writes one IPC message.
 //
+// Signals to pods go through here too ({ t: 'kill' }): this process is their parent, so it
+// knows for certain that a pid has not been reaped yet (and so cannot belong to another process
+// since); the control process learns of an exit only one message later, when the pid may
+// already be reused (pid_max can be as low as 32768).
+//
 // Protocol (Node IPC, JSON):
 //   in : { t: 'spawn', id, file, args, env, cwd?, log }   log = file the pod's stdout/stderr append to
-//   out: { t: 'spawned', id, pid } | { t: 'error', id, code, message } | { t: 'exit', id, code, signal }
+//        { t: 'kill', id, signal }
+//   out: { t: 'spawned', id, pid, startTime } | { t: 'error', id, code, message } | { t: 'exit', id, code, signal }
 // When the control process goes away (IPC disconnect), every process group this launcher
-// started is killed and the launcher exits: pods never outlive sluice.
+// started is killed and reaped, and the launcher exits: pods never outlive sluice.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
-const live = new Map(); // id → pid
+const live = new Map(); // id → ChildProcess, until reaped
 
 function send(m) {
   if (process.connected) process.send(m);
 }
 
-function killAll() {
-  for (const pid of live.values()) {
-    try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+/** Kernel start time of a process (field 22 of /proc/<pid>/stat), to recognise it later. */
+function startTime(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
+/** Signals the child's process group (or the child), only while it is not reaped. */
+function signal(child, sig) {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try { process.kill(-child.pid, sig); } catch { try { child.kill(sig); } catch { /* gone */ } }
+}
+
+function killAll() {
+  for (const child of live.values()) signal(child, 'SIGKILL');
+}
+
 process.on('message', (m) => {
-  if (!m || m.t !== 'spawn') return;
+  if (!m) return;
+  if (m.t === 'kill') {
+    const child = live.get(m.id);
+    if (child) signal(child, m.signal);
+    return;
+  }
+  if (m.t !== 'spawn') return;
   let fd;
   try {
     fd = openSync(m.log, 'a');
@@ -47,18 +73,19 @@ process.on('message', (m) => {
   child.once('error', (e) => {
     if (done || child.pid !== undefined) return; // after a spawn, 'exit' reports the end
     done = true;
-    live.delete(m.id);
     send({ t: 'error', id: m.id, code: e.code ?? 'EIO', message: e.message });
   });
-  child.once('exit', (code, signal) => {
+  child.once('exit', (code, sig) => {
     if (done) return;
     done = true;
     live.delete(m.id);
-    send({ t: 'exit', id: m.id, code, signal });
+    // Just reaped, in this same turn: the group may hold grandchildren, none may survive.
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already empty */ }
+    send({ t: 'exit', id: m.id, code, signal: sig });
   });
   if (child.pid === undefined) return; // 'error' follows
-  live.set(m.id, child.pid);
-  send({ t: 'spawned', id: m.id, pid: child.pid });
+  live.set(m.id, child);
+  send({ t: 'spawned', id: m.id, pid: child.pid, startTime: startTime(child.pid) });
 });
 
 // Kill what is left, reap it (so no zombie is left to init), then exit.

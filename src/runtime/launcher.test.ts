@@ -52,6 +52,15 @@ test('the launcher spawns a process, appends its output to the log file, reports
     assert.deepEqual(exited, { t: 'exited', code: 7, signal: null }, 'exit code comes back from the launcher');
     assert.match(readFileSync(log, 'utf8'), /out line\n(.|\n)*err line/, 'stdout and stderr land in the log file');
 
+    // Signals go through the launcher (the pod's parent, which knows it is not reaped yet).
+    const c = recorder();
+    const h = l.spawn({ file: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], env: {}, logPath: join(dir, 'c.log') }, c.ev);
+    const cs = await c.next((e) => e.t === 'spawned', 'spawned');
+    h.kill('SIGTERM');
+    assert.deepEqual(await c.next((e) => e.t === 'exited', 'exited on SIGTERM'), { t: 'exited', code: null, signal: 'SIGTERM' }, 'the kill reached the process group');
+    assert.ok(gone((cs as { pid: number }).pid), 'reaped');
+    h.kill('SIGKILL'); // after the exit: the launcher has forgotten it and signals nothing
+
     const b = recorder();
     l.spawn({ file: '/nonexistent/app', args: [], env: {}, logPath: join(dir, 'b.log') }, b.ev);
     const failed = await b.next((e) => e.t === 'failed', 'failed');

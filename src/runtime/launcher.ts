@@ -20,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { log } from '../lib/log.ts';
+import { procStartTime } from './pid-registry.ts';
 import { errorMessage } from '../lib/errors.ts';
 
 export interface SpawnSpec {
@@ -32,21 +33,30 @@ export interface SpawnSpec {
 }
 
 export interface SpawnEvents {
-  /** The process runs (exec succeeded or is under way). */
-  spawned(pid: number): void;
+  /**
+   * The process runs (exec succeeded or is under way). `viaLauncher`: it is the launcher's child,
+   * not this process's; `startTime`: its kernel start time, read while it could not be reaped.
+   */
+  spawned(pid: number, info: { viaLauncher: boolean; startTime?: string }): void;
   /** It could not be started (`code` is the errno name, e.g. ENOENT). */
   failed(e: { code: string; message: string }): void;
   /** It ended, after `spawned`. */
   exited(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
+/**
+ * Signals the process's group, only while its parent has not reaped it: a pid is never
+ * signalled after it may have been given to another process.
+ */
+export interface SpawnHandle { kill(sig: NodeJS.Signals): void }
+
 export interface Spawner {
-  spawn(spec: SpawnSpec, ev: SpawnEvents): void;
+  spawn(spec: SpawnSpec, ev: SpawnEvents): SpawnHandle;
 }
 
 /** child_process.spawn in this process; `spawned` is called before `spawn` returns. */
 export const directSpawner: Spawner = {
-  spawn(spec, ev) {
+  spawn(spec, ev): SpawnHandle {
     const fd = openSync(spec.logPath, 'a');
     let child: ChildProcess;
     try {
@@ -63,15 +73,24 @@ export const directSpawner: Spawner = {
     child.once('exit', (code, signal) => {
       if (done) return;
       done = true;
+      // Just reaped, in this same turn: the group may hold grandchildren, none may survive.
+      if (child.pid !== undefined) { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already empty */ } }
       ev.exited(code, signal);
     });
-    if (child.pid !== undefined) ev.spawned(child.pid);
+    if (child.pid !== undefined) ev.spawned(child.pid, { viaLauncher: false });
+    return {
+      kill(sig) {
+        const pid = child.pid;
+        if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+        try { process.kill(-pid, sig); } catch { try { child.kill(sig); } catch { /* gone */ } }
+      },
+    };
   },
 };
 
 type LauncherMsg =
   | { t: 'ready' }
-  | { t: 'spawned'; id: number; pid: number }
+  | { t: 'spawned'; id: number; pid: number; startTime?: string }
   | { t: 'error'; id: number; code: string; message: string }
   | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };
 
@@ -86,7 +105,7 @@ export class ProcessLauncher implements Spawner {
   private ready = false;
   private closing = false;
   private seq = 0;
-  private readonly pending = new Map<number, { ev: SpawnEvents; pid?: number }>();
+  private readonly pending = new Map<number, { ev: SpawnEvents; pid?: number; startTime?: string }>();
   private readyWaiters: (() => void)[] = [];
 
   /** Starts the launcher process (idempotent). Resolves once it is ready or has failed to start. */
@@ -148,12 +167,21 @@ export class ProcessLauncher implements Spawner {
   /** Whether spawns go through the launcher process now. */
   get active(): boolean { return this.ready && !!this.child && !this.closing; }
 
-  spawn(spec: SpawnSpec, ev: SpawnEvents): void {
+  spawn(spec: SpawnSpec, ev: SpawnEvents): SpawnHandle {
     const child = this.child;
-    if (!this.active || !child) { directSpawner.spawn(spec, ev); return; }
+    if (!this.active || !child) return directSpawner.spawn(spec, ev);
     const id = ++this.seq;
     this.pending.set(id, { ev });
     this.refresh();
+    let fallback: SpawnHandle | undefined;
+    const handle: SpawnHandle = {
+      kill: (sig) => {
+        if (fallback) { fallback.kill(sig); return; }
+        // The launcher signals it only if it has not reaped it; once the launcher is gone,
+        // `gone()` has dealt with it.
+        if (this.pending.has(id) && this.child === child && child.connected) child.send({ t: 'kill', id, signal: sig });
+      },
+    };
     child.send({ t: 'spawn', id, file: spec.file, args: spec.args, env: spec.env, cwd: spec.cwd, log: spec.logPath }, (err) => {
       if (!err) return;
       const p = this.pending.get(id);
@@ -161,22 +189,27 @@ export class ProcessLauncher implements Spawner {
       this.pending.delete(id);
       this.refresh();
       // The message never got out: start it here instead.
-      directSpawner.spawn(spec, p.ev);
+      fallback = directSpawner.spawn(spec, p.ev);
     });
+    return handle;
   }
 
   private onMessage(m: LauncherMsg): void {
     if (m.t === 'ready') { this.ready = true; this.settleReady(); return; }
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.t === 'spawned') { p.pid = m.pid; p.ev.spawned(m.pid); return; }
+    if (m.t === 'spawned') { p.pid = m.pid; p.startTime = m.startTime; p.ev.spawned(m.pid, { viaLauncher: true, startTime: m.startTime }); return; }
     this.pending.delete(m.id);
     this.refresh();
     if (m.t === 'error') p.ev.failed({ code: m.code, message: m.message });
     else p.ev.exited(m.code, m.signal);
   }
 
-  /** The launcher is gone: its pods cannot be watched any more, so they are killed and reported. */
+  /**
+   * The launcher is gone: its pods cannot be watched any more, so they are killed and reported.
+   * They are init's children now and may be reaped at any moment, so each is only signalled
+   * while /proc still shows the process the launcher started (same kernel start time).
+   */
   private gone(): void {
     if (!this.child) return;
     this.child = undefined;
@@ -186,7 +219,9 @@ export class ProcessLauncher implements Spawner {
     this.pending.clear();
     for (const p of pending) {
       if (p.pid === undefined) { p.ev.failed({ code: 'ELAUNCHER', message: "sluice's process launcher exited before the process started" }); continue; }
-      try { process.kill(-p.pid, 'SIGKILL'); } catch { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+      if (p.startTime !== undefined && procStartTime(p.pid) === p.startTime) {
+        try { process.kill(-p.pid, 'SIGKILL'); } catch { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+      }
       p.ev.exited(null, 'SIGKILL');
     }
   }
@@ -203,9 +238,13 @@ export class ProcessLauncher implements Spawner {
     clearTimeout(t);
   }
 
-  /** Synchronous last resort (process 'exit' hook). */
+  /**
+   * Synchronous last resort (process 'exit' hook): the launcher sees its IPC channel close when
+   * this process ends, then kills and reaps its pods itself; only if it cannot be told is it
+   * left to notice alone.
+   */
   killNow(): void {
     this.closing = true;
-    try { this.child?.kill('SIGKILL'); } catch { /* gone */ }
+    try { this.child?.disconnect(); } catch { /* already */ }
   }
 }

@@ -14,7 +14,7 @@ import type { Probe } from '../api/types/core.ts';
 import { openPodLog, tailLines } from './pod-logs.ts';
 import { readRss } from './memory-limit.ts';
 import { runProbe, probeTiming } from './probe.ts';
-import { directSpawner, type Spawner } from './launcher.ts';
+import { directSpawner, type SpawnHandle, type Spawner } from './launcher.ts';
 
 export interface ContainerTermination {
   exitCode: number;
@@ -72,7 +72,8 @@ export interface PodProcessOptions {
   onChange: (s: PodState) => void;
   /** How the process is started (default: child_process.spawn in this process). */
   spawner?: Spawner;
-  onSpawn?: (pid: number) => void;
+  /** The process runs; `info` says whose child it is and its kernel start time when known. */
+  onSpawn?: (pid: number, info: { viaLauncher: boolean; startTime?: string }) => void;
   onReap?: (pid: number) => void;
 }
 
@@ -82,7 +83,7 @@ export class PodProcess {
   readonly state: PodState;
   private readonly o: PodProcessOptions;
   /** The process from the spawn request until its exit (pid once it runs). */
-  private child: { pid?: number; exited: boolean } | undefined;
+  private child: { pid?: number; exited: boolean; handle?: SpawnHandle } | undefined;
   private logOffset = 0;
   private logPath = '';
   private timers = new Set<Timer>();
@@ -117,14 +118,14 @@ export class PodProcess {
     this.logOffset = log.size;
     this.oomKilled = false;
     this.probeNote = undefined;
-    const proc: { pid?: number; exited: boolean } = { exited: false };
+    const proc: { pid?: number; exited: boolean; handle?: SpawnHandle } = { exited: false };
     this.child = proc;
     let startedAt = this.o.clock.now();
-    (this.o.spawner ?? directSpawner).spawn({ file: this.o.file, args: this.o.args, env: this.o.env, cwd: this.o.workingDir, logPath: log.path }, {
-      spawned: (pid) => {
+    proc.handle = (this.o.spawner ?? directSpawner).spawn({ file: this.o.file, args: this.o.args, env: this.o.env, cwd: this.o.workingDir, logPath: log.path }, {
+      spawned: (pid, info) => {
         if (proc.exited || this.child !== proc) return;
         proc.pid = pid;
-        this.o.onSpawn?.(pid);
+        this.o.onSpawn?.(pid, info);
         if (this.state.terminating) { this.kill('SIGKILL'); return; } // stopped before it ran: nothing to drain
         startedAt = this.o.clock.now();
         Object.assign(this.state, { pid, container: 'running', waitingReason: undefined, waitingMessage: undefined, startedAt });
@@ -248,18 +249,17 @@ export class PodProcess {
     this.after(every, check);
   }
 
+  /** Signals the process group through its spawner, which knows whether the pid is still its child's. */
   private kill(sig: NodeJS.Signals): void {
-    const pid = this.child?.pid;
-    if (pid === undefined || this.child?.exited) return;
-    try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } }
+    const c = this.child;
+    if (!c || c.pid === undefined || c.exited) return;
+    c.handle?.kill(sig);
   }
 
   private onExit(child: { pid?: number }, code: number | null, signal: NodeJS.Signals | null, startedAt: number, spawnError?: string): void {
-    if (child.pid !== undefined) {
-      // The group may hold grandchildren: make sure none survive the container.
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already empty */ }
-      this.o.onReap?.(child.pid);
-    }
+    // The spawner has already killed what was left of the process group (grandchildren), in
+    // the same turn it reaped the process.
+    if (child.pid !== undefined) this.o.onReap?.(child.pid);
     this.probeGen++;
     const now = this.o.clock.now();
     const exitCode = code ?? (signal ? 128 + signalNumber(signal) : 1);

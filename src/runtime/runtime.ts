@@ -131,8 +131,14 @@ export class Runtime {
   private readonly portPool: number[] = [];
   private refilling = false;
   private readonly launcher: ProcessLauncher | undefined;
+  /**
+   * Pods that are this process's own children (spawned without the launcher). Only these are
+   * killed by pid on exit: this process reaps them itself, so a pid in here is still theirs.
+   * The launcher's pods are killed by the launcher when this process goes away.
+   */
+  private readonly ownLive = new Set<number>();
   private readonly exitHook = (): void => {
-    for (const pid of this.live) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of this.ownLive) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
     this.launcher?.killNow();
   };
 
@@ -307,8 +313,12 @@ export class Runtime {
       memoryLimitBytes: limit, stateDir: this.o.stateDir, clock: this.clock, spawner: this.launcher,
       fastProbeMs: this.o.fastProbeMs, drainDelayMs: this.o.drainDelayMs, restartBaseMs: this.o.restartBaseMs, restartMaxMs: this.o.restartMaxMs, rssCheckMs: this.o.rssCheckMs,
       onChange: () => this.podChanged(mp),
-      onSpawn: (pid) => { this.live.add(pid); this.pids.record({ pid, namespace: ns, pod: name }); },
-      onReap: (pid) => { this.live.delete(pid); this.pids.forget(ns, name); },
+      onSpawn: (pid, info) => {
+        this.live.add(pid);
+        if (!info.viaLauncher) this.ownLive.add(pid);
+        this.pids.record({ pid, namespace: ns, pod: name, startTime: info.startTime });
+      },
+      onReap: (pid) => { this.live.delete(pid); this.ownLive.delete(pid); this.pids.forget(ns, name); },
     });
     const set = this.byRevision.get(key) ?? new Set<ManagedPod>();
     this.byRevision.set(key, set);
