@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const flagsB = process.env.LAT_FLAGS_B;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-lat-'));
   const procs: ReturnType<typeof fork>[] = [upstream];
+  process.on('exit', () => { for (const c of procs) c.kill('SIGKILL'); });
   const xdss: TestXdsServer[] = [];
   /** One proxy with its own xDS server and listener port (two proxies must not share a port). */
   const start = async (name: string, extra: string, port: number) => {

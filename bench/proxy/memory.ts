@@ -63,6 +63,9 @@ export function smapsBreakdown(pid: number): Record<string, number> {
 async function main(): Promise<void> {
   const [up1, up2, port] = await Promise.all([freePort(), freePort(), freePort()]);
   const upstream = fork(path.join(root, 'bench/proxy/upstream-server.ts'), [String(up1), String(up2)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Children die with this process even when it ends early.
+  let proxy: ReturnType<typeof fork> | undefined;
+  process.on('exit', () => { for (const c of [upstream, proxy]) c?.kill('SIGKILL'); });
   const xds = new TestXdsServer();
   await xds.start();
   xds.set(TypeUrl.Cluster, [edsCluster('up-a'), edsCluster('up-b')]);
@@ -76,8 +79,8 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_LOG_LEVEL: 'warn' };
   if (EXTRA) env.SLUICE_PROXY_WORKER_V8_FLAGS = `${WORKER_V8_FLAGS.join(' ')} ${EXTRA}`;
   const t0 = Date.now();
-  const proxy = fork(path.join(root, 'bench/proxy/proxy-child.ts'), [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
-  const msg = await new Promise<{ adminPort: number; pids: number[] }>((r) => proxy.once('message', (m: any) => r(m)));
+  proxy = fork(path.join(root, 'bench/proxy/proxy-child.ts'), [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
+  const msg = await new Promise<{ adminPort: number; pids: number[] }>((r) => proxy!.once('message', (m: any) => r(m)));
   const worker = msg.pids[0]!;
   let check = 0;
   for (const until = Date.now() + 90_000; check !== 200 && Date.now() < until;) {
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ vhosts: VHOSTS, worker, routed_ms: routedMs, last_vhost_status: check, rss_mb_2s: rss2s, rss_mb: rss, settle_ms: SETTLE_MS, smaps_rss_mb: smapsBreakdown(worker), extra_v8_flags: EXTRA || undefined }) + '\n');
   if (HOLD_MS) await new Promise((r) => setTimeout(r, HOLD_MS));
   proxy.kill('SIGTERM');
-  await new Promise((r) => proxy.once('exit', r));
+  await new Promise((r) => proxy!.once('exit', r));
   upstream.kill('SIGKILL');
   await xds.stop();
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -42,6 +42,9 @@ async function main(): Promise<void> {
   fs.mkdirSync(DIR, { recursive: true });
   const [up1, up2, port] = await Promise.all([freePort(), freePort(), freePort()]);
   const upstream = fork(path.join(root, 'bench/proxy/upstream-server.ts'), [String(up1), String(up2)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // Children die with this process even when it ends early (an error, or stdout closed by `| head`).
+  process.on('exit', () => { for (const c of [upstream, proxy]) c?.kill('SIGKILL'); });
+  let proxy: ReturnType<typeof fork> | undefined;
   const xds = new TestXdsServer();
   await xds.start();
   xds.set(TypeUrl.Cluster, [edsCluster('up-a'), edsCluster('up-b')]);
@@ -51,8 +54,8 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-prof-'));
   const file = path.join(tmp, 'b.yaml');
   fs.writeFileSync(file, JSON.stringify({ node: { id: 'prof', cluster: 'bench' }, xds_server: { address: xds.address }, admin: { address: '127.0.0.1', port: 0 }, role: 'mesh', concurrency: 1, max_memory_mb: 4096 }));
-  const proxy = fork(path.join(root, 'bench/proxy/proxy-child.ts'), [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROXY_WORKER_V8_FLAGS: `${WORKER_V8_FLAGS.join(' ')} ${FLAGS}` } });
-  const msg = await new Promise<{ adminPort: number; pids: number[] }>((r) => proxy.once('message', (m: any) => r(m)));
+  proxy = fork(path.join(root, 'bench/proxy/proxy-child.ts'), [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', SLUICE_PROXY_WORKER_V8_FLAGS: `${WORKER_V8_FLAGS.join(' ')} ${FLAGS}` } });
+  const msg = await new Promise<{ adminPort: number; pids: number[] }>((r) => proxy!.once('message', (m: any) => r(m)));
   for (;;) {
     if (await fetch(`http://127.0.0.1:${msg.adminPort}/ready`).then((r) => r.status === 200, () => false)) break;
     await new Promise((r) => setTimeout(r, 100));
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
   const stats = await fetch(`http://127.0.0.1:${msg.adminPort}/stats/prometheus`).then((x) => x.text(), () => '');
   for (const l of stats.split('\n')) if (/envoy_cluster_upstream_(cx_total|cx_active|cx_destroy_remote|rq_total|cx_idle_timeout|cx_connect_fail)\{/.test(l)) process.stdout.write(l + '\n');
   proxy.kill('SIGTERM');
-  await new Promise((r) => proxy.once('exit', r));
+  await new Promise((r) => proxy!.once('exit', r));
   upstream.kill('SIGKILL');
   await xds.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
