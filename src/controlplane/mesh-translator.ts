@@ -27,9 +27,13 @@ export interface MeshTranslatorOptions extends TranslateOptions {
   now?: () => number;
 }
 
-/** Gateways that asked for VHDS get their hosts as VirtualHost resources (mesh proxies keep inline routes). */
+/**
+ * Proxies that asked for VHDS get their hosts as VirtualHost resources: the gateway (every public
+ * host) and the mesh proxy (each namespace's egress routes hold every host it may call), so one new
+ * service is one small resource for each, not every route configuration again.
+ */
 function usesVhds(proxy: ProxyInfo): boolean {
-  return proxy.role === 'gateway' && proxy.vhds === true;
+  return proxy.vhds === true;
 }
 
 export function problemKey(p: Pick<Problem, 'resource'>): string {
