@@ -33,6 +33,14 @@ export class DownstreamListener {
   private secretsFor?: ListenerConfig;
   /** Certificates per TLS filter chain (same order as config.filterChains). */
   private certs = new Map<FilterChain, CertEntry[]>();
+  /**
+   * Contexts by `secret|validation secret`, with the SecretConfig and CA they were built from. The
+   * proxy's secrets map is a new Map after every xDS update while the SecretConfig objects stay
+   * the same until their secret changes: a mesh proxy with a listener per pod rebuilt every
+   * listener's contexts on every update (80 % of its CPU at 150 pods), now only changed ones.
+   */
+  private ctxCache = new Map<string, { secret: SecretConfig; ca: string | undefined; entry: CertEntry }>();
+  private defaultCtxOf?: { secret: SecretConfig | undefined; ca: string | undefined };
   private readonly h1: http.Server;
   private readonly h2c: http2.Http2Server;
   private readonly secure?: http2.Http2SecureServer;
@@ -219,6 +227,7 @@ export class DownstreamListener {
     this.secrets = secrets;
     this.secretsFor = this.config;
     const byChain = new Map<FilterChain, CertEntry[]>();
+    const cache = new Map<string, { secret: SecretConfig; ca: string | undefined; entry: CertEntry }>();
     for (const fc of this.config.filterChains) {
       if (!fc.tls) continue;
       const ca = fc.tls.validationSecret ? secrets.get(fc.tls.validationSecret)?.trustedCa : undefined;
@@ -226,11 +235,16 @@ export class DownstreamListener {
       for (const n of fc.tls.certSecrets) {
         const s = secrets.get(n);
         if (!s?.certChain || !s.privateKey) continue;
+        const key = `${n}|${fc.tls.validationSecret ?? ''}`;
+        const hit = cache.get(key) ?? this.ctxCache.get(key);
+        if (hit && hit.secret === s && hit.ca === ca) { cache.set(key, hit); out.push(hit.entry); continue; }
         try {
           const ctx = tls.createSecureContext({ cert: s.certChain, key: s.privateKey, ...(ca ? { ca } : {}) });
           const x = new X509Certificate(s.certChain);
           const sans = (x.subjectAltName ?? '').split(',').map((p) => p.trim()).filter((p) => p.startsWith('DNS:')).map((p) => p.slice(4));
-          out.push({ names: sans, ctx });
+          const entry = { names: sans, ctx };
+          cache.set(key, { secret: s, ca, entry });
+          out.push(entry);
         } catch (e) {
           log.error({ secret: n, err: (e as Error).message }, 'cannot load certificate secret');
         }
@@ -238,11 +252,14 @@ export class DownstreamListener {
       byChain.set(fc, out);
     }
     this.certs = byChain;
+    this.ctxCache = cache;
     // Clients that send no server name get the chain without server_names; when every chain
     // names its servers, such clients get no certificate (the handshake fails), as in Envoy.
     const dflt = this.tlsChain(undefined);
     const dfltSecret = dflt?.tls!.certSecrets.map((n) => secrets.get(n)).find((s) => s?.certChain && s.privateKey);
     const dfltCa = dflt?.tls!.validationSecret ? secrets.get(dflt.tls!.validationSecret)?.trustedCa : undefined;
+    if (this.defaultCtxOf && this.defaultCtxOf.secret === dfltSecret && this.defaultCtxOf.ca === dfltCa) return;
+    this.defaultCtxOf = { secret: dfltSecret, ca: dfltCa };
     try {
       this.secure.setSecureContext(dfltSecret ? { cert: dfltSecret.certChain, key: dfltSecret.privateKey, ...(dfltCa ? { ca: dfltCa } : {}) } : {});
     } catch (e) {
