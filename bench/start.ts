@@ -5,7 +5,7 @@
  * sluice path (in-process, like `sluice up` without proxies): the SQLite store (the default
  * backend; BENCH_START_STORE=memory for the memory store) + the serving component with
  * ingressReadiness 'immediate'. Timed from just before store.create(Service) to the watch
- * event that carries the Service's Ready=True. Bare path: spawn `node hello.mjs` with a free
+ * event that carries the Service's Ready=True. Bare path: spawn the same built-in hello app (BUILTIN_IMAGES) with a free
  * PORT, timed until the app prints its "listening" line (from its listen callback), then checked
  * with one TCP connect.
  * Samples alternate bare / sluice, sequentially; one warm-up of each is discarded.
