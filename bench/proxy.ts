@@ -247,7 +247,8 @@ http {
       const dr = await runOpenLoop(up1, HOST, half, HALF_DURATION);
       const sr = await runOpenLoop(sluicePort, HOST, half, HALF_DURATION);
       rounds.push({ direct: dr, sluice: sr });
-      say(`  round ${i + 1}: direct p50/p99 ${dr.p50}/${dr.p99} ms, sluice ${sr.p50}/${sr.p99} ms (generator sent late by p99 ${dr.late_p99_ms}/${sr.late_p99_ms} ms)`);
+      const behind = [dr.max_backlog ? `direct fell behind the rate (${dr.max_backlog} requests waited for a connection)` : '', sr.max_backlog ? `sluice fell behind the rate (${sr.max_backlog} requests waited for a connection)` : ''].filter(Boolean).join('; ');
+      say(`  round ${i + 1}: direct p50/p99 ${dr.p50}/${dr.p99} ms, sluice ${sr.p50}/${sr.p99} ms (requests went out late by p99 ${dr.late_p99_ms}/${sr.late_p99_ms} ms${behind ? `; ${behind}: this round measured saturation, not added latency` : ''})`);
     }
   }
   const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); return a.length ? (a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2) : 0; };

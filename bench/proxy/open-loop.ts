@@ -12,7 +12,8 @@
  *
  *   node --import tsx bench/proxy/open-loop.ts PORT HOST RATE DURATION_S [CONNECTIONS]
  * prints one JSON line: { rate, rps, requests, errors, non2xx, p50, p90, p99, p999, max (ms),
- * late_p99_ms (how late the generator itself sent, p99), service_p99_ms (from the actual write) }.
+ * late_p99_ms (how late requests went out, p99: generator delay plus any wait for a connection),
+ * service_p99_ms (from the actual write), max_backlog (requests that found all connections busy) }.
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -22,6 +23,8 @@ export interface OpenLoopResult {
   rate: number; rps: number; requests: number; errors: number; non2xx: number;
   p50: number; p90: number; p99: number; p999: number; max: number;
   late_p99_ms: number; service_p99_ms: number;
+  /** Most requests ever waiting for a free connection: > 0 means all 64 were busy (the target fell behind the rate). */
+  max_backlog: number;
 }
 
 const WARMUP_S = 1;
@@ -37,6 +40,7 @@ export function openLoop(port: number, host: string, rate: number, durationS: nu
   const idle: Conn[] = [];
   const backlog: number[] = []; // due times waiting for a free connection
   let recordFrom = 0;
+  let maxBacklog = 0;
 
   const finish = (c: Conn, status: number) => {
     const t = now();
@@ -105,7 +109,7 @@ export function openLoop(port: number, host: string, rate: number, durationS: nu
         const t = now();
         while (next <= t && next < end) {
           const c = idle.pop();
-          if (c) send(c, next); else backlog.push(next);
+          if (c) send(c, next); else { backlog.push(next); if (backlog.length > maxBacklog) maxBacklog = backlog.length; }
           next += interval;
         }
         if (next < end) setTimeout(tick, Math.max(0, next - now() - 0.5));
@@ -115,7 +119,7 @@ export function openLoop(port: number, host: string, rate: number, durationS: nu
         for (const c of conns) { c.dead = true; c.sock.destroy(); }
         errors += backlog.length;
         const pct = (a: Float64Array, q: number) => { if (!n) return 0; const s = a.slice(0, n).sort(); return Math.round(s[Math.min(n - 1, Math.floor(q * n))]! * 1000) / 1000; };
-        resolve({ rate, rps: Math.round(n / (durationS - WARMUP_S)), requests: n, errors, non2xx, p50: pct(lat, 0.5), p90: pct(lat, 0.9), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: pct(lat, 1), late_p99_ms: pct(late, 0.99), service_p99_ms: pct(svc, 0.99) });
+        resolve({ rate, rps: Math.round(n / (durationS - WARMUP_S)), requests: n, errors, non2xx, p50: pct(lat, 0.5), p90: pct(lat, 0.9), p99: pct(lat, 0.99), p999: pct(lat, 0.999), max: pct(lat, 1), late_p99_ms: pct(late, 0.99), service_p99_ms: pct(svc, 0.99), max_backlog: maxBacklog });
       };
       tick();
     };
