@@ -22,9 +22,12 @@
  * shared machine; the control plane's deferred problem pass, run after convergence, is not in it).
  * --with-gateway: one delta gateway proxy too (every public host in one RouteConfiguration per
  * port); its convergence and bytes per change are reported, results go to push-gateway.json.
+ * Delta proxies (mesh and gateway) take their hosts over VHDS, as sluice's proxy does; the SotW
+ * phase cannot (VHDS is delta-only) and carries whole RouteConfigurations; --inline-routes turns
+ * VHDS off for every proxy, to compare.
  * The load average at the start and end of the run is recorded with the machine.
  *
- *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--only-main]
+ *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--inline-routes] [--only-main]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -80,7 +83,7 @@ async function childMain(): Promise<void> {
     }
     watching.bytes += r.bytes;
     watching.responses++;
-    if (r.type_url === TypeUrl.RouteConfiguration && !watching.got.has(c)) {
+    if ((r.type_url === TypeUrl.RouteConfiguration || r.type_url === TypeUrl.VirtualHost) && !watching.got.has(c)) {
       watching.got.set(c, performance.timeOrigin + r.at);
       maybeDone();
     }
@@ -88,13 +91,15 @@ async function childMain(): Promise<void> {
   const open = (m: Extract<Msg, { cmd: 'connect' }>, i: number, initial?: Map<string, Map<string, string>>): AdsTestClient => {
     let c!: AdsTestClient;
     // eslint-disable-next-line prefer-const
-    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns } }, {
+    // Delta mesh proxies take their hosts over VHDS, as sluice's proxy does (unless --inline-routes).
+    const vhds = m.protocol === 'delta' && !m.inlineRoutes;
+    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns }, clientFeatures: vhds ? [VHDS_CLIENT_FEATURE] : [] }, {
       fastDecode: true,
       onResponse: (r) => onResponse(c)(r),
       onEnd: () => { if (clients.includes(c)) { live--; maybeDone(); } },
     });
     live++;
-    for (const t of TYPES) {
+    for (const t of vhds ? [...TYPES, TypeUrl.VirtualHost] : TYPES) {
       if (m.protocol === 'sotw') c.sotwRequest(t, t === TypeUrl.Cluster || t === TypeUrl.Listener ? [] : ['*']);
       else c.deltaRequest(t, [], [], { initial: initial?.get(t) ? Object.fromEntries(initial.get(t)!) : undefined });
     }
@@ -113,7 +118,7 @@ async function childMain(): Promise<void> {
       gw = undefined;
       if (m.gateway) {
         // Like the mesh proxies, a reconnecting gateway names what it has (initial_resource_versions).
-        // A gateway takes its hosts over VHDS (as sluice's proxy does) unless --gateway-inline-routes.
+        // A gateway takes its hosts over VHDS (as sluice's proxy does) unless --inline-routes.
         const g: AdsTestClient = new AdsTestClient(m.address, 'delta', { id: 'gateway-0', metadata: { SLUICE_ROLE: 'gateway' }, clientFeatures: m.inlineRoutes ? [] : [VHDS_CLIENT_FEATURE] }, { fastDecode: true, onResponse: (r) => onResponse(g)(r) });
         for (const t of m.inlineRoutes ? TYPES : [...TYPES, TypeUrl.VirtualHost]) g.deltaRequest(t, [], [], { initial: m.reconnect && gwHave?.get(t) ? Object.fromEntries(gwHave.get(t)!) : undefined });
         gw = g;
@@ -126,7 +131,7 @@ async function childMain(): Promise<void> {
       }
       // Connected = every proxy has an answer for each of the four types.
       const deadline = Date.now() + 120_000;
-      const configured = (c: AdsTestClient): boolean => new Set(c.all.map((r) => r.type_url)).size === TYPES.length;
+      const configured = (c: AdsTestClient): boolean => new Set(c.all.map((r) => r.type_url)).size >= TYPES.length;
       while (clients.some((c) => c.ended === undefined && !configured(c)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       for (const c of clients) for (const r of c.all) bytes += r.bytes;
       const ready = clients.filter(configured).length;
@@ -190,8 +195,8 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 interface PhaseResult { rssBeforeStormMb: number; gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number }
 
-/** --gateway-inline-routes: the gateway does not ask for VHDS. */
-let gatewayInlineRoutes = false;
+/** --inline-routes: no simulated proxy asks for VHDS. */
+let inlineRoutes = false;
 
 async function runPhase(services: number, proxies: number, protocol: 'delta' | 'sotw', debounceAfterMs: number, withStorm: boolean, gateway = false): Promise<PhaseResult> {
   const store = new MemoryStore({ historyLimit: 1_000 });
@@ -211,7 +216,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   const loadMs = epoch() - t0;
   const kids = new Children();
   await kids.request(undefined);
-  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', gateway, inlineRoutes: gatewayInlineRoutes });
+  const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', gateway, inlineRoutes });
   if (conn.ready < proxies * 0.9) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
   await cp.status.idle();
   await new Promise((r) => setTimeout(r, 300));
@@ -255,7 +260,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
 
   result.rssBeforeStormMb = process.memoryUsage().rss / 2 ** 20;
   if (withStorm) {
-    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true, gateway, inlineRoutes: gatewayInlineRoutes });
+    const storm = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', reconnect: true, gateway, inlineRoutes });
     result.storm = { ms: storm.ms, bytes: storm.bytes };
   }
   const mem = process.memoryUsage();
@@ -274,7 +279,7 @@ async function main(): Promise<void> {
     .option('--services <n>', 'services loaded for the main phase', '10000')
     .option('--small-services <n>', 'services for the bytes-per-change comparison', '1000')
     .option('--debounce-after <ms>', 'debounce quiet period', '100')
-    .option('--gateway-inline-routes', 'the gateway takes every host inline in its RouteConfiguration (no VHDS), for comparison')
+    .option('--inline-routes', 'delta proxies and the gateway take every host inline in their RouteConfigurations (no VHDS), for comparison')
     .option('--with-gateway', 'also connect one delta gateway proxy (every public host) and measure it; results go to push-gateway.json')
     .option('--only-main', 'run only the main phase (profiling); no results file is written')
     .option('--out <file>', 'results file (default results/push.json, or push-gateway.json with --with-gateway)')
@@ -286,7 +291,7 @@ async function main(): Promise<void> {
   }
   // The big phase first, so its RSS is not inflated by heap left over from another phase.
   const gateway = o.withGateway === true;
-  gatewayInlineRoutes = o.gatewayInlineRoutes === true;
+  inlineRoutes = o.inlineRoutes === true;
   const loadStart = loadavg().map(r1);
   const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {
