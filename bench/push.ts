@@ -48,7 +48,12 @@ const TYPES = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener,
 const PER_NS = 10;
 const WARMUP = 3;
 const MEASURED = 5;
-const epoch = (): number => performance.timeOrigin + performance.now();
+// Times compared across processes (the control plane's flush, each simulator's receipt) are read
+// from the wall clock in every process: performance.timeOrigin is fixed at process start and
+// drifts from the wall clock (4.7 s on this VM over one run, which made convergence negative).
+const epoch = (): number => Date.now();
+/** Wall-clock time of a performance.now() reading taken moments ago. */
+const wallAt = (perfAt: number): number => Date.now() - (performance.now() - perfAt);
 
 // ------------------------------------------------------------------ child: the simulated proxies
 
@@ -78,13 +83,13 @@ async function childMain(): Promise<void> {
     if (!watching) return;
     if (c === gw) {
       watching.gwBytes += r.bytes;
-      if ((r.type_url === TypeUrl.RouteConfiguration || r.type_url === TypeUrl.VirtualHost) && watching.gwAt === undefined) { watching.gwAt = performance.timeOrigin + r.at; maybeDone(); }
+      if ((r.type_url === TypeUrl.RouteConfiguration || r.type_url === TypeUrl.VirtualHost) && watching.gwAt === undefined) { watching.gwAt = wallAt(r.at); maybeDone(); }
       return;
     }
     watching.bytes += r.bytes;
     watching.responses++;
     if ((r.type_url === TypeUrl.RouteConfiguration || r.type_url === TypeUrl.VirtualHost) && !watching.got.has(c)) {
-      watching.got.set(c, performance.timeOrigin + r.at);
+      watching.got.set(c, wallAt(r.at));
       maybeDone();
     }
   };
