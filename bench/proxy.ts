@@ -17,6 +17,7 @@ import { TypeUrl } from '../src/xds/protos.ts';
 import { TestXdsServer } from '../src/proxy/testing/test-xds-server.ts';
 import { edsCluster, hcmListener, loadAssignment, routeConfig } from '../src/proxy/testing/resources.ts';
 import { runOpenLoop, type OpenLoopResult } from './proxy/open-loop.ts';
+import { freePort } from '../src/proxy/testing/harness.ts';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const DURATION = Number(process.env.BENCH_PROXY_DURATION ?? 10);
@@ -30,13 +31,6 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-proxy-'));
 const children: ChildProcess[] = [];
 const say = (s: string) => process.stderr.write(s + '\n');
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function waitPort(port: number, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;

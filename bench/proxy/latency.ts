@@ -12,7 +12,6 @@
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { TypeUrl } from '../../src/xds/protos.ts';
 import { TestXdsServer } from '../../src/proxy/testing/test-xds-server.ts';
 import { edsCluster, hcmListener, loadAssignment, routeConfig } from '../../src/proxy/testing/resources.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
+import { freePort } from '../../src/proxy/testing/harness.ts';
 
 const root = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 const RATE = Number(process.env.LAT_RATE ?? 2000);
@@ -27,13 +27,6 @@ const ROUNDS = Number(process.env.LAT_ROUNDS ?? 3);
 const DURATION = Number(process.env.LAT_DURATION ?? 6);
 const HOST = 'bench.example.com';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function main(): Promise<void> {
   const [up1, up2, portA, portB] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);

@@ -13,7 +13,6 @@
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { TypeUrl } from '../../src/xds/protos.ts';
 import { TestXdsServer } from '../../src/proxy/testing/test-xds-server.ts';
 import { edsCluster, hcmListener, loadAssignment, routeConfig } from '../../src/proxy/testing/resources.ts';
 import { WORKER_V8_FLAGS } from '../../src/proxy/workers/worker-bundle.ts';
+import { freePort } from '../../src/proxy/testing/harness.ts';
 
 const root = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 const VHOSTS = Number(process.env.MEM_VHOSTS ?? 10_000);
@@ -28,13 +28,6 @@ const SETTLE_MS = Number(process.env.MEM_SETTLE_MS ?? 10_000);
 const HOLD_MS = Number(process.env.MEM_HOLD_MS ?? 0);
 const EXTRA = process.env.MEM_V8_FLAGS ?? '';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 function statusOf(port: number, host: string): Promise<number> {
   return new Promise((resolve) => {
     const r = http.get({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });

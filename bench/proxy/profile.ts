@@ -10,7 +10,6 @@
  */
 import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { TypeUrl } from '../../src/xds/protos.ts';
 import { TestXdsServer } from '../../src/proxy/testing/test-xds-server.ts';
 import { edsCluster, hcmListener, loadAssignment, routeConfig } from '../../src/proxy/testing/resources.ts';
 import { WORKER_V8_FLAGS } from '../../src/proxy/workers/worker-bundle.ts';
+import { freePort } from '../../src/proxy/testing/harness.ts';
 
 const root = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 const DURATION = Number(process.env.PROFILE_DURATION ?? 8);
@@ -25,13 +25,6 @@ const DIR = process.env.PROFILE_DIR ?? '/tmp/sluice-prof';
 const FLAGS = process.env.PROFILE_FLAGS ?? `--cpu-prof --cpu-prof-dir=${DIR}`;
 const HOST = 'bench.example.com';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 function cpuSeconds(pid: number): number {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
