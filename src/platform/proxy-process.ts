@@ -53,7 +53,9 @@ export class ProxyProcess {
     fs.rmSync(this.portsPath, { force: true });
     const out = fs.openSync(this.logPath, 'a');
     const child = spawn(process.execPath, [SLUICE_BIN, 'proxy', '--bootstrap', this.bootstrapPath], {
-      stdio: ['ignore', out, out],
+      // The IPC channel is how the proxy learns that the control process died (even by SIGKILL):
+      // it drains and exits on 'disconnect' instead of serving on as an orphan.
+      stdio: ['ignore', out, out, 'ipc'],
       env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_PROXY_LOG_LEVEL ?? 'warn' },
     });
     fs.closeSync(out);

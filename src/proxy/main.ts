@@ -77,6 +77,9 @@ export async function runProxy(o: RunProxyOptions): Promise<RunningProxy> {
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
+    // Started by `sluice up` with an IPC channel: when the control process goes away (a crash,
+    // kill -9), the channel closes and the proxy drains instead of serving on as an orphan.
+    if (process.channel) process.once('disconnect', () => onSignal('parent exited'));
   }
   return { bootstrap: b, adminPort: admin.port, httpPort: b.listen.httpPort, httpsPort: b.listen.httpsPort, supervisor, stop };
 }

@@ -121,8 +121,11 @@ test('kubectl: hello Ready, pod answers, env change makes 00002, delete leaves n
   // Crash the control process: pods keep running, then a new one on the same state dir kills them and converges.
   const before = await podPids('hello');
   assert.ok(before.length >= 1 && before.every(alive));
+  const gatewayPid = Number(JSON.parse(fs.readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8')).gatewayPid);
+  assert.ok(gatewayPid > 0 && alive(gatewayPid), 'the gateway proxy runs');
   cp.kill('SIGKILL');
   await new Promise((r) => cp.once('exit', r));
+  await until('the crashed control process\'s gateway proxy exits (no orphan)', async () => (!alive(gatewayPid) ? true : undefined));
   cp = await startControl();
   await until('orphaned pod processes killed', async () => (before.every((p) => !alive(p)) ? true : undefined));
   await kubectl('wait', '--for=condition=Ready', 'ksvc/hello', '--timeout=60s');
