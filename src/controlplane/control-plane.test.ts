@@ -203,7 +203,7 @@ test('control plane: pod status writes cause no push; a pod change without the m
     const created = await store.create('core/pods', pod());
     clock.advance(1_000);
     await waitFor(() => cp.pipeline.lastFlush?.generation === 2 || undefined, 'first pod of the namespace flushed');
-    assert.equal(cp.pipeline.lastFlush?.edsOnly, false, 'the first pod of a namespace is a full pass (policy problems per namespace)');
+    assert.equal(cp.pipeline.lastFlush?.edsOnly, true, 'without a mesh proxy the first pod of a namespace is endpoint-only too');
     const g = cp.pipeline.generation;
     const running = await store.update('core/pods', { ...created, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } });
     clock.advance(1_000);
@@ -263,4 +263,22 @@ test('control plane: a gateway that asks for VHDS gets one VirtualHost per host;
     const sentHosts = after.filter((r) => r.type_url === TypeUrl.VirtualHost).flatMap((r) => r.resources.map((x: any) => x.name as string));
     assert.ok(sentHosts.length > 0 && sentHosts.every((n) => n.includes('other')), `only the new Ingress's hosts were sent: ${sentHosts.join(', ')}`);
   } finally { c.close(); await cp.stop(); await store.close(); }
+});
+
+test('control plane: with a mesh proxy connected, the first pod of a namespace is a full pass (its policies get reported), later ones endpoint-only', async () => {
+  const { store, clock, cp, address } = await setup();
+  const mesh = new AdsTestClient(address, 'delta', { id: 'mesh-1', metadata: { SLUICE_ROLE: 'mesh' } });
+  const pod = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'fresh', name, labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'sluice/hello' }] }, status: { phase: 'Running' } });
+  try {
+    for (const t of TYPES) mesh.deltaRequest(t, []);
+    await waitFor(() => cp.pipeline.connections().some((c) => c.proxy.role === 'mesh') || undefined, 'mesh proxy connected');
+    const g0 = cp.pipeline.generation;
+    await store.create('core/pods', pod('a'));
+    await waitFor(() => (clock.advance(200), cp.pipeline.generation > g0) || undefined, 'first pod flushed');
+    assert.equal(cp.pipeline.lastFlush?.edsOnly, false, 'first pod of the namespace: full');
+    const g1 = cp.pipeline.generation;
+    await store.create('core/pods', pod('b'));
+    await waitFor(() => (clock.advance(200), cp.pipeline.generation > g1) || undefined, 'second pod flushed');
+    assert.equal(cp.pipeline.lastFlush?.edsOnly, true, 'second pod: endpoint-only');
+  } finally { mesh.close(); await cp.stop(); await store.close(); }
 });

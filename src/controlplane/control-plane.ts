@@ -191,10 +191,13 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     if (resource === 'core/pods') {
       const c = classifyPodChange(type === 'delete' ? undefined : old, obj, meshSecurity);
       if (c === 'ignore') return;
-      // The first pod of a namespace makes its security policies subject to the "not enforced"
-      // problem report (translate.ts reportSecurityPolicies): a full pass, once per namespace.
+      // A connected mesh proxy reports the security policies of the namespaces that have pods
+      // (translate.ts reportSecurityPolicies): the first pod of a namespace is then a full pass,
+      // once per namespace. Without one, the stand-in problem pass looks at every namespace
+      // whatever its pods, and a new namespace's first pod is endpoint-only like any other (it
+      // used to hold each namespace's first Route back by one quiet period).
       const ns = obj.metadata.namespace ?? '';
-      endpointsOnly = c === 'endpoints' && podNamespaces.has(ns);
+      endpointsOnly = c === 'endpoints' && (podNamespaces.has(ns) || !pipeline.connections().some((conn) => conn.proxy.role === 'mesh'));
       if (type === 'upsert') podNamespaces.add(ns);
     }
     translator.apply({ type, object: obj });
