@@ -203,7 +203,6 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     translator.apply({ type, object: obj });
     const key = cacheKey(obj);
     pipeline.notify({ kind: resource, key, endpointsOnly });
-    // The next flush is the first generation that carries this change.
     // The flush that carries the change tells the status reporter its generation (onFlush).
     if (type === 'delete') status.forget(resource, key);
     else if (!started && reportedReady(obj)) status.settled(resource, key, 1); // generation 1: the initial flush

@@ -91,17 +91,9 @@ export class Debouncer {
 
   /** Flushes whatever is pending now (shutdown, tests). */
   flushNow(): void {
-    if (this.timer) { this.clock.clearTimeout(this.timer); this.timer = undefined; }
-    this.leadingDue = false;
-    const cs = this.pending;
-    this.pending = undefined;
+    const cs = this.take();
     if (cs) { this.lastFlushAt = this.clock.now(); this.flush(cs, this.lastFlushAt); }
   }
 
-  stop(): void {
-    if (this.timer) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.pending = undefined;
-    this.leadingDue = false;
-  }
+  stop(): void { this.take(); }
 }

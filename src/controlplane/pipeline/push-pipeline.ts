@@ -18,7 +18,9 @@
  *
  * Generations: every flush is a generation. A scope whose content did not change still moves its
  * proxies to the new generation (no bytes sent), so "proxy applied generation G" means the proxy
- * runs everything observed up to G — what readiness and convergence are computed from.
+ * runs everything flushed up to G. With two lanes that is not everything observed before G (a
+ * route change may still wait in its lane while an endpoint flush makes G), so readiness takes
+ * an object's generation from the flush that carries it (PipelineEvents.onFlush).
  */
 import type { Clock } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';

@@ -87,14 +87,8 @@ export class ConfigStore implements XdsHandler {
     }
     if (u.typeUrl === TypeUrl.VirtualHost) {
       // A domain already served by another host of the same route configuration is refused.
-      // Removals of the same response first: a host may move from one resource to another.
-      for (const n of u.removals) this.vhds.delete(n);
-      const vhs = new Map([...staged].map(([n, a]) => [n, a.value as VirtualHost]));
-      for (const [n, vh] of vhs) {
-        const why = this.vhds.conflict(n, vh, vhs);
-        if (why) { staged.delete(n); vhs.delete(n); rejected.add(n); errors.push(why); }
-      }
-      for (const [n, a] of staged) this.vhds.set(n, a.value as VirtualHost);
+      const refused = this.vhds.apply(u.removals, new Map([...staged].map(([n, a]) => [n, a.value as VirtualHost])));
+      for (const [n, why] of refused) { staged.delete(n); rejected.add(n); errors.push(why); }
     }
     for (const [n, a] of staged) map.set(n, a);
     for (const n of u.removals) map.delete(n);
