@@ -102,19 +102,33 @@ export class DeltaConnection extends ProxyConnection {
       bytes += e.value.length;
       st.known.set(name, e.version);
     };
-    if (st.wildcard) for (const name of entries.keys()) consider(name);
-    for (const name of st.names) if (!st.wildcard) consider(name);
-    for (const [name, v] of [...st.known]) {
-      if (entries.has(name)) continue;
-      if (v === ABSENT) continue;
-      if (!allowRemovals) continue; // held: listeners/routes of this push are not ACKed yet
+    const remove = (name: string): void => {
       removed.push(name);
       if (st.names.has(name)) st.known.set(name, ABSENT);
       else st.known.delete(name);
-    }
-    // Explicitly subscribed names the scope does not have: tell the proxy once that they do not exist.
-    for (const name of st.names) {
-      if (!entries.has(name) && !st.known.has(name)) { removed.push(name); st.known.set(name, ABSENT); }
+    };
+    const diff = snap.diff(st.type);
+    if (diff && st.settledOn === diff.from && allowRemovals) {
+      // The proxy is up to date with the entries these were built from, and its subscription did
+      // not change since (that clears settledOn): only what the build changed can be due.
+      for (const name of diff.changed) if (this.covered(st, name)) consider(name);
+      for (const name of diff.removed) {
+        const v = st.known.get(name);
+        if (v !== undefined && v !== ABSENT) remove(name);
+      }
+    } else {
+      if (st.wildcard) for (const name of entries.keys()) consider(name);
+      for (const name of st.names) if (!st.wildcard) consider(name);
+      for (const [name, v] of [...st.known]) {
+        if (entries.has(name)) continue;
+        if (v === ABSENT) continue;
+        if (!allowRemovals) continue; // held: listeners/routes of this push are not ACKed yet
+        remove(name);
+      }
+      // Explicitly subscribed names the scope does not have: tell the proxy once that they do not exist.
+      for (const name of st.names) {
+        if (!entries.has(name) && !st.known.has(name)) { removed.push(name); st.known.set(name, ABSENT); }
+      }
     }
     st.settledOn = allowRemovals ? entries : undefined;
     if (resources.length === 0 && removed.length === 0 && !st.mustRespond) return undefined;

@@ -261,3 +261,57 @@ test('delta: an empty first request is the legacy wildcard (kept when names are 
     assert.deepEqual(r.removed_resources ?? [], []);
   } finally { c2.close(); await h.close(); }
 });
+
+test('delta: pushes built from the previous snapshot send only its changes, and a stream that fell behind catches up in full', async () => {
+  const h = await startHarness();
+  const set = h.translator.set('gateway/*');
+  for (const n of ['a', 'b', 'c', 'd']) set[EDS].set(n, loadAssignment(n, [1]));
+  // `wild` takes every endpoint set; `named` asks for b, d and x by name; `slow` does not ACK, so
+  // it falls behind by several snapshots.
+  const wild = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: gw });
+  const named = new AdsTestClient(h.address, 'delta', { id: 'gw-2', metadata: gw });
+  const slow = new AdsTestClient(h.address, 'delta', { id: 'gw-3', metadata: gw }, { autoAck: false });
+  const expect = (names: string[] | undefined): Record<string, string> => {
+    const snap = h.server.connections()[0].snapshot!;
+    const out: Record<string, string> = {};
+    for (const [n, e] of snap.entries(EDS)) if (!names || names.includes(n)) out[n] = e.version;
+    return out;
+  };
+  const view = (c: AdsTestClient): Record<string, string> => Object.fromEntries(c.have.get(EDS) ?? []);
+  try {
+    wild.deltaRequest(EDS, ['*']);
+    named.deltaRequest(EDS, ['b', 'd', 'x']);
+    slow.deltaRequest(EDS, ['*']);
+    await wild.next(EDS);
+    assert.deepEqual(names(await named.next(EDS)), ['b', 'd']);
+    const slowFirst = await slow.next(EDS);
+    assert.deepEqual(names(slowFirst), ['a', 'b', 'c', 'd']);
+    const steps: Array<() => void> = [
+      () => set[EDS].set('b', loadAssignment('b', [2])), // change
+      () => set[EDS].set('e', loadAssignment('e', [1])), // add
+      () => set[EDS].delete('d'), // remove a name `named` subscribed to
+      () => { set[EDS].set('x', loadAssignment('x', [3])); set[EDS].delete('a'); }, // a subscribed name appears; another goes
+    ];
+    for (const [i, step] of steps.entries()) {
+      const seen = wild.all.length;
+      step();
+      h.change();
+      await waitFor(() => wild.all.length > seen, `step ${i}: the wildcard push`);
+      const r = wild.all.at(-1)!;
+      assert.ok(r.resources.length + (r.removed_resources ?? []).length <= 2, `step ${i}: only what changed is sent (got ${names(r)} / ${r.removed_resources})`);
+      await waitFor(() => JSON.stringify(view(wild)) === JSON.stringify(expect(undefined)), `step ${i}: wildcard view ${JSON.stringify(view(wild))}`);
+      await waitFor(() => JSON.stringify(view(named)) === JSON.stringify(expect(['b', 'd', 'x'])), `step ${i}: named view ${JSON.stringify(view(named))}`);
+    }
+    assert.deepEqual(Object.keys(view(named)).sort(), ['b', 'x']);
+    // The stream that never ACKed had nothing sent after its first response; ACKing it now brings
+    // it from the first snapshot to the last in one response.
+    const seen = slow.all.length;
+    assert.equal(slow.all.length, 1, "nothing more is sent before the first response is ACKed");
+    slow.deltaRequest(EDS, [], [], { response_nonce: slowFirst.nonce });
+    await waitFor(() => slow.all.length > seen, 'the catch-up response');
+    const up = slow.all.at(-1)!;
+    assert.deepEqual(names(up), ['b', 'e', 'x']);
+    assert.deepEqual([...(up.removed_resources ?? [])].sort(), ['a', 'd']);
+    assert.deepEqual(view(slow), expect(undefined));
+  } finally { wild.close(); named.close(); slow.close(); await h.close(); }
+});

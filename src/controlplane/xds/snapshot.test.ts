@@ -19,6 +19,21 @@ test('snapshot: content-hash versions; unchanged resources keep their entry; car
   assert.equal(eds.sameContent(a), false);
 });
 
+test('snapshot: each rebuilt type records what changed and what left since the entries it was built from', () => {
+  const a = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')], ['b', edsCluster('b')], ['c', edsCluster('c')]]) }, 1);
+  assert.deepEqual(a.diff(TypeUrl.Cluster)?.changed, ['a', 'b', 'c'], 'a first build: everything is new');
+  const b = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')], ['b', edsCluster('b', { lb_policy: 'RANDOM' })], ['d', edsCluster('d')]]) }, 2, a);
+  const d = b.diff(TypeUrl.Cluster)!;
+  assert.equal(d.from, a.entries(TypeUrl.Cluster));
+  assert.deepEqual([...d.changed].sort(), ['b', 'd']);
+  assert.deepEqual(d.removed, ['c']);
+  const same = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')], ['b', edsCluster('b', { lb_policy: 'RANDOM' })], ['d', edsCluster('d')]]) }, 3, b);
+  assert.equal(same.entries(TypeUrl.Cluster), b.entries(TypeUrl.Cluster), 'unchanged: the same map, no diff needed');
+  assert.equal(same.diff(TypeUrl.Cluster), undefined);
+  const gone = buildSnapshot({}, 4, b);
+  assert.deepEqual([...gone.diff(TypeUrl.Cluster)!.removed].sort(), ['a', 'b', 'd'], 'a type that empties removes every name');
+});
+
 test('snapshot: a resource that does not encode is refused with its type and name', () => {
   assert.throws(() => buildSnapshot({ [TypeUrl.Cluster]: new Map([['bad', { name: 'bad', connect_timeout: 'soon' }]]) }, 1), (e: unknown) => {
     assert.ok(isSluiceError(e, 'SLUICE_E_XDS_ENCODE'));

@@ -33,6 +33,14 @@ export interface SnapshotEntry {
 
 export type TypeEntries = ReadonlyMap<string, SnapshotEntry>;
 
+/**
+ * How one type's entries differ from the entries they were built from (`from`): the names whose
+ * entry is new or changed, and the names that left. A delta stream that was up to date with
+ * `from` sends only these instead of comparing every name it holds — at 1,000 proxies holding
+ * 10,000 virtual hosts each, that comparison was 10 million map lookups per change.
+ */
+export interface TypeDiff { readonly from: TypeEntries; readonly changed: readonly string[]; readonly removed: readonly string[] }
+
 const EMPTY: TypeEntries = new Map();
 
 export function emptyResourceSet(): ResourceSet {
@@ -49,10 +57,17 @@ export class Snapshot {
   /** The pipeline generation this snapshot was built for. */
   readonly generation: number;
   private readonly types: ReadonlyMap<ResourceTypeUrl, TypeEntries>;
+  private readonly diffs: ReadonlyMap<string, TypeDiff>;
 
-  constructor(generation: number, types: ReadonlyMap<ResourceTypeUrl, TypeEntries>) {
+  constructor(generation: number, types: ReadonlyMap<ResourceTypeUrl, TypeEntries>, diffs: ReadonlyMap<string, TypeDiff> = new Map()) {
     this.generation = generation;
     this.types = types;
+    this.diffs = diffs;
+  }
+
+  /** How this type's entries differ from the previous build's, when they were rebuilt from it. */
+  diff(type: string): TypeDiff | undefined {
+    return this.diffs.get(type);
   }
 
   entries(type: string): TypeEntries {
@@ -77,7 +92,7 @@ export class Snapshot {
 
   /** A copy whose generation is `generation` (content unchanged). */
   withGeneration(generation: number): Snapshot {
-    return new Snapshot(generation, this.types);
+    return new Snapshot(generation, this.types, this.diffs);
   }
 
   /** True when every type has the same names at the same versions. */
@@ -154,13 +169,23 @@ function lengthDelimitedTag(field: number, length: number): Buffer {
  */
 export function buildSnapshot(resources: Partial<ResourceSet>, generation: number, prev?: Snapshot, only?: ReadonlySet<ResourceTypeUrl>): Snapshot {
   const types = new Map<ResourceTypeUrl, TypeEntries>();
+  const diffs = new Map<string, TypeDiff>();
+  const removedFrom = (previous: TypeEntries, now: TypeEntries): string[] => {
+    const out: string[] = [];
+    for (const name of previous.keys()) if (!now.has(name)) out.push(name);
+    return out;
+  };
   for (const type of PUSH_ORDER) {
     const previous = prev?.entries(type) ?? EMPTY;
     if (only && !only.has(type)) { types.set(type, previous); continue; }
     const src = resources[type];
-    if (!src || src.size === 0) { types.set(type, EMPTY); continue; }
+    if (!src || src.size === 0) {
+      types.set(type, EMPTY);
+      if (previous.size > 0) diffs.set(type, { from: previous, changed: [], removed: [...previous.keys()] });
+      continue;
+    }
     const out = new Map<string, SnapshotEntry>();
-    let unchanged = src.size === previous.size;
+    const changed: string[] = [];
     for (const [name, obj] of src) {
       const old = previous.get(name);
       // Translation caches hand back the very same object for an unchanged resource.
@@ -168,14 +193,13 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
       const parts = type === TypeUrl.RouteConfiguration ? routeParts(obj) : undefined;
       if (parts) {
         if (old?.parts && old.parts.head === parts.head && sameObjects(old.parts.vhosts, parts.vhosts)) { out.set(name, old); continue; }
-        unchanged = false;
         const value = encodePartwise(name, parts);
         out.set(name, { name, version: contentVersion(value), value, json: '', source: obj, parts });
+        changed.push(name);
         continue;
       }
       const json = JSON.stringify(obj);
       if (old && old.json === json) { out.set(name, old); continue; }
-      unchanged = false;
       let value: Buffer;
       try {
         value = encodeResource(type, obj);
@@ -183,9 +207,16 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
         throw new SluiceError('SLUICE_E_XDS_ENCODE', `cannot encode ${type.slice(type.lastIndexOf('.') + 1)} "${name}": ${errorMessage(e)}`, { cause: e, details: { type, name } });
       }
       out.set(name, { name, version: contentVersion(value), value, json, source: obj });
+      changed.push(name);
     }
-    // Keep the previous map's identity when nothing changed, so sameContent() is cheap.
-    types.set(type, unchanged ? previous : out);
+    // Every name of `out` is in `previous` when the sizes match and nothing was new or changed.
+    if (changed.length === 0 && out.size === previous.size) {
+      // Keep the previous map's identity when nothing changed, so sameContent() is cheap.
+      types.set(type, previous);
+      continue;
+    }
+    types.set(type, out);
+    diffs.set(type, { from: previous, changed, removed: out.size - changed.length < previous.size ? removedFrom(previous, out) : [] });
   }
-  return new Snapshot(generation, types);
+  return new Snapshot(generation, types, diffs);
 }
