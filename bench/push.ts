@@ -27,7 +27,7 @@
  * VHDS off for every proxy, to compare.
  * The load average at the start and end of the run is recorded with the machine.
  *
- *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--inline-routes] [--only-main]
+ *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--inline-routes] [--only-main] [--cpu-prof-changes DIR]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -35,6 +35,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { Session } from 'node:inspector';
 import { MemoryStore } from '../src/store/memory-store.ts';
 import { createControlPlane, type ControlPlane } from '../src/controlplane/control-plane.ts';
 import { AdsTestClient } from '../src/controlplane/xds/ads-test-client.ts';
@@ -43,6 +44,10 @@ import type { KubeObject } from '../src/api/meta.ts';
 import { log } from '../src/lib/log.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** --cpu-prof-changes DIR: profile the control process over the measured changes of the main phase. */
+let profileDir: string | undefined;
+let profileServices = 0;
+const post = (s: Session, method: string): Promise<unknown> => new Promise((resolve, reject) => s.post(method, (err, res) => (err ? reject(err) : resolve(res))));
 const ING = 'networking.internal.knative.dev/ingresses';
 const TYPES = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration];
 const PER_NS = 10;
@@ -57,7 +62,7 @@ const wallAt = (perfAt: number): number => Date.now() - (performance.now() - per
 
 // ------------------------------------------------------------------ child: the simulated proxies
 
-type Msg = { cmd: 'connect'; address: string; n: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean; gateway?: boolean; inlineRoutes?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
+type Msg = { cmd: 'connect'; address: string; n: number; offset?: number; protocol: 'delta' | 'sotw'; ns: string; reconnect?: boolean; gateway?: boolean; inlineRoutes?: boolean } | { cmd: 'watch' } | { cmd: 'close' };
 
 async function childMain(): Promise<void> {
   let clients: AdsTestClient[] = [];
@@ -98,7 +103,7 @@ async function childMain(): Promise<void> {
     // eslint-disable-next-line prefer-const
     // Delta mesh proxies take their hosts over VHDS, as sluice's proxy does (unless --inline-routes).
     const vhds = m.protocol === 'delta' && !m.inlineRoutes;
-    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns }, clientFeatures: vhds ? [VHDS_CLIENT_FEATURE] : [] }, {
+    c = new AdsTestClient(m.address, m.protocol, { id: `mesh-${(m.offset ?? 0) + i}`, metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: m.ns }, clientFeatures: vhds ? [VHDS_CLIENT_FEATURE] : [] }, {
       fastDecode: true,
       onResponse: (r) => onResponse(c)(r),
       onEnd: () => { if (clients.includes(c)) { live--; maybeDone(); } },
@@ -172,6 +177,42 @@ function service(ns: string, svc: string, port: number, headerValue: string): Ku
   ];
 }
 
+/**
+ * The simulated proxies, spread over `--sim-processes` child processes (default 2). Real proxies
+ * are separate processes; one process holding all N streams serialises their receipt (~90 µs of
+ * grpc-js client work per response on this machine), which put up to 90 ms of simulator queueing
+ * into the measured tail at N = 1,000. Results of the children are merged; the gateway (if any)
+ * lives in the first.
+ */
+class Fleet {
+  private readonly kids: Children[];
+  constructor(n: number) { this.kids = Array.from({ length: n }, () => new Children()); }
+  async request(msg: Msg | undefined, timeoutMs = 180_000): Promise<any> {
+    if (msg?.cmd === 'connect') {
+      const k = this.kids.length;
+      const share = (i: number): number => Math.floor(msg.n / k) + (i < msg.n % k ? 1 : 0);
+      let offset = 0;
+      const answers = await Promise.all(this.kids.map((c, i) => {
+        const m = { ...msg, n: share(i), offset, gateway: msg.gateway && i === 0 };
+        offset += share(i);
+        return c.request(m, timeoutMs);
+      }));
+      return { ev: 'connected', ms: Math.max(...answers.map((a) => a.ms)), bytes: sum(answers.map((a) => a.bytes)), ready: sum(answers.map((a) => a.ready)) };
+    }
+    const answers = await Promise.all(this.kids.map((c) => c.request(msg, timeoutMs)));
+    if (answers[0]?.ev !== 'converged') return answers[0];
+    return {
+      ev: 'converged', gwAt: answers[0].gwAt, gwBytes: answers[0].gwBytes, times: answers.flatMap((a) => a.times),
+      bytes: sum(answers.map((a) => a.bytes)), responses: sum(answers.map((a) => a.responses)), lost: sum(answers.map((a) => a.lost)),
+      missing: sum(answers.map((a) => a.missing)), cpuMs: sum(answers.map((a) => a.cpuMs)),
+    };
+  }
+  close(): void { for (const c of this.kids) c.close(); }
+}
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + (b ?? 0), 0);
+/** --sim-processes: how many child processes share the simulated proxies. */
+let simProcesses = 2;
+
 class Children {
   private readonly child: ChildProcess;
   private waiters: ((m: any) => void)[] = [];
@@ -219,7 +260,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   const { xdsAddress } = await cp.start();
   await cp.status.idle();
   const loadMs = epoch() - t0;
-  const kids = new Children();
+  const kids = new Fleet(simProcesses);
   await kids.request(undefined);
   const conn = await kids.request({ cmd: 'connect', address: xdsAddress, n: proxies, protocol, ns: 'ns-0', gateway, inlineRoutes });
   if (conn.ready < proxies * 0.9) throw new Error(`only ${conn.ready} of ${proxies} proxies got their configuration`);
@@ -233,8 +274,14 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
     converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0,
   };
   const server: number[] = [];
+  const profiler = profileDir && protocol === 'delta' && services === profileServices ? new Session() : undefined;
   for (let k = 0; k < WARMUP + MEASURED; k++) {
     await new Promise((r) => setTimeout(r, 200));
+    if (profiler && k === WARMUP) {
+      profiler.connect();
+      await post(profiler, 'Profiler.enable');
+      await post(profiler, 'Profiler.start');
+    }
     await kids.request({ cmd: 'watch' });
     const before = cp.pipeline.generation;
     const cpu0 = process.cpuUsage();
@@ -260,6 +307,15 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
     server.push(converged.get(before + 1) ?? NaN);
     result.bytes += done.bytes / MEASURED;
     result.responses += done.responses / MEASURED;
+  }
+  if (profiler) {
+    // The control process's CPU profile over the measured changes only (load, connect and storm left out).
+    const { profile } = await post(profiler, 'Profiler.stop') as { profile: object };
+    mkdirSync(profileDir!, { recursive: true });
+    const file = path.join(profileDir!, `push-changes-${process.pid}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    profiler.disconnect();
+    console.error(`control-process CPU profile of the measured changes: ${file}`);
   }
   result.serverConvergeMs = pct(server, 50);
 
@@ -287,6 +343,8 @@ async function main(): Promise<void> {
     .option('--inline-routes', 'delta proxies and the gateway take every host inline in their RouteConfigurations (no VHDS), for comparison')
     .option('--with-gateway', 'also connect one delta gateway proxy (every public host) and measure it; results go to push-gateway.json')
     .option('--only-main', 'run only the main phase (profiling); no results file is written')
+    .option('--sim-processes <n>', 'child processes the simulated proxies are spread over', '2')
+    .option('--cpu-prof-changes <dir>', 'write a CPU profile of the control process over the main phase\'s measured changes to DIR')
     .option('--out <file>', 'results file (default results/push.json, or push-gateway.json with --with-gateway)')
     .parse(process.argv);
   const o = program.opts();
@@ -297,6 +355,10 @@ async function main(): Promise<void> {
   // The big phase first, so its RSS is not inflated by heap left over from another phase.
   const gateway = o.withGateway === true;
   inlineRoutes = o.inlineRoutes === true;
+  profileDir = o.cpuProfChanges as string | undefined;
+  simProcesses = Number(o.simProcesses);
+  if (!Number.isInteger(simProcesses) || simProcesses < 1) throw new Error(`--sim-processes must be a positive integer, got ${o.simProcesses}`);
+  profileServices = services;
   const loadStart = loadavg().map(r1);
   const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {
@@ -341,6 +403,7 @@ async function main(): Promise<void> {
     cp_rss_before_storm_mb: Math.round(big.rssBeforeStormMb),
     cp_heap_mb: Math.round(big.heapMb),
     debounce_after_ms: debounce,
+    sim_processes: simProcesses,
     proxies_lost: big.lost,
     changes_missed: big.missing,
   };
