@@ -1,8 +1,9 @@
 /**
  * bench:push — how fast one change reaches N proxies, and what it costs, with 10,000 services
  * loaded. The control plane (store, informers, translation, pipeline, ADS server) runs in this
- * process; the N simulated proxies run in a child process (real gRPC ADS streams, one per proxy,
- * each ACKing like Envoy), so the control process's RSS and event loop are its own.
+ * process; the N simulated proxies run in child processes (`--sim-processes`, default 2; real gRPC
+ * ADS streams, one per proxy, each ACKing like Envoy), so the control process's RSS and event loop
+ * are its own.
  *
  * Phases, each with a fresh control plane:
  *   1k   services: N delta proxies; change one route; bytes pushed per change.
@@ -27,7 +28,7 @@
  * VHDS off for every proxy, to compare.
  * The load average at the start and end of the run is recorded with the machine.
  *
- *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--inline-routes] [--only-main] [--cpu-prof-changes DIR]
+ *   node --import tsx bench/push.ts [--proxies 1000] [--services 10000] [--debounce-after 100] [--with-gateway] [--inline-routes] [--only-main] [--sim-processes 2] [--cpu-prof-changes DIR]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
