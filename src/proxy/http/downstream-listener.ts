@@ -14,7 +14,7 @@ import { SluiceError } from '../../lib/errors.ts';
 import { log } from '../../lib/log.ts';
 import { ProxyErrors } from '../proxy-errors.ts';
 import type { FilterChain, ListenerConfig, SecretConfig } from '../config/model.ts';
-import type { ProxyStats } from '../stats/proxy-stats.ts';
+import type { HttpStats, ProxyStats } from '../stats/proxy-stats.ts';
 import type { Router, RouterDeps } from './router.ts';
 import { handleUpgrade } from './upgrade.ts';
 
@@ -49,6 +49,10 @@ export class DownstreamListener {
   private readonly sockets = new Set<net.Socket>();
   boundPort = 0;
   draining = false;
+  /** The plaintext filter chain and its stats, computed once per config (see onRequest). */
+  private plainFor?: ListenerConfig;
+  private plain?: FilterChain;
+  private plainStats?: HttpStats;
 
   constructor(config: ListenerConfig, private readonly router: Router, private readonly deps: RouterDeps, private readonly stats: ProxyStats) {
     this.config = config;
@@ -59,9 +63,24 @@ export class DownstreamListener {
       if (url && url.charCodeAt(0) !== 47 && /^http:\/\//i.test(url)) {
         try { const u = new URL(url); req.url = u.pathname + u.search; req.headers.host = u.host; } catch { /* the router answers 404 */ }
       }
-      const chain = this.chainFor(req.socket);
-      if (!chain) { res.destroy(); return; }
-      this.router.handle(req, res, chain.hcm, this.stats.httpPrefix(chain.hcm.statPrefix), !!chain.tls);
+      let chain: FilterChain | undefined;
+      let hstats: HttpStats;
+      if ((req.socket as tls.TLSSocket | undefined)?.encrypted) {
+        chain = this.chainFor(req.socket);
+        if (!chain) { res.destroy(); return; }
+        hstats = this.stats.httpPrefix(chain.hcm.statPrefix);
+      } else {
+        // Plaintext: the chain and its stats are the same for every request until the config changes.
+        if (this.plainFor !== this.config) {
+          this.plainFor = this.config;
+          this.plain = this.chainFor(undefined);
+          this.plainStats = this.plain && this.stats.httpPrefix(this.plain.hcm.statPrefix);
+        }
+        chain = this.plain;
+        if (!chain) { res.destroy(); return; }
+        hstats = this.plainStats!;
+      }
+      this.router.handle(req, res, chain.hcm, hstats, !!chain.tls);
       if (this.draining && !res.stream) res.setHeader('connection', 'close');
     };
     const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {

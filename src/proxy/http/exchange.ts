@@ -16,11 +16,12 @@ import type { ForwardAction } from '../config/model.ts';
 import type { UpstreamCluster } from './upstream-cluster.ts';
 import { applyMutation, HOP_BY_HOP, responseHeaderList, toHeaderList, type HeaderList } from './header-ops.ts';
 import { Flag, LocalReplyBody } from './response-flags.ts';
+import { requestHeadFromObject, type H1Conn, type H1Sink } from './upstream-h1.ts';
 import type { RequestContext } from './request-context.ts';
 
 const MAX_RETRY_BUFFER = 1 << 20;
 
-export class Exchange {
+export class Exchange implements H1Sink {
   private attempt = 0;
   private tried?: Set<string>;
   private ureq?: http.ClientRequest;
@@ -46,6 +47,20 @@ export class Exchange {
   private staleResends = 0;
   /** HTTP/2 streams the upstream refused unprocessed (REFUSED_STREAM), re-sent up to 10 times. */
   private refusedResends = 0;
+  /**
+   * The pooled HTTP/1.1 path (upstream-h1.ts): the request head as one string (built once,
+   * retries reuse it; null when node's client must take the request), the attempt's connection,
+   * and the attempt's state as fields instead of per-request closures.
+   */
+  private headH1?: string | null;
+  private conn?: H1Conn;
+  private h1Waiting = false;
+  private h1OnConn?: (c: H1Conn) => void;
+  private h1OnDrain?: () => void;
+  private h1SentAt = 0;
+  private h1Resend = false;
+  private attemptSettled = true;
+  private pendingHeld = false;
 
   constructor(private readonly rc: RequestContext, private readonly action: ForwardAction, private readonly uc: UpstreamCluster, private readonly headers: OutgoingHttpHeaders, private readonly path: string) {}
 
@@ -60,7 +75,7 @@ export class Exchange {
     uc.stats.upstream_rq_active++;
     uc.stats.upstream_rq_total++;
     rc.upstreamCluster = uc.config.name;
-    rc.onDone(() => this.finish());
+    rc.exchange = this;
     if (action.timeoutMs > 0) {
       this.routeTimer = rc.clock.setTimeout(() => this.onRouteTimeout(), action.timeoutMs);
     }
@@ -144,6 +159,10 @@ export class Exchange {
       return;
     }
     uc.stats.upstream_rq_pending_active++;
+    if (this.headH1 !== null && this.rawH1()) {
+      const head = this.headH1 ??= requestHeadFromObject(rc.method, this.path, this.headers as Record<string, string | string[] | number | undefined>, this.needsZeroLength()) ?? null;
+      if (head !== null) { this.sendH1(host, rc.clock.now(), resend); return; }
+    }
     let pending = true;
     const releasePending = () => {
       if (!pending) return;
@@ -240,12 +259,173 @@ export class Exchange {
   /** The upstream request headers (router-built object) as a flat list, plus framing node would add. */
   private upstreamHeaderList(): HeaderList {
     const list = toHeaderList(this.headers);
-    // A flat list is written at once, before node knows the body is empty: say so for methods
-    // node would otherwise send chunked (the object form sent content-length: 0 for these).
-    const m = this.rc.method;
-    if (m !== 'GET' && m !== 'HEAD' && m !== 'DELETE' && m !== 'OPTIONS' && m !== 'TRACE' && m !== 'CONNECT'
-      && this.headers['content-length'] === undefined && !this.rc.hasBody() && this.body === undefined) list.push('content-length', '0');
+    if (this.needsZeroLength()) list.push('content-length', '0');
     return list;
+  }
+
+  /**
+   * A head written at once, before node knows the body is empty, says so for methods node would
+   * otherwise send chunked (the object form sent content-length: 0 for these).
+   */
+  private needsZeroLength(): boolean {
+    const m = this.rc.method;
+    return m !== 'GET' && m !== 'HEAD' && m !== 'DELETE' && m !== 'OPTIONS' && m !== 'TRACE' && m !== 'CONNECT'
+      && this.headers['content-length'] === undefined && !this.rc.hasBody() && this.body === undefined;
+  }
+
+  /** Plaintext HTTP/1.1 upstream whose request body (if any) has a known length: the pooled H1 path. */
+  private rawH1(): boolean {
+    if (this.uc.config.tls || this.useHttp2()) return false;
+    const rc = this.rc;
+    return !rc.hasBody() || rc.req.headers['content-length'] !== undefined;
+  }
+
+  private sendH1(host: Host, sentAt: number, resend: boolean): void {
+    this.h1SentAt = sentAt;
+    this.h1Resend = resend;
+    this.attemptSettled = false;
+    this.pendingHeld = true;
+    const onConn = this.h1OnConn ??= (c: H1Conn) => { this.h1Waiting = false; this.h1Start(c); };
+    const c = this.uc.pool.h1Pool().acquire(host.address, host.port, onConn);
+    if (c) this.h1Start(c);
+    else this.h1Waiting = true;
+    const perTry = this.action.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0 && !this.attemptSettled) this.tryTimer = this.rc.clock.setTimeout(() => this.onH1TryTimeout(host), perTry);
+  }
+
+  private releasePendingH1(): void {
+    if (!this.pendingHeld) return;
+    this.pendingHeld = false;
+    this.uc.stats.upstream_rq_pending_active--;
+    this.uc.breaker.release('pendingRequests');
+  }
+
+  /** Ends the attempt's bookkeeping once (response head, failure or per-try timeout, whichever first). */
+  private settleH1(): boolean {
+    if (this.attemptSettled) return false;
+    this.attemptSettled = true;
+    this.releasePendingH1();
+    this.host!.activeRequests--;
+    const clock = this.rc.clock;
+    if (this.tryTimer) { clock.clearTimeout(this.tryTimer); this.tryTimer = undefined; }
+    if (this.connectTimer) { clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; }
+    return true;
+  }
+
+  /** Drops the attempt's connection (destroyed: it cannot carry another request) or its place in the queue. */
+  private abortH1(): void {
+    if (this.h1Waiting) { this.h1Waiting = false; this.uc.pool.h1Pool().cancel(this.h1OnConn!); }
+    const c = this.conn;
+    this.conn = undefined;
+    if (c && c.sink === this) c.abort();
+  }
+
+  private onH1TryTimeout(host: Host): void {
+    const rc = this.rc;
+    const uc = this.uc;
+    this.tryTimer = undefined;
+    uc.stats.upstream_rq_per_try_timeout++;
+    if (!this.settleH1()) return;
+    this.abortH1();
+    uc.onResult(host, { timeout: true });
+    if (this.canRetryMore({ perTryTimeout: true })) { rc.addFlag(Flag.UpstreamRequestTimeout); this.scheduleRetry(); return; }
+    uc.stats.upstream_rq_timeout++;
+    rc.localReply(504, LocalReplyBody.timeout, Flag.UpstreamRequestTimeout);
+  }
+
+  /** The attempt has a connection: write the head (and body). */
+  private h1Start(c: H1Conn): void {
+    const rc = this.rc;
+    if (this.attemptSettled || this.done || rc.closed) {
+      // The request ended while it waited for a connection: the connection serves the next one.
+      c.requestWritten();
+      c.pool.release(c);
+      return;
+    }
+    this.releasePendingH1();
+    this.conn = c;
+    c.attach(this);
+    const s = c.socket;
+    if (s.connecting) {
+      const uc = this.uc;
+      this.connectTimer = rc.clock.setTimeout(() => {
+        this.connectTimer = undefined;
+        uc.stats.upstream_cx_connect_timeout++;
+        s.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
+      }, uc.config.connectTimeoutMs);
+      s.once('connect', () => { if (this.connectTimer && this.conn === c) { rc.clock.clearTimeout(this.connectTimer); this.connectTimer = undefined; } });
+    }
+    const head = this.headH1!;
+    if (this.body !== undefined) {
+      s.cork();
+      s.write(head, 'latin1');
+      if (this.bodyLen) s.write(Buffer.concat(this.body));
+      s.uncork();
+      c.requestWritten();
+    } else if (this.attempt === 1 && !this.h1Resend && rc.hasBody()) {
+      s.write(head, 'latin1');
+      if (this.idleTimer) rc.req.on('data', () => { this.lastActivity = rc.clock.now(); });
+      rc.req.once('end', () => c.requestWritten());
+      rc.req.pipe(s, { end: false });
+    } else {
+      s.write(head, 'latin1');
+      c.requestWritten();
+    }
+  }
+
+  h1Head(status: number, rawHeaders: string[]): boolean {
+    const rc = this.rc;
+    const uc = this.uc;
+    const skipBody = rc.method === 'HEAD';
+    if (!this.settleH1()) return skipBody;
+    const host = this.host!;
+    uc.onResult(host, { status });
+    uc.stats.countStatus(status);
+    if (status >= 500 || this.action.retry?.retriableStatusCodes.includes(status)) {
+      // Retried: this response's body is read and dropped, the connection stays reusable.
+      if (this.canRetryMore({ status })) { this.conn!.sink = undefined; this.scheduleRetry(); return skipBody; }
+      if (this.attempt > 1 && this.action.retry) rc.addFlag(Flag.UpstreamRetryLimitExceeded);
+    }
+    if (this.attempt > 1 && status < 500) uc.stats.upstream_rq_retry_success++;
+    if (rc.closed) { this.conn!.sink = undefined; return skipBody; }
+    this.forwardHead(status, responseHeaderList(rawHeaders), rc.clock.now() - this.h1SentAt);
+    return skipBody;
+  }
+
+  h1Body(chunk: Buffer): void {
+    const rc = this.rc;
+    if (rc.closed) return;
+    if (rc.countBytes) rc.bytesSent += chunk.length;
+    if (this.idleTimer !== undefined) this.lastActivity = rc.clock.now();
+    if (!(rc.res as http.ServerResponse).write(chunk)) {
+      this.conn!.socket.pause();
+      (rc.res as http.ServerResponse).once('drain', this.h1OnDrain ??= () => { const c = this.conn; if (c && c.sink === this) c.socket.resume(); });
+    }
+  }
+
+  h1End(): void {
+    if (!this.rc.closed) this.rc.res.end();
+  }
+
+  h1Error(err: NodeJS.ErrnoException, responded: boolean, reused: boolean, bytesWritten: number): void {
+    const rc = this.rc;
+    if (this.aborting) { this.settleH1(); return; }
+    if (!this.settleH1()) {
+      // Closed mid-response: the downstream stream is reset.
+      if (responded && !rc.closed) { rc.addFlag(Flag.UpstreamConnectionTermination); rc.reset(); }
+      return;
+    }
+    const uc = this.uc;
+    if (reused && this.staleResends < 2 && !rc.closed && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && (!rc.hasBody() || this.body !== undefined)) {
+      // The keep-alive race (see staleKeepAlive): the same attempt goes out on another connection.
+      this.staleResends++;
+      uc.stats.upstream_cx_destroy_remote++;
+      this.send(true);
+      return;
+    }
+    const code = err.code;
+    const connectFailure = code === 'ECONNREFUSED' || code === 'ETIMEDOUT_CONNECT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EADDRNOTAVAIL' || code === 'ECONNRESET' && !reused && !bytesWritten;
+    this.attemptFailed(uc, this.host!, connectFailure);
   }
 
   private respond(ures: http.IncomingMessage, serviceTime: number): void {
@@ -257,11 +437,7 @@ export class Exchange {
   /** Writes the response head downstream and forwards the body (one data and one end listener, backpressure by pause/drain). */
   private forwardResponse(status: number, h: HeaderList, body: Readable, serviceTime: number): void {
     const rc = this.rc;
-    this.responded = true;
-    h.push('x-envoy-upstream-service-time', String(serviceTime));
-    rc.upstreamServiceTime = serviceTime;
-    rc.applyResponseMutationsList(h);
-    rc.writeHeadList(status, h);
+    this.forwardHead(status, h, serviceTime);
     const res = rc.res as unknown as NodeJS.WritableStream & { once(e: 'drain', f: () => void): void };
     const counting = rc.countBytes;
     const idle = this.idleTimer !== undefined;
@@ -273,6 +449,16 @@ export class Exchange {
     });
     body.on('end', () => { if (!rc.closed) res.end(); });
     body.on('error', () => { if (!rc.closed) rc.reset(); });
+  }
+
+  /** The response head downstream, with x-envoy-upstream-service-time and the response header mutations. */
+  private forwardHead(status: number, h: HeaderList, serviceTime: number): void {
+    const rc = this.rc;
+    this.responded = true;
+    h.push('x-envoy-upstream-service-time', String(serviceTime));
+    rc.upstreamServiceTime = serviceTime;
+    rc.applyResponseMutationsList(h);
+    rc.writeHeadList(status, h);
   }
 
   private useHttp2(): boolean {
@@ -390,6 +576,7 @@ export class Exchange {
   }
 
   private abortUpstream(): void {
+    this.abortH1();
     this.ureq?.destroy();
     if (this.ustream && !this.ustream.destroyed) this.ustream.close(http2.constants.NGHTTP2_CANCEL);
   }
@@ -432,7 +619,8 @@ export class Exchange {
     rc.localReply(504, LocalReplyBody.timeout, Flag.UpstreamRequestTimeout);
   }
 
-  private finish(): void {
+  /** The downstream request completed (RequestContext calls it once). */
+  finish(): void {
     if (this.done) return;
     this.done = true;
     const rc = this.rc;
@@ -441,6 +629,8 @@ export class Exchange {
     if (this.connectTimer) rc.clock.clearTimeout(this.connectTimer);
     if (this.idleTimer) rc.clock.clearTimeout(this.idleTimer);
     if (rc.closed && this.ureq && !this.ureq.destroyed) { this.aborting = true; this.ureq.destroy(); }
+    if (rc.closed && this.conn?.sink === this) { this.aborting = true; this.abortH1(); }
+    if (this.h1Waiting) this.abortH1();
     if (rc.closed && this.ustream && !this.ustream.destroyed) { this.aborting = true; this.ustream.close(http2.constants.NGHTTP2_CANCEL); }
     this.uc.stats.upstream_rq_active--;
     this.uc.breaker.release('requests');

@@ -35,6 +35,8 @@ export class RequestContext {
   requestId = '';
   readonly countBytes: boolean;
   private doneCbs?: (() => void)[];
+  /** The upstream exchange, told when the request completes (a field, not a callback per request). */
+  exchange?: { finish(): void };
 
   constructor(
     readonly req: DownstreamRequest,
@@ -50,8 +52,14 @@ export class RequestContext {
     this.countBytes = hcm.accessLogs.length > 0 || extraSinks.length > 0;
     hstats.downstream_rq_total++;
     hstats.downstream_rq_active++;
-    res.once('finish', () => this.complete(false));
-    res.once('close', () => this.complete(true));
+    // HTTP/1.1: one listener. node emits 'close' after 'finish' (next tick) or alone when the
+    // connection goes first, and writableFinished tells the two apart. The HTTP/2 compatibility
+    // response keeps both.
+    if ((res as Http2ServerResponse).stream === undefined) res.once('close', () => this.complete(true));
+    else {
+      res.once('finish', () => this.complete(false));
+      res.once('close', () => this.complete(true));
+    }
   }
 
   get method(): string { return this.req.method ?? 'GET'; }
@@ -141,6 +149,7 @@ export class RequestContext {
     const hs = this.hstats;
     hs.downstream_rq_active--;
     if (this.status) hs.countStatus(this.status);
+    this.exchange?.finish();
     if (this.doneCbs) for (const cb of this.doneCbs) cb();
     if (this.countBytes) this.log();
   }

@@ -10,6 +10,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { ClusterStats } from '../stats/proxy-stats.ts';
 import { H2SessionPool } from './upstream-h2.ts';
+import { H1Pool } from './upstream-h1.ts';
 
 export interface PoolOptions {
   idleTimeoutMs: number;
@@ -92,6 +93,7 @@ function mixin<T extends typeof http.Agent>(Base: T) {
       this.retired = true;
       for (const list of Object.values(this.freeSockets)) for (const s of list ?? []) s.destroy();
       this.h2?.retire();
+      this.h1?.retire();
     }
 
     private h2?: H2SessionPool;
@@ -104,7 +106,14 @@ function mixin<T extends typeof http.Agent>(Base: T) {
       }, this.stats));
     }
 
+    private h1?: H1Pool;
+    /** Plaintext HTTP/1.1 connections without node's client (upstream-h1.ts), created on first use. */
+    h1Pool(): H1Pool {
+      return (this.h1 ??= new H1Pool(this.opts, this.stats, (host, port) => (this as unknown as { createConnection(o: object): net.Socket }).createConnection({ host, port, timeout: this.opts.idleTimeoutMs })));
+    }
+
     override destroy(): void {
+      this.h1?.destroy();
       this.h2?.destroy();
       super.destroy();
     }
@@ -144,7 +153,7 @@ function mixin<T extends typeof http.Agent>(Base: T) {
 const HttpPoolAgent = mixin(http.Agent);
 const HttpsPoolAgent = mixin(https.Agent as unknown as typeof http.Agent);
 
-export type PoolAgent = http.Agent & { retire(): void; h2Sessions(): H2SessionPool };
+export type PoolAgent = http.Agent & { retire(): void; h2Sessions(): H2SessionPool; h1Pool(): H1Pool };
 export function createPool(opts: PoolOptions, stats: ClusterStats): PoolAgent {
   return (opts.tls ? new HttpsPoolAgent(opts, stats) : new HttpPoolAgent(opts, stats)) as PoolAgent;
 }

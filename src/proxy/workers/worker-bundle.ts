@@ -24,23 +24,23 @@ export interface WorkerEntry {
 }
 
 /**
- * V8 flags for a bundled worker. --heap-growing-percent=10 makes V8 grow (and keep) less old-space
- * headroom after a large config update; --expose-gc lets worker-main run one compacting collection
- * after such an update (see worker-main.ts). --max-semi-space-size=4 caps the young generation
- * at 2 × 4 MB: by default it grows to 2 × 16 MB while a large update is decoded and stays
- * committed (measured with v8.getHeapSpaceStatistics in the worker: new_space 32 MB, 0.1 MB used).
- * Measured on the bench machine (2 cores, shared, load 9–10), 10,000 virtual hosts loaded, idle
- * worker RSS: 130 MB before, 90 MB with the cap and the compacting collection; a 4 MB semi-space
- * showed no throughput cost under 64 connections, while 1 MB did (about +70% CPU per request).
- * --min-semi-space-size=2: worker-main shrinks the young generation when idle after a config
- * change, and V8 grows it back only as objects survive scavenges, which a proxy's short-lived
- * request garbage rarely does; from 1 MB a worker at 1,500 req/s scavenged every ~80 requests.
- * Measured side by side (bench/proxy/latency.ts, same request count): 332 → 243 scavenges with
- * a 2 MB floor (210 with 4 MB), idle RSS with 10,000 vhosts settled 75–76 → 76.2 MB (79 MB
- * with 4 MB). Not used: --optimize-for-size (costs throughput). SLUICE_PROXY_WORKER_V8_FLAGS
+ * V8 flags for a bundled worker. --expose-gc lets worker-main run one compacting collection after
+ * a large config update and a second, idle one that shrinks the young generation (see
+ * worker-main.ts): that, not a small heap, is what keeps an idle worker's RSS down (10,000 virtual
+ * hosts settled: 76.7 MB with these flags, 76.8 MB with the previous ones).
+ * --max-semi-space-size=16 (V8's default cap for this heap size): under load the young
+ * generation grows to it; with the previous cap of 4 MB a worker at ~10k req/s scavenged every
+ * ~24 ms, and the 64 requests in flight at each scavenge were copied and then promoted, ~0.75 MB
+ * per scavenge, so the old generation filled and was mark-compacted every ~300 ms: --trace-gc
+ * over 8 s of load, 360 scavenges + 29 mark-compacts, ~1 s of pauses; with 16 MB and V8's own
+ * old-generation growing (the previous --heap-growing-percent=10 removed), ~100 scavenges, no
+ * mark-compact, ~0.12 s. The cost is RSS under load (about +25 MB while serving at full rate).
+ * --min-semi-space-size=2: after the idle shrink a worker regrew new space only slowly and
+ * scavenged every ~80 requests at 1,500 req/s from 1 MB (2 MB: 332 → 243 scavenges for the same
+ * requests). Not used: --optimize-for-size (costs throughput). SLUICE_PROXY_WORKER_V8_FLAGS
  * (space-separated) replaces them, for measuring.
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--heap-growing-percent=10', '--max-semi-space-size=4', '--min-semi-space-size=2', '--expose-gc'];
+export const WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=16', '--min-semi-space-size=2', '--expose-gc'];
 
 const require = createRequire(import.meta.url);
 
