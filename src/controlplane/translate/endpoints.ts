@@ -34,23 +34,24 @@ function labelsMatch(labels: Record<string, string> | undefined, sel: Record<str
 
 /** The load assignment for one cluster. `subsetLabels` selects pods for a subset cluster. */
 export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, subsetLabels?: Record<string, string>): object {
-  const parsed = parseClusterName(clusterName);
+  const names = clusterNames(clusterName, ctx.opts.clusterDomain);
+  const parsed = names.parsed;
   if (parsed.direction !== 'outbound') return { cluster_name: clusterName, endpoints: [] };
-  const svc = parseServiceHost(parsed.host, ctx.opts.clusterDomain);
+  const svc = names.svc;
   const eps: Ep[] = [];
   let ep: Endpoints | undefined;
   if (svc) {
-    ep = ctx.state.endpoints.get(`${svc.namespace}/${svc.name}`);
+    ep = ctx.state.endpoints.get(names.svcKey);
     if (ep) ctx.stats.endpointsVisited++;
   }
   // A cached assignment is valid while the Endpoints object, the pods behind its addresses and
   // the activator fallback are the same objects/values as when it was built.
   const act = ctx.state.activator;
-  const actKey = act && svc && ctx.state.revisionBackends.has(`${svc.namespace}/${svc.name}`) ? `${act.address}:${act.port}` : '';
+  const actKey = act && svc && ctx.state.revisionBackends.has(names.svcKey) ? `${act.address}:${act.port}` : '';
   let podRefs: (Pod | undefined)[] | undefined;
   let perEp: Map<string, CachedCla> | undefined;
   let secKey = '';
-  const key = `${clusterName}|${subsetLabels ? canonicalJson(subsetLabels) : '-'}`;
+  const key = subsetLabels ? `${clusterName}|${canonicalJson(subsetLabels)}` : names.plainKey;
   if (ep) {
     podRefs = [];
     for (const subset of ep.subsets ?? []) for (const a of subset.addresses ?? []) podRefs.push(podOf(ctx, a, svc!.namespace));
@@ -106,6 +107,25 @@ export function buildLoadAssignment(ctx: TranslateContext, clusterName: string, 
   const cla = { cluster_name: clusterName, endpoints };
   if (perEp && podRefs) perEp.set(key, { pods: podRefs, act: actKey, sec: secKey, cla });
   return cla;
+}
+
+/**
+ * What a cluster name parses to, kept per name: the gateway asks for every cluster's assignment on
+ * every translation (10,000 at 10,000 services), and parsing and joining the same strings each
+ * time was most of an unchanged assignment's cost. Bounded: cleared when it grows past MAX_NAMES.
+ */
+interface ClusterNames { parsed: ReturnType<typeof parseClusterName>; svc: { name: string; namespace: string } | undefined; svcKey: string; plainKey: string; domain: string }
+const namesCache = new Map<string, ClusterNames>();
+const MAX_NAMES = 200_000;
+function clusterNames(clusterName: string, clusterDomain: string): ClusterNames {
+  const hit = namesCache.get(clusterName);
+  if (hit && hit.domain === clusterDomain) return hit;
+  const parsed = parseClusterName(clusterName);
+  const svc = parsed.direction === 'outbound' ? parseServiceHost(parsed.host, clusterDomain) : undefined;
+  const out = { parsed, svc, svcKey: svc ? `${svc.namespace}/${svc.name}` : '', plainKey: `${clusterName}|-`, domain: clusterDomain };
+  if (namesCache.size >= MAX_NAMES) namesCache.clear();
+  namesCache.set(clusterName, out);
+  return out;
 }
 
 interface CachedCla { pods: (Pod | undefined)[]; act: string; sec: string; cla: object }

@@ -162,6 +162,11 @@ function lengthDelimitedTag(field: number, length: number): Buffer {
   return Buffer.from(bytes);
 }
 
+function sameSources(src: ReadonlyMap<string, object>, previous: TypeEntries): boolean {
+  for (const [name, obj] of src) if (previous.get(name)?.source !== obj) return false;
+  return true;
+}
+
 /**
  * Builds a snapshot. `only` limits which types are taken from `resources`; every other type is
  * carried over from `prev` unchanged. Throws SLUICE_E_XDS_ENCODE naming the type and resource
@@ -184,6 +189,9 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
       if (previous.size > 0) diffs.set(type, { from: previous, changed: [], removed: [...previous.keys()] });
       continue;
     }
+    // Most rebuilds leave most types as they were (translation caches hand back the very same
+    // objects): check that first without allocating, and keep the previous map when it holds.
+    if (src.size === previous.size && sameSources(src, previous)) { types.set(type, previous); continue; }
     const out = new Map<string, SnapshotEntry>();
     const changed: string[] = [];
     for (const [name, obj] of src) {
