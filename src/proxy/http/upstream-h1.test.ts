@@ -118,3 +118,28 @@ test('max_connections 1: concurrent requests wait for the one connection; max_re
   await waitFor('upstream connections closed', () => cs.upstream_cx_active === 0, 3000);
   assert.equal(cs.upstream_rq_pending_active, 0, 'no request left pending');
 });
+
+test('a large response to a slow downstream reader: reading pauses and resumes, the connection serves the next request', async (t) => {
+  const big = Buffer.alloc(4 << 20, 'x');
+  let connections = 0;
+  const a = await startUpstream((req, res) => {
+    req.resume();
+    if (req.url === '/big') { res.writeHead(200, { 'content-length': big.length }); res.end(big); } else res.end('small');
+  });
+  a.server.on('connection', () => { connections++; });
+  t.after(() => a.close());
+  const { port } = await setup(t, a.port);
+  const received = await new Promise<number>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/big', headers: { host: 'x' } }, (res) => {
+      let n = 0;
+      res.pause();
+      // Nothing read for a while: the proxy's downstream buffer fills and it stops reading upstream.
+      setTimeout(() => { res.on('data', (c: Buffer) => { n += c.length; }); res.on('end', () => resolve(n)); res.resume(); }, 300);
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  assert.equal(received, big.length, 'the whole body arrived after the pause');
+  const next = await request(port, '/small');
+  assert.deepEqual([next.status, next.body], [200, 'small'], 'the pooled connection still reads responses');
+  assert.equal(connections, 1, 'the same upstream connection carried both requests');
+});

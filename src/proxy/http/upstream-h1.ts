@@ -23,6 +23,7 @@ const kOnHeaders = (HTTPParser as any).kOnHeaders | 0;
 const kOnHeadersComplete = (HTTPParser as any).kOnHeadersComplete | 0;
 const kOnBody = (HTTPParser as any).kOnBody | 0;
 const kOnMessageComplete = (HTTPParser as any).kOnMessageComplete | 0;
+const kOnExecute = (HTTPParser as any).kOnExecute | 0;
 const RESPONSE = (HTTPParser as any).RESPONSE as number;
 
 /** What a pooled connection reports to the request it carries. */
@@ -88,6 +89,9 @@ export class H1Conn {
   private err?: NodeJS.ErrnoException;
   private headers?: string[];
   timeoutMs: number;
+  /** The TCP handle the parser reads from directly (node:http's server does the same), if any. */
+  private handle?: { readStart(): number; readStop(): number };
+  private readPaused = false;
 
   constructor(readonly pool: H1Pool, readonly key: string, host: string, port: number) {
     this.timeoutMs = pool.opts.idleTimeoutMs;
@@ -100,10 +104,24 @@ export class H1Conn {
     parser[kOnMessageComplete] = () => this.onMessageComplete();
     this.parser = parser;
     const s = this.socket;
-    s.on('data', (d: Buffer) => {
-      const r = this.parser.execute(d);
-      if (r instanceof Error) s.destroy(Object.assign(r, { code: (r as NodeJS.ErrnoException).code ?? 'HPE_INVALID' }));
-    });
+    const h = (s as unknown as { _handle?: { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number } })._handle;
+    if (h?.isStreamBase && !h._consumed) {
+      // The parser consumes the handle's reads in C++: no Buffer, 'data' event and execute()
+      // call per read. Read errors and EOF still reach the socket ('error', 'end').
+      h._consumed = true;
+      parser.consume(h);
+      this.handle = h;
+      parser[kOnExecute] = (r: number | Error) => {
+        (s as unknown as { _unrefTimer(): void })._unrefTimer();
+        if (r instanceof Error) s.destroy(Object.assign(r, { code: (r as NodeJS.ErrnoException).code ?? 'HPE_INVALID' }));
+      };
+      s.resume();
+    } else {
+      s.on('data', (d: Buffer) => {
+        const r = this.parser.execute(d);
+        if (r instanceof Error) s.destroy(Object.assign(r, { code: (r as NodeJS.ErrnoException).code ?? 'HPE_INVALID' }));
+      });
+    }
     s.on('end', () => {
       // A body delimited by the connection's end completes here.
       if (this.responded && !this.responseDone) this.parser.finish();
@@ -130,6 +148,21 @@ export class H1Conn {
     this.informational = false;
     this.skipBody = false;
     this.headers = undefined;
+  }
+
+  /** Backpressure from the downstream: stop reading the response. Returns false when already paused. */
+  pauseReading(): boolean {
+    if (this.readPaused) return false;
+    this.readPaused = true;
+    if (this.handle) this.handle.readStop(); else this.socket.pause();
+    return true;
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (this.socket.destroyed) return;
+    if (this.handle) this.handle.readStart(); else this.socket.resume();
   }
 
   /** The request is abandoned (timeout, downstream gone): the connection cannot be reused. */
@@ -246,6 +279,9 @@ export class H1Pool {
   /** A response completed: the connection goes to a waiting request, back to the pool, or closes. */
   release(c: H1Conn): void {
     if (!c.reusable()) { c.socket.destroy(); return; }
+    // Paused by the previous response's downstream (its last chunk filled the buffer): a pooled
+    // connection must read, to see the next response or the upstream closing it.
+    c.resumeReading();
     if (this.waiters.length) {
       const i = this.waiters.findIndex((w) => w.key === c.key);
       if (i >= 0) {
