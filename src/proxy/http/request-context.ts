@@ -55,7 +55,7 @@ export class RequestContext {
     // HTTP/1.1: one listener. node emits 'close' after 'finish' (next tick) or alone when the
     // connection goes first, and writableFinished tells the two apart. The HTTP/2 compatibility
     // response keeps both.
-    if ((res as Http2ServerResponse).stream === undefined) res.once('close', () => this.complete(true));
+    if ((res as Http2ServerResponse).stream === undefined) res.on('close', () => this.complete(true));
     else {
       res.once('finish', () => this.complete(false));
       res.once('close', () => this.complete(true));
