@@ -143,3 +143,38 @@ test('a large response to a slow downstream reader: reading pauses and resumes, 
   assert.deepEqual([next.status, next.body], [200, 'small'], 'the pooled connection still reads responses');
   assert.equal(connections, 1, 'the same upstream connection carried both requests');
 });
+
+test('retries on the pooled path: a 503 body is dropped and its connection reused; a per-try timeout retries on a fresh connection', async (t) => {
+  let n = 0;
+  const a = await startUpstream((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      n++;
+      if (req.url === '/flaky' && n === 1) { res.writeHead(503, { 'content-type': 'text/plain' }); res.end('first attempt failed, this body must not reach the client'); return; }
+      if (req.url === '/slow' && n === 1) return; // never answers: the per-try timeout fires
+      res.end(`ok ${req.method} ${body}`);
+    });
+  });
+  t.after(() => a.close());
+  const xds = new TestXdsServer();
+  await xds.start();
+  const port = await freePort();
+  const retry = { retry_on: '5xx,reset', num_retries: { value: 2 }, per_try_timeout: { nanos: 200_000_000 }, retry_back_off: { base_interval: { nanos: 1_000_000 } } };
+  await configure(xds, port, routeConfig('r', [{ name: 'v', domains: ['*'], routes: [{ prefix: '/', cluster: 'a', retry }] }]), [edsCluster('a')], [loadAssignment('a', [a.port])]);
+  const p = await startProxy(xds);
+  t.after(async () => { await p.stop(); await xds.stop(); });
+  await p.whenReady(5000);
+  const flaky = await request(port, '/flaky', { method: 'POST', body: 'payload' });
+  assert.deepEqual([flaky.status, flaky.body], [200, 'ok POST payload'], 'the retry carried the buffered body and only its response reached the client');
+  assert.equal(n, 2, 'two attempts');
+  const cs = p.stats.cluster('a');
+  assert.equal(cs.upstream_cx_total, 1, 'the 503 response was read to its end and its connection reused');
+  n = 0;
+  const slow = await request(port, '/slow');
+  assert.deepEqual([slow.status, slow.body], [200, 'ok GET '], 'the second attempt answered after the first timed out');
+  assert.equal(cs.upstream_rq_per_try_timeout, 1, 'one per-try timeout');
+  assert.equal(cs.upstream_rq_retry, 2, 'one retry each');
+  await waitFor('no request left active', () => cs.upstream_rq_active === 0 && cs.upstream_rq_pending_active === 0, 2000);
+});
