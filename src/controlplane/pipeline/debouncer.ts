@@ -7,10 +7,13 @@
  *
  * Leading edge (`leading`, sluice's default): a change that finds the debouncer idle — nothing
  * pending and no flush within the last quiet period — is flushed on the next turn of the event
- * loop instead of after 100 ms of quiet. A lone change (one new Route) is then not delayed at all,
- * while a burst still costs one extra flush at most: every change after the leading one waits for
- * the quiet period (or the maximum) as in Istio. `leading: false` is Istio's PILOT_DEBOUNCE_AFTER
- * behaviour exactly.
+ * loop instead of after 100 ms of quiet. A lone change (one new Route) is then not delayed at all.
+ * Changes that follow a leading flush within the quiet period get one follow-up flush, `afterMs`
+ * after the leading one (a new Service's Ingress is written, then rewritten ~100 ms later when its
+ * revision is ready: the rewrite used to wait a whole quiet period after itself). Everything after
+ * the follow-up waits for the quiet period (or the maximum) as in Istio, so a burst costs at most
+ * two extra flushes and flushes are never closer than `afterMs` after the leading one.
+ * `leading: false` is Istio's PILOT_DEBOUNCE_AFTER behaviour exactly.
  */
 import type { Clock, Timer } from '../../lib/clock.ts';
 import { SluiceError } from '../../lib/errors.ts';
@@ -33,8 +36,10 @@ export class Debouncer {
   private timer: Timer | undefined;
   /** When the last flush happened (leading edge: only after a whole quiet period without one). */
   private lastFlushAt = Number.NEGATIVE_INFINITY;
-  /** The pending set started on the leading edge: flush it at the next tick, quiet or not. */
+  /** The pending set is flushed when its timer fires, quiet or not (leading edge or its follow-up). */
   private leadingDue = false;
+  /** The last flush was a leading one: the next changes may have their follow-up flush. */
+  private followUpAllowed = false;
 
   constructor(clock: Clock, opts: DebounceOptions, flush: (cs: ChangeSet, flushedAt: number) => void) {
     this.clock = clock;
@@ -50,10 +55,19 @@ export class Debouncer {
     if (idle && this.opts.leading) {
       // Next tick, so the changes of one store write (an object and what its handlers touch) go together.
       this.leadingDue = true;
+      this.followUpAllowed = true;
       this.arm(0);
       return;
     }
-    if (!this.timer) this.arm(this.opts.afterMs);
+    if (this.timer) return;
+    if (this.followUpAllowed && this.opts.leading) {
+      // The first changes after a leading flush: one flush a quiet period after that flush.
+      this.followUpAllowed = false;
+      this.leadingDue = true;
+      this.arm(Math.max(0, this.lastFlushAt + this.opts.afterMs - now));
+      return;
+    }
+    this.arm(this.opts.afterMs);
   }
 
   /** Changes merged and not yet flushed. */

@@ -31,29 +31,57 @@ test('debounce: flushes after 100 ms of quiet, merging every change of the burst
   assert.equal(flushed.length, 1, 'nothing more without changes');
 });
 
-test('debounce, leading edge: a change that finds it idle goes at the next tick; the rest of the burst waits for quiet', () => {
+test('debounce, leading edge: a change that finds it idle goes at the next tick; what follows within a quiet period goes once a quiet period after it; the rest of the burst waits for quiet', () => {
   const clock = new FakeClock();
   const at: number[] = [];
+  const sizes: number[] = [];
   const start = clock.now();
-  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000, leading: true }, (_cs, t) => at.push(t - start));
+  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000, leading: true }, (cs, t) => { at.push(t - start); sizes.push(cs.events); });
   d.add({ kind: 'k', key: 'lone' });
   clock.advance(0);
   assert.deepEqual(at, [0], 'a lone change is not delayed');
   clock.advance(10);
-  for (let i = 0; i < 5; i++) { d.add({ kind: 'k', key: String(i) }); clock.advance(20); }
-  assert.deepEqual(at, [0], 'a burst right after a flush waits');
-  clock.advance(80);
-  assert.deepEqual(at, [0, 190], 'the burst goes after 100 ms of quiet (last change at 90)');
+  for (let i = 0; i < 5; i++) { d.add({ kind: 'k', key: String(i) }); clock.advance(20); } // at 10, 30, ..., 90
+  assert.deepEqual(at, [0, 100], 'the changes right after the leading flush go together, a quiet period after it');
+  assert.equal(sizes[1], 5, 'the follow-up carries all five');
+  clock.advance(20); // 130
+  d.add({ kind: 'k', key: 'more' });
+  clock.advance(60); // 190
+  d.add({ kind: 'k', key: 'again' });
+  clock.advance(99);
+  assert.equal(at.length, 2, 'after the follow-up: wait for a quiet period');
+  clock.advance(1);
+  assert.deepEqual(at, [0, 100, 290], 'debounced as in Istio (last change at 190)');
   clock.advance(50);
   d.add({ kind: 'k', key: 'soon' });
   clock.advance(0);
-  assert.equal(at.length, 2, 'within a quiet period of the last flush: no leading edge');
+  assert.equal(at.length, 3, 'within a quiet period of a debounced flush: no leading edge, no follow-up');
   clock.advance(100);
-  assert.deepEqual(at, [0, 190, 340], 'debounced as usual');
+  assert.deepEqual(at, [0, 100, 290, 440]);
   clock.advance(1_000);
   d.add({ kind: 'k', key: 'later' });
-  clock.advance(0);
-  assert.deepEqual(at, [0, 190, 340, 1_340], 'idle again: leading edge');
+  clock.advance(30);
+  d.add({ kind: 'k', key: 'its-rewrite' });
+  clock.advance(70);
+  assert.deepEqual(at, [0, 100, 290, 440, 1_440, 1_540], 'idle again: leading edge, then its follow-up');
+});
+
+test('debounce without the leading edge is Istio\'s quiet period exactly', () => {
+  const clock = new FakeClock();
+  const at: number[] = [];
+  const start = clock.now();
+  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000, leading: false }, (_cs, t) => at.push(t - start));
+  d.add({ kind: 'k', key: 'a' });
+  clock.advance(50);
+  d.add({ kind: 'k', key: 'b' });
+  clock.advance(99);
+  assert.deepEqual(at, [], 'no flush before 100 ms of quiet');
+  clock.advance(1);
+  assert.deepEqual(at, [150]);
+  clock.advance(30);
+  d.add({ kind: 'k', key: 'c' });
+  clock.advance(100);
+  assert.deepEqual(at, [150, 280], 'no follow-up either');
 });
 
 test('debounce: a steady stream of changes is flushed at debounceMax', () => {
