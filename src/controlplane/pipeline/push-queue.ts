@@ -54,6 +54,20 @@ export class PushQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private drainScheduled = false;
+  /**
+   * The next pushes start on the next turn of the event loop, not in the same microtask run: a
+   * push's bytes go out on the socket only once the event loop turns (http2 flushes its sessions
+   * then), so writing all 1,000 pushes of a change in one run held every proxy's response back
+   * until the last was written. Now each round of `maxConcurrent` pushes is on the wire while the
+   * next round is written.
+   */
+  private drainSoon(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => { this.drainScheduled = false; this.drain(); });
+  }
+
   private drain(): void {
     while (this.running.size < this.opts.maxConcurrent) {
       let next: [ProxyConnection, Pending] | undefined;
@@ -70,7 +84,7 @@ export class PushQueue {
         .finally(() => {
           this.running.delete(conn);
           this.opts.onPushed?.(conn, this.opts.clock.now() - start);
-          this.drain();
+          this.drainSoon();
         });
     }
     if (this.pending.size === 0 && this.running.size === 0) {
