@@ -29,6 +29,12 @@ export interface Journal {
    * same tick share one transaction (one fsync). Off for journals where writes cost nothing.
    */
   readonly groupCommit: boolean;
+  /**
+   * When present, a batch `write` returned from survives a process kill, and survives power loss
+   * only once the promise of a `sync()` called after that write resolves. The engine acknowledges
+   * and publishes the batch then. Calls resolve in call order.
+   */
+  sync?(): Promise<void>;
   close(): void;
 }
 

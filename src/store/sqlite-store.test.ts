@@ -90,3 +90,23 @@ describe('sqlite store: persistence', () => {
     }
   });
 });
+
+describe('sqlite journal durability modes', () => {
+  it("'full' fsyncs the WAL off the event loop after each commit (sync); 'normal' has no sync", async () => {
+    const { SqliteJournal } = await import('./sqlite-journal.ts');
+    const dir = tempDir();
+    try {
+      const full = new SqliteJournal(path.join(dir, 'full.db'), 'full');
+      assert.equal(typeof full.sync, 'function', "'full' exposes sync");
+      full.write([{ op: 'put', resource: KSVC, namespace: 'default', name: 'a', rv: 1, json: JSON.stringify(ksvc('a')) }], 1);
+      await Promise.all([full.sync!(), full.sync!()]); // concurrent callers share fsyncs and all resolve
+      full.close();
+      const again = new SqliteJournal(path.join(dir, 'full.db'), 'full');
+      assert.deepEqual(again.load().objects.map((o) => JSON.parse(o.json).metadata.name), ['a'], 'the synced write is there after reopening');
+      again.close();
+      const normal = new SqliteJournal(path.join(dir, 'normal.db'), 'normal');
+      assert.equal(normal.sync, undefined, "'normal' does not fsync");
+      normal.close();
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+});

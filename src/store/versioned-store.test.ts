@@ -64,3 +64,63 @@ for (const groupCommit of [true, false]) {
     });
   });
 }
+
+/** A journal whose sync the test resolves by hand (what SqliteJournal's WAL fsync does off the event loop). */
+class SyncedJournal extends FlakyJournal {
+  syncs: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  constructor() { super(true); }
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => this.syncs.push({ resolve, reject }));
+  }
+}
+
+describe('versioned store engine with a journal sync', () => {
+  it('acknowledges, publishes and lets reads see a batch only once its sync resolved, in order', async () => {
+    const journal = new SyncedJournal();
+    const store = new VersionedStore(journal);
+    const col = collector();
+    const w = store.watch(KSVC, {}, col.handler);
+    let aDone = false, bDone = false;
+    const a = store.create(KSVC, ksvc('a')).then((o) => { aDone = true; return o; });
+    await turns();
+    assert.equal(journal.batches.length, 1, 'the batch is written at once');
+    const b = store.create(KSVC, ksvc('b')).then((o) => { bDone = true; return o; });
+    await turns();
+    assert.equal(journal.batches.length, 2, 'a later batch is written while the first waits for its sync');
+    let readDone = false;
+    const read = store.get(KSVC, 'default', 'a').then((o) => { readDone = true; return o; });
+    await turns();
+    assert.equal(aDone, false, 'not acknowledged before the sync');
+    assert.equal(readDone, false, 'a read waits for the sync too');
+    assert.deepEqual(col.lines(), [], 'nothing published before the sync');
+    journal.syncs[0]!.resolve();
+    await turns();
+    assert.equal(aDone, true, 'the first batch is acknowledged');
+    assert.equal(bDone, false, 'the second waits for its own sync');
+    assert.deepEqual(col.lines(), ['ADDED a']);
+    journal.syncs[1]!.resolve();
+    assert.equal((await b).metadata.name, 'b');
+    assert.equal((await read)?.metadata.name, 'a');
+    assert.deepEqual(col.lines(), ['ADDED a', 'ADDED b'], 'published in resourceVersion order');
+    w.stop();
+    await store.close();
+  });
+
+  it('a failed sync rejects the batch\'s writers with a clear error; close waits for syncs in flight', async () => {
+    const journal = new SyncedJournal();
+    const store = new VersionedStore(journal);
+    const a = store.create(KSVC, ksvc('a'));
+    await turns();
+    journal.syncs[0]!.reject(new Error('EIO: i/o error, fsync'));
+    await rejectsWith(a, 'SLUICE_E_STORE', 500, /not made durable: EIO/);
+    const b = store.create(KSVC, ksvc('b'));
+    await turns();
+    let closed = false;
+    const closing = store.close().then(() => { closed = true; });
+    await turns();
+    assert.equal(closed, false, 'close waits for the sync in flight');
+    journal.syncs[1]!.resolve();
+    await closing;
+    assert.equal((await b).metadata.name, 'b');
+  });
+});

@@ -46,6 +46,9 @@ export class VersionedStore implements Store {
   private flushHandle: NodeJS.Immediate | undefined;
   private microtaskQueued = false;
   private closed = false;
+  /** Committed batches waiting for the journal's sync (acknowledged and published in order when it resolves). */
+  private syncing: Promise<void> | undefined;
+  private syncingCount = 0;
 
   constructor(private readonly journal: Journal, opts: StoreOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -153,6 +156,7 @@ export class VersionedStore implements Store {
     if (this.flushHandle) { clearImmediate(this.flushHandle); this.flushHandle = undefined; }
     if (this.pending.length > 0) this.flush();
     this.closed = true;
+    while (this.syncing) await this.syncing;
     this.hub.stopAll();
     this.journal.close();
   }
@@ -241,9 +245,12 @@ export class VersionedStore implements Store {
     return new Promise<T>((resolve, reject) => this.waiters.push({ resolve: () => resolve(value), reject }));
   }
 
-  /** Waits until nothing is staged, so reads never see an uncommitted write. */
+  /** Waits until nothing is staged or waiting for its sync, so reads never see an unacknowledged write. */
   private async settle(): Promise<void> {
-    while (this.pending.length > 0) await this.ack(undefined).catch(() => undefined);
+    while (this.pending.length > 0 || this.syncing) {
+      if (this.pending.length > 0) await this.ack(undefined).catch(() => undefined);
+      else await this.syncing;
+    }
   }
 
   private flush(): void {
@@ -260,8 +267,32 @@ export class VersionedStore implements Store {
       for (const w of waiters) w.reject(e);
       return;
     }
-    for (const s of batch) this.hub.publish(s.event);
-    for (const w of waiters) w.resolve();
+    if (!this.journal.sync) {
+      for (const s of batch) this.hub.publish(s.event);
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    // Durable once the journal's sync resolves (off the event loop); syncs resolve in call order,
+    // so batches are still acknowledged and published in resourceVersion order.
+    this.syncingCount++;
+    const done = this.journal.sync().then(
+      () => {
+        for (const s of batch) this.hub.publish(s.event);
+        for (const w of waiters) w.resolve();
+      },
+      (err: unknown) => {
+        // The batch is in the database but not known to be durable: its writers hear so. (The
+        // index keeps it: a later successful sync makes it durable with what follows.)
+        const e = storeFailure(`commit of ${batch.length} change(s) was not made durable: ${(err as Error).message}`, err);
+        for (const w of waiters) w.reject(e);
+      },
+    ).catch((err: unknown) => {
+      // A watcher's handler threw while publishing: that is its bug, not the commit's.
+      queueMicrotask(() => { throw err; });
+    }).finally(() => {
+      if (--this.syncingCount === 0) this.syncing = undefined;
+    });
+    this.syncing = done;
   }
 
   private rollback(batch: Staged[]): void {
