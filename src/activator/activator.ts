@@ -78,7 +78,8 @@ export interface ActivatorOptions {
 interface Pending {
   req: IncomingMessage;
   res: ServerResponse;
-  timer: Timer;
+  /** The wait limit, while the request waits in the queue. */
+  timer?: Timer;
   since: number;
   /** A pod that handed this request back (its queue-proxy): never picked for it. */
   avoid?: string;
@@ -168,10 +169,10 @@ export class Activator {
     const avoid = typeof from === 'string' && from ? from : undefined;
     // Fast path: a pod with room is already known.
     const b = this.pick(q, avoid);
-    if (b && q.waiting.length === 0) { this.send(q, { req, res, timer: { id: -1 }, since: this.o.clock.now(), avoid }, b); return; }
+    if (b && q.waiting.length === 0) { this.send(q, { req, res, since: this.o.clock.now(), avoid }, b); return; }
 
     const timeoutMs = this.o.timeoutMs ?? 60_000;
-    const p: Pending = { req, res, since: this.o.clock.now(), timer: { id: -1 }, avoid, waited: true };
+    const p: Pending = { req, res, since: this.o.clock.now(), avoid, waited: true };
     p.timer = this.o.clock.setTimeout(() => {
       if (!this.remove(q!, p)) return;
       this.counts.timedOut++;
@@ -179,7 +180,7 @@ export class Activator {
       req.resume();
       plainError(res, 504, ActivatorErrors.Timeout, `activator: revision ${key} had no ready pod within ${timeoutMs} ms; it may be failing to start (kubectl describe revision ${rev} -n ${ns})`);
     }, timeoutMs);
-    res.on('close', () => { if (this.remove(q!, p)) this.o.clock.clearTimeout(p.timer); });
+    res.on('close', () => { if (this.remove(q!, p) && p.timer) this.o.clock.clearTimeout(p.timer); });
     q.waiting.push(p);
     q.meter.start(this.o.clock.now());
     q.idleReports = 0;
@@ -242,7 +243,7 @@ export class Activator {
       const b = this.pick(q, p.avoid);
       if (!b) return;
       this.remove(q, p);
-      this.o.clock.clearTimeout(p.timer);
+      if (p.timer) this.o.clock.clearTimeout(p.timer);
       this.send(q, p, b);
     }
   }
@@ -305,7 +306,7 @@ export class Activator {
     this.server = undefined;
     for (const q of this.queues.values()) {
       for (const p of q.waiting.splice(0)) {
-        this.o.clock.clearTimeout(p.timer);
+        if (p.timer) this.o.clock.clearTimeout(p.timer);
         plainError(p.res, 503, ActivatorErrors.Timeout, `activator: shutting down before revision ${q.key} had a ready pod`);
       }
     }

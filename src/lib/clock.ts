@@ -4,17 +4,18 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): Timer;
   clearTimeout(t: Timer): void;
 }
-export interface Timer { readonly id: number }
+/** A pending timer; opaque to callers, handed back to the clock that made it. */
+export interface Timer { readonly __timer: unique symbol }
 
+// The real clock's timer is node's own Timeout (unref'd), with no wrapper object and no id
+// registration: the proxy sets one per forwarded request (the route timeout).
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const h = setTimeout(fn, ms);
-    h.unref?.();
-    return { id: Number(h[Symbol.toPrimitive]()), h } as unknown as Timer;
+    return setTimeout(fn, ms).unref() as unknown as Timer;
   },
   clearTimeout(t) {
-    clearTimeout((t as unknown as { h: NodeJS.Timeout }).h);
+    clearTimeout(t as unknown as NodeJS.Timeout);
   },
 };
 
@@ -28,9 +29,9 @@ export class FakeClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     const id = ++this.seq;
     this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
-    return { id };
+    return { id } as unknown as Timer;
   }
-  clearTimeout(t: Timer): void { this.timers.delete(t.id); }
+  clearTimeout(t: Timer): void { this.timers.delete((t as unknown as { id: number }).id); }
   /** Moves time forward by `ms`, firing due timers in time order (timers set by timers fire too). */
   advance(ms: number): void {
     const end = this.t + ms;

@@ -116,7 +116,8 @@ export class SqliteJournal implements Journal {
     fs.fsync(this.walFd, (err) => {
       this.fsyncRunning = false;
       for (const w of batch) {
-        if (err) w.reject(storeFailure(`cannot make the store database's WAL durable (fsync ${this.file}-wal): ${err.message}`, err));
+        // The engine turns this into the writers' store failure.
+        if (err) w.reject(new Error(`fsync of ${this.file}-wal failed: ${err.message}`, { cause: err }));
         else w.resolve();
       }
       this.nextFsync();

@@ -46,9 +46,8 @@ export class VersionedStore implements Store {
   private flushHandle: NodeJS.Immediate | undefined;
   private microtaskQueued = false;
   private closed = false;
-  /** Committed batches waiting for the journal's sync (acknowledged and published in order when it resolves). */
+  /** The last committed batch waiting for the journal's sync (syncs resolve in order: when it is done, all are). */
   private syncing: Promise<void> | undefined;
-  private syncingCount = 0;
 
   constructor(private readonly journal: Journal, opts: StoreOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -267,19 +266,15 @@ export class VersionedStore implements Store {
       for (const w of waiters) w.reject(e);
       return;
     }
-    if (!this.journal.sync) {
+    const publish = (): void => {
       for (const s of batch) this.hub.publish(s.event);
       for (const w of waiters) w.resolve();
-      return;
-    }
+    };
+    if (!this.journal.sync) { publish(); return; }
     // Durable once the journal's sync resolves (off the event loop); syncs resolve in call order,
     // so batches are still acknowledged and published in resourceVersion order.
-    this.syncingCount++;
-    const done = this.journal.sync().then(
-      () => {
-        for (const s of batch) this.hub.publish(s.event);
-        for (const w of waiters) w.resolve();
-      },
+    const done: Promise<void> = this.journal.sync().then(
+      publish,
       (err: unknown) => {
         // The batch is in the database but not known to be durable: its writers hear so. (The
         // index keeps it: a later successful sync makes it durable with what follows.)
@@ -290,7 +285,7 @@ export class VersionedStore implements Store {
       // A watcher's handler threw while publishing: that is its bug, not the commit's.
       queueMicrotask(() => { throw err; });
     }).finally(() => {
-      if (--this.syncingCount === 0) this.syncing = undefined;
+      if (this.syncing === done) this.syncing = undefined;
     });
     this.syncing = done;
   }

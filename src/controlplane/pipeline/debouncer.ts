@@ -37,7 +37,7 @@ export class Debouncer {
   /** When the last flush happened (leading edge: only after a whole quiet period without one). */
   private lastFlushAt = Number.NEGATIVE_INFINITY;
   /** The pending set is flushed when its timer fires, quiet or not (leading edge or its follow-up). */
-  private leadingDue = false;
+  private flushWhenDue = false;
   /** The last flush was a leading one: the next changes may have their follow-up flush. */
   private followUpAllowed = false;
 
@@ -54,7 +54,7 @@ export class Debouncer {
     addChange(this.pending, change, now);
     if (idle && this.opts.leading) {
       // Next tick, so the changes of one store write (an object and what its handlers touch) go together.
-      this.leadingDue = true;
+      this.flushWhenDue = true;
       this.followUpAllowed = true;
       this.arm(0);
       return;
@@ -63,7 +63,7 @@ export class Debouncer {
     if (this.followUpAllowed && this.opts.leading) {
       // The first changes after a leading flush: one flush a quiet period after that flush.
       this.followUpAllowed = false;
-      this.leadingDue = true;
+      this.flushWhenDue = true;
       this.arm(Math.max(0, this.lastFlushAt + this.opts.afterMs - now));
       return;
     }
@@ -84,8 +84,8 @@ export class Debouncer {
     const now = this.clock.now();
     const quiet = now - cs.lastAt;
     const elapsed = now - cs.firstAt;
-    if (this.leadingDue || quiet >= this.opts.afterMs || elapsed >= this.opts.maxMs) {
-      this.leadingDue = false;
+    if (this.flushWhenDue || quiet >= this.opts.afterMs || elapsed >= this.opts.maxMs) {
+      this.flushWhenDue = false;
       this.pending = undefined;
       this.lastFlushAt = now;
       this.flush(cs, now);
@@ -97,7 +97,7 @@ export class Debouncer {
   /** Takes the pending changes without flushing them (another lane's flush carries them). */
   take(): ChangeSet | undefined {
     if (this.timer) { this.clock.clearTimeout(this.timer); this.timer = undefined; }
-    this.leadingDue = false;
+    this.flushWhenDue = false;
     const cs = this.pending;
     this.pending = undefined;
     return cs;

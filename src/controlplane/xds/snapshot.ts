@@ -162,6 +162,13 @@ function lengthDelimitedTag(field: number, length: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** Names of `previous` that `now` does not have. */
+function removedFrom(previous: TypeEntries, now: TypeEntries): string[] {
+  const out: string[] = [];
+  for (const name of previous.keys()) if (!now.has(name)) out.push(name);
+  return out;
+}
+
 function sameSources(src: ReadonlyMap<string, object>, previous: TypeEntries): boolean {
   for (const [name, obj] of src) if (previous.get(name)?.source !== obj) return false;
   return true;
@@ -175,18 +182,13 @@ function sameSources(src: ReadonlyMap<string, object>, previous: TypeEntries): b
 export function buildSnapshot(resources: Partial<ResourceSet>, generation: number, prev?: Snapshot, only?: ReadonlySet<ResourceTypeUrl>): Snapshot {
   const types = new Map<ResourceTypeUrl, TypeEntries>();
   const diffs = new Map<string, TypeDiff>();
-  const removedFrom = (previous: TypeEntries, now: TypeEntries): string[] => {
-    const out: string[] = [];
-    for (const name of previous.keys()) if (!now.has(name)) out.push(name);
-    return out;
-  };
   for (const type of PUSH_ORDER) {
     const previous = prev?.entries(type) ?? EMPTY;
     if (only && !only.has(type)) { types.set(type, previous); continue; }
     const src = resources[type];
     if (!src || src.size === 0) {
       types.set(type, EMPTY);
-      if (previous.size > 0) diffs.set(type, { from: previous, changed: [], removed: [...previous.keys()] });
+      if (previous.size > 0) diffs.set(type, { from: previous, changed: [], removed: removedFrom(previous, EMPTY) });
       continue;
     }
     // Most rebuilds leave most types as they were (translation caches hand back the very same

@@ -9,7 +9,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { realClock, type Timer } from '../../lib/clock.ts';
+import type { Timer } from '../../lib/clock.ts';
 import type { Host } from '../lb/load-balancer.ts';
 import { retryBackoffMs, shouldRetry, type AttemptOutcome } from '../resilience/retry-policy.ts';
 import type { ForwardAction } from '../config/model.ts';
@@ -29,7 +29,6 @@ export class Exchange implements H1Sink {
   private ustream?: http2.ClientHttp2Stream;
   private host?: Host;
   private routeTimer?: Timer;
-  private routeTimeout?: NodeJS.Timeout;
   private tryTimer?: Timer;
   private connectTimer?: Timer;
   private body?: Buffer[];
@@ -77,14 +76,7 @@ export class Exchange implements H1Sink {
     uc.stats.upstream_rq_total++;
     rc.upstreamCluster = uc.config.name;
     rc.exchange = this;
-    if (action.timeoutMs > 0) {
-      if (rc.clock === realClock) {
-        // Every forwarded request has one (Envoy's default route timeout is 15 s): a plain node
-        // timer, without the Clock wrapper's object and id registration per request.
-        this.routeTimeout = setTimeout(this.onRouteTimeout.bind(this), action.timeoutMs);
-        this.routeTimeout.unref();
-      } else this.routeTimer = rc.clock.setTimeout(() => this.onRouteTimeout(), action.timeoutMs);
-    }
+    if (action.timeoutMs > 0) this.routeTimer = rc.clock.setTimeout(() => this.onRouteTimeout(), action.timeoutMs);
     if (action.idleTimeoutMs !== undefined) this.startIdleTimeout(action.idleTimeoutMs);
     if (action.retry && rc.hasBody()) {
       // Retries need the body again: buffer it (bounded); a larger body disables retries.
@@ -615,7 +607,6 @@ export class Exchange implements H1Sink {
 
   private onRouteTimeout(): void {
     this.routeTimer = undefined;
-    this.routeTimeout = undefined;
     const rc = this.rc;
     if (this.done || rc.closed) return;
     this.uc.stats.upstream_rq_timeout++;
@@ -631,7 +622,6 @@ export class Exchange implements H1Sink {
     this.done = true;
     const rc = this.rc;
     if (this.routeTimer) rc.clock.clearTimeout(this.routeTimer);
-    if (this.routeTimeout) clearTimeout(this.routeTimeout);
     if (this.tryTimer) rc.clock.clearTimeout(this.tryTimer);
     if (this.connectTimer) rc.clock.clearTimeout(this.connectTimer);
     if (this.idleTimer) rc.clock.clearTimeout(this.idleTimer);
