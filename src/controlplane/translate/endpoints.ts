@@ -128,6 +128,11 @@ function clusterNames(clusterName: string, clusterDomain: string): ClusterNames 
   return out;
 }
 
+/** `ns/name` of the service an outbound cluster name points at; '' for anything else. */
+export function clusterServiceKey(clusterName: string, clusterDomain: string): string {
+  return clusterNames(clusterName, clusterDomain).svcKey;
+}
+
 interface CachedCla { pods: (Pod | undefined)[]; act: string; sec: string; cla: object }
 
 /** What mesh security changes in an assignment: per address, whether it is marked for mTLS. */

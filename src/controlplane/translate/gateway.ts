@@ -8,7 +8,8 @@
  */
 import type { Gateway, Server, ServerTLSSettings } from '../../api/types/istio.ts';
 import type { KubeObject } from '../../api/meta.ts';
-import type { TranslateContext } from './context.ts';
+import type { Recording, TranslateContext } from './context.ts';
+import type { IngressRule, KIngress } from '../../api/types/ingress.ts';
 import { addIngressVirtualHosts, ingressTls, ruleVisibility } from './ingress.ts';
 import { buildListener, gatewayRouteName, type TlsChain } from './listeners.ts';
 import { RouteTableBuilder } from './route-table.ts';
@@ -19,6 +20,17 @@ const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC']);
 const TLS_VERSION: Record<string, string> = { TLS_AUTO: 'TLS_AUTO', TLSV1_0: 'TLSv1_0', TLSV1_1: 'TLSv1_1', TLSV1_2: 'TLSv1_2', TLSV1_3: 'TLSv1_3' };
 
 export interface GatewayOutput { listeners: object[]; routes: object[] }
+
+/**
+ * What the incremental gateway translation (gateway-memo.ts) needs to know of a full one, per
+ * input: which virtual hosts (by index in the HTTP table), domains, clusters and problems came
+ * from the Gateways' VirtualServices and from each public Ingress.
+ */
+export interface GatewayCollector {
+  virtualServices(hosts: { start: number; end: number }, recording: Recording): void;
+  ingress(ing: KIngress, hosts: { start: number; end: number }, domains: { wanted: string[]; claimed: string[] }, recording: Recording, tls: boolean): void;
+  done(http: RouteTableBuilder, haveTls: boolean): void;
+}
 
 /** Collects HTTPS filter chains, giving each SNI name to the first chain that claims it. */
 class ChainSet {
@@ -76,14 +88,19 @@ function serverProtocol(s: Server): 'http' | 'https' | undefined {
   return undefined;
 }
 
-export function translateGateway(ctx: TranslateContext): GatewayOutput {
+/** Rules the gateway serves: ExternalIP visibility. */
+export function isPublicRule(r: IngressRule): boolean {
+  return ruleVisibility(r) === 'ExternalIP';
+}
+
+export function translateGateway(ctx: TranslateContext, collect?: GatewayCollector): GatewayOutput {
   const ports = { http: ctx.proxy.ports?.http ?? ctx.opts.gatewayPorts.http, https: ctx.proxy.ports?.https ?? ctx.opts.gatewayPorts.https };
   const http = new RouteTableBuilder(gatewayRouteName('http', ports.http), ctx.problems);
   const https = new RouteTableBuilder(gatewayRouteName('https', ports.https), ctx.problems);
   const chains = new ChainSet(ctx);
 
   // Gateways and the VirtualServices bound to them.
-  for (const gw of ctx.state.gateways.values()) {
+  const servers = () => { for (const gw of ctx.state.gateways.values()) {
     const gwKey = `${gw.metadata.namespace}/${gw.metadata.name}`;
     (gw.spec?.servers ?? []).forEach((s, i) => {
       const field = `spec.servers[${i}]`;
@@ -104,13 +121,24 @@ export function translateGateway(ctx: TranslateContext): GatewayOutput {
       chains.add(gw, `${field}.hosts`, hosts.map((h) => h.host), tls);
       addGatewayVirtualServices(ctx, gwKey, hosts, https);
     });
-  }
+  } };
+  if (collect) {
+    const { recording } = ctx.record(servers);
+    collect.virtualServices({ start: 0, end: http.size }, recording);
+  } else servers();
 
   // Public Knative routes: on HTTP (redirected when the Ingress asks and has TLS) and HTTPS.
   for (const ing of ctx.state.publicIngresses) {
     const tlsEntries = ingressTls(ing);
     const redirect = ing.spec?.httpOption === 'Redirected' && tlsEntries.length > 0;
-    addIngressVirtualHosts(ctx, ing, http, (r) => ruleVisibility(r) === 'ExternalIP', redirect);
+    const addHttp = () => addIngressVirtualHosts(ctx, ing, http, isPublicRule, redirect);
+    if (collect) {
+      const start = http.size;
+      const domains = (http.track = { wanted: [], claimed: [] });
+      const { recording } = ctx.record(addHttp);
+      http.track = undefined;
+      collect.ingress(ing, { start, end: http.size }, domains, recording, tlsEntries.length > 0);
+    } else addHttp();
     for (const t of tlsEntries) {
       // The Route reconciler (not a user) writes the Ingress and may name a certificate Secret of
       // another namespace, as Knative does; the credential is therefore given fully qualified.
@@ -121,9 +149,10 @@ export function translateGateway(ctx: TranslateContext): GatewayOutput {
     }
   }
   const haveTls = chains.chains.length > 0;
+  collect?.done(http, haveTls);
   if (haveTls) {
     for (const ing of ctx.state.publicIngresses) {
-      addIngressVirtualHosts(ctx, ing, https, (r) => ruleVisibility(r) === 'ExternalIP');
+      addIngressVirtualHosts(ctx, ing, https, isPublicRule);
       ctx.stats.ingressesVisited--; // the same ingress, visited once more for the second table
     }
   }

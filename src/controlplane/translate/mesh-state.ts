@@ -77,7 +77,8 @@ function namespacesOf(maps: ReadonlyMap<string, unknown>[]): string[] {
   return [...s].sort();
 }
 
-function isPublic(ing: KIngress): boolean {
+/** True when some rule of the Ingress is ExternalIP (the gateway serves it). */
+export function isPublicIngress(ing: KIngress): boolean {
   return (ing.spec?.rules ?? []).some((r) => (r.visibility ?? 'ExternalIP') === 'ExternalIP');
 }
 
@@ -97,7 +98,7 @@ function replacedIngressIndexes(prev: MeshState, ingresses: Map<string, KIngress
   replaced: ReadonlyMap<string, KIngress>) {
   for (const [key, old] of replaced) {
     const now = ingresses.get(key);
-    if (!now || isPublic(now) !== isPublic(old)) return undefined;
+    if (!now || isPublicIngress(now) !== isPublicIngress(old)) return undefined;
     const a = backendsOf(old), b = backendsOf(now);
     if (a.length !== b.length || a.some((x, i) => x !== b[i])) return undefined;
   }
@@ -157,8 +158,56 @@ interface Raw { maps: Record<KindKey, AnyMap>; byNs: Record<KindKey, NsIndex> }
 // The raw maps behind each state, for updateMeshState.
 const rawOf = new WeakMap<MeshState, Raw>();
 
+/**
+ * Where a state came from: its serial number and, for a state made by updateMeshState, the keys
+ * that changed from its parent (per kind; `activator` when the activator address changed). An
+ * incremental translation holds the serial of the state it last translated and asks for the
+ * changes since (changesSince). Only change records are chained, never states, and the chain is
+ * cut after MAX_LINEAGE steps, so an old state is never kept alive by a newer one.
+ */
+interface Lineage { serial: number; parent?: { lineage: Lineage; changed: ReadonlyMap<string, ReadonlySet<string>> } }
+const lineageOf = new WeakMap<MeshState, Lineage>();
+const MAX_LINEAGE = 32;
+let nextSerial = 1;
+
+/** Drops the records more than MAX_LINEAGE steps above `l`. */
+function trim(l: Lineage): void {
+  let cur = l;
+  for (let n = 0; cur.parent; n++) {
+    if (n >= MAX_LINEAGE) { delete cur.parent; return; }
+    cur = cur.parent.lineage;
+  }
+}
+
+/** A state's serial number: distinct for every state this process built. */
+export function stateSerial(state: MeshState): number {
+  return lineageOf.get(state)?.serial ?? 0;
+}
+
+/**
+ * The object keys (`ns/name`) that changed, per kind (`ingresses`, `endpoints`, … and
+ * `activator`), between the state with serial `from` and `state`; undefined when `state` does not
+ * descend from it within the kept lineage, or when more than `maxKeys` keys changed.
+ */
+export function changesSince(state: MeshState, from: number, maxKeys = 512): Map<string, Set<string>> | undefined {
+  const out = new Map<string, Set<string>>();
+  let n = 0;
+  let l = lineageOf.get(state);
+  while (l && l.serial !== from) {
+    const p = l.parent;
+    if (!p) return undefined;
+    for (const [kind, keys] of p.changed) {
+      let s = out.get(kind);
+      if (!s) out.set(kind, (s = new Set()));
+      for (const k of keys) if (!s.has(k)) { s.add(k); if (++n > maxKeys) return undefined; }
+    }
+    l = p.lineage;
+  }
+  return l ? out : undefined;
+}
+
 function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, lastGoodSecrets: ReadonlyMap<string, Secret>,
-  prev?: { state: MeshState; changed: Set<KindKey>; replacedIngresses?: ReadonlyMap<string, KIngress> }): MeshState {
+  prev?: { state: MeshState; changed: Set<KindKey>; replacedIngresses?: ReadonlyMap<string, KIngress>; changedKeys?: ReadonlyMap<string, ReadonlySet<string>> }): MeshState {
   const reuse = (k: KindKey) => prev !== undefined && !prev.changed.has(k);
   const p = prev?.state;
   const m = raw.maps as unknown as {
@@ -174,7 +223,10 @@ function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: st
   const vs = reuse('virtualServices') && p ? { virtualServices: p.virtualServices, meshVirtualServicesByNamespace: p.meshVirtualServicesByNamespace, virtualServicesByGateway: p.virtualServicesByGateway } : virtualServiceIndexes(m.virtualServices);
   const namespaces = namespacesOf(KIND_KEYS.map((k) => raw.byNs[k]));
   const nsChanged = !p || p.namespaces.length !== namespaces.length || p.namespaces.some((x, i) => x !== namespaces[i]);
-  const dr = reuse('destinationRules') && p && !nsChanged ? { destinationRules: p.destinationRules, destinationRulesByHost: p.destinationRulesByHost, wildcardDestinationRules: p.wildcardDestinationRules } : destinationRuleIndexes(m.destinationRules, clusterDomain, new Set(namespaces));
+  // A new namespace can change how a DestinationRule's `name.ns` host qualifies; with no
+  // DestinationRules at all there is nothing to requalify, and the (empty) indexes keep their
+  // identity, which translation caches compare.
+  const dr = reuse('destinationRules') && p && (!nsChanged || m.destinationRules.size === 0) ? { destinationRules: p.destinationRules, destinationRulesByHost: p.destinationRulesByHost, wildcardDestinationRules: p.wildcardDestinationRules } : destinationRuleIndexes(m.destinationRules, clusterDomain, new Set(namespaces));
   const state: MeshState = Object.freeze({
     ...ing,
     endpoints: m.endpoints, endpointsByNamespace: n.endpoints,
@@ -191,6 +243,11 @@ function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: st
     ...(activator ? { activator: Object.freeze({ ...activator }) } : {}),
   });
   rawOf.set(state, raw);
+  const parentLineage = p ? lineageOf.get(p) : undefined;
+  const changed = prev?.changedKeys;
+  const lineage: Lineage = { serial: nextSerial++, ...(parentLineage && changed ? { parent: { lineage: parentLineage, changed } } : {}) };
+  trim(lineage);
+  lineageOf.set(state, lineage);
   return state;
 }
 
@@ -279,5 +336,12 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
   const secretChanges = touched.has('secrets') ? changes.filter((c) => meshKindOf(c.object) === 'secrets') as { type: 'upsert' | 'delete'; object: Secret }[] : [];
   const lastGood = secretChanges.length ? nextLastGood(state.lastGoodSecrets, secretChanges) : state.lastGoodSecrets;
   const inPlace = replacedOk && !reorder.has('ingresses') && replacedIngresses.size > 0 ? replacedIngresses : undefined;
-  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()), replacedIngresses: inPlace });
+  const changedKeys = new Map<string, Set<string>>();
+  for (const [k, t] of touched) {
+    const keys = new Set<string>();
+    for (const set of t.values()) for (const key of set) keys.add(key);
+    changedKeys.set(k, keys);
+  }
+  if (activator !== state.activator && (activator?.address !== state.activator?.address || activator?.port !== state.activator?.port)) changedKeys.set('activator', new Set(['']));
+  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()), replacedIngresses: inPlace, changedKeys });
 }

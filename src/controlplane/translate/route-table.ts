@@ -13,6 +13,10 @@ export class RouteTableBuilder {
   private readonly vhosts: VHost[] = [];
   private readonly byName = new Map<string, VHost>();
   private readonly claimed = new Map<string, KubeObject>();
+  /** Domains some input asked for and did not get (another input holds them). */
+  readonly contested = new Set<string>();
+  /** When set, every add appends the domains it asked for and the ones it got (incremental translation's bookkeeping). */
+  track?: { wanted: string[]; claimed: string[] };
 
   constructor(readonly name: string, private readonly problems: ProblemSink) {}
 
@@ -26,9 +30,11 @@ export class RouteTableBuilder {
   add(vhostName: string, domains: readonly string[], routes: object[] | (() => object[]), owner: KubeObject, field: string, extra: Record<string, unknown> = {},
     quiet = false): string[] {
     let mine: string[] = [];
+    if (this.track) this.track.wanted.push(...domains);
     for (const d of domains) {
       const holder = this.claimed.get(d);
       if (holder === undefined) { this.claimed.set(d, owner); mine.push(d); continue; }
+      this.contested.add(d);
       if (holder !== owner && !quiet && !d.endsWith(':*')) {
         this.problems.add(owner, field, `host ${d} is already routed by ${holder.kind} ${holder.metadata.namespace}/${holder.metadata.name} in ${this.name}; this one is not applied there`);
       }
@@ -42,18 +48,26 @@ export class RouteTableBuilder {
     const vh: VHost = { name, domains: mine, routes: list, extra };
     this.vhosts.push(vh);
     this.byName.set(name, vh);
+    if (this.track) this.track.claimed.push(...mine);
     return mine;
   }
 
   get size(): number { return this.vhosts.length; }
 
+  /** Names of the virtual hosts added so far. */
+  names(): IterableIterator<string> { return this.byName.keys(); }
+
+  /** The virtual host objects, in the order they were added. */
+  virtualHosts(): object[] { return this.vhosts.map(virtualHost); }
+
   build(): object {
-    return {
-      name: this.name,
-      virtual_hosts: this.vhosts.map(virtualHost),
-      validate_clusters: { value: false },
-    };
+    return routeConfiguration(this.name, this.virtualHosts());
   }
+}
+
+/** A RouteConfiguration as RouteTableBuilder.build makes it, from already built virtual hosts. */
+export function routeConfiguration(name: string, virtualHosts: object[]): object {
+  return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
 }
 
 // Virtual host objects are reused across translations while their routes are the same (cached)

@@ -10,6 +10,7 @@ import { buildOutboundCluster } from './clusters.ts';
 import { TranslateContext } from './context.ts';
 import { buildLoadAssignment } from './endpoints.ts';
 import { translateGateway } from './gateway.ts';
+import { translateGatewayIncrementally } from './gateway-memo.ts';
 import { translateMesh } from './mesh.ts';
 import { attachMeshSecurity, resolveMeshSecurity, type MeshSecuritySource } from './mesh-security.ts';
 import { resolveOptions, type MeshState, type ProxyInfo, type ResourceSet, type TranslateOptions, type TranslateResult } from './types.ts';
@@ -31,6 +32,11 @@ export interface ProxyTranslateOptions extends TranslateOptions {
    * which report none, are not built. Everything that may report a problem still runs.
    */
   problemsOnly?: boolean;
+  /**
+   * Gateway only: translate incrementally from the previous translation of the same scope when
+   * the MeshState descends from it (gateway-memo.ts). Default true; false = always from scratch.
+   */
+  incremental?: boolean;
 }
 
 export function emptyResourceSet(): ResourceSet {
@@ -47,9 +53,20 @@ function named(list: object[]): Map<string, object> {
 function cmp(a: string, b: string): number { return a < b ? -1 : a > b ? 1 : 0; }
 
 export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: ProxyTranslateOptions = {}): TranslateResult {
-  const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now ?? Date.now());
   const security = resolveMeshSecurity(opts.meshSecurity);
-  attachMeshSecurity(ctx, security);
+  const context = () => {
+    const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now ?? Date.now());
+    attachMeshSecurity(ctx, security);
+    return ctx;
+  };
+  if (proxy.role === 'gateway' && !security && opts.incremental !== false) {
+    return translateGatewayIncrementally(context(), opts.problemsOnly === true, () => translateWith(context(), opts, security));
+  }
+  return translateWith(context(), opts, security);
+}
+
+function translateWith(ctx: TranslateContext, opts: ProxyTranslateOptions, security: ReturnType<typeof resolveMeshSecurity>): TranslateResult {
+  const { state, proxy } = ctx;
   const set = emptyResourceSet();
   const clusters: object[] = [];
   if (proxy.role === 'gateway') {
