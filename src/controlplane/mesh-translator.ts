@@ -14,7 +14,6 @@ import { buildMeshState, updateMeshState, type MeshChange } from './translate/me
 import { translateEndpoints, translateForProxy, type ProxyTranslateOptions } from './translate/translate.ts';
 import type { MeshSecuritySource } from './translate/mesh-security.ts';
 import { assertConsistent } from './translate/consistency.ts';
-import { toVhds } from './translate/vhds.ts';
 import type { MeshState, Problem, ResourceSet, TranslateOptions } from './translate/types.ts';
 import type { ScopeTranslator } from './pipeline/push-pipeline.ts';
 import type { ProxyInfo } from './xds/node-info.ts';
@@ -77,10 +76,10 @@ export class MeshTranslator implements ScopeTranslator {
 
   translate(proxy: ProxyInfo, apiListeners: readonly string[]): ResourceSet {
     this.sync();
-    const r = translateForProxy(this.state, proxy, this.options(apiListeners));
+    const r = translateForProxy(this.state, proxy, { ...this.options(apiListeners), vhds: usesVhds(proxy) });
     assertConsistent(r.resources, `configuration for ${proxy.role} proxy ${proxy.id}`);
     this.setProblems(this.scopeKey(proxy, apiListeners), r.problems);
-    return usesVhds(proxy) ? toVhds(r.resources) : r.resources;
+    return r.resources;
   }
 
   translateEndpoints(proxy: ProxyInfo, clusterNames: string[]): Map<string, object> {

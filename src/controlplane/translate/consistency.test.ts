@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { TypeUrl } from '../../xds/protos.ts';
 import { assertConsistent, checkConsistency } from './consistency.ts';
 import { emptyResourceSet } from './translate.ts';
+import { toVhds } from './vhds.ts';
 import * as f from './testing/fixtures.ts';
 import { meshIn, run } from './testing/inspect.ts';
 import type { ResourceSet } from './types.ts';
@@ -50,4 +51,13 @@ test('mirror clusters and API listeners are checked too', () => {
   set[TypeUrl.Cluster].set('c', { name: 'c', type: 'STATIC' });
   set[TypeUrl.Listener].set('api', { name: 'api', api_listener: { api_listener: { '@type': TypeUrl.HttpConnectionManager, rds: { route_config_name: 'nope' } } } });
   assert.deepEqual(checkConsistency(set).map((e) => `${e.type}:${e.missing.type}:${e.missing.name}`), ['Listener:RouteConfiguration:nope', 'RouteConfiguration:Cluster:m']);
+});
+
+test('in VHDS form, a VirtualHost resource naming a missing cluster is found', () => {
+  const set = toVhds(validSet());
+  assert.deepEqual(checkConsistency(set), [], 'the VHDS form of a consistent set is consistent');
+  set[TypeUrl.Cluster].delete('outbound|80||hello-00001.default.svc.cluster.local');
+  const errs = checkConsistency(set);
+  assert.ok(errs.some((e) => e.type === 'VirtualHost' && e.name.startsWith('http.8080/') && e.missing.name === 'outbound|80||hello-00001.default.svc.cluster.local'),
+    `a VirtualHost's dangling cluster is reported: ${JSON.stringify(errs)}`);
 });

@@ -10,7 +10,7 @@ import type { ResourceSet } from './types.ts';
 
 export interface Inconsistency {
   /** The resource that refers to something missing. */
-  type: 'Listener' | 'RouteConfiguration' | 'Cluster';
+  type: 'Listener' | 'RouteConfiguration' | 'VirtualHost' | 'Cluster';
   name: string;
   /** What is missing. */
   missing: { type: 'RouteConfiguration' | 'Cluster' | 'ClusterLoadAssignment' | 'Secret'; name: string };
@@ -32,6 +32,24 @@ function sdsNames(tls: Obj | undefined): string[] {
 function hcmOf(filter: Obj): Obj | undefined {
   const tc = filter.typed_config as Obj | undefined;
   return tc && tc['@type'] === TypeUrl.HttpConnectionManager ? tc : undefined;
+}
+
+// The clusters a virtual host's routes name, kept per (immutable, shared) virtual host object:
+// the gateway's 10,000 hosts are checked on every change, and all but one are the same objects.
+const refsCache = new WeakMap<object, readonly string[]>();
+function clusterRefs(vh: Obj): readonly string[] {
+  let refs = refsCache.get(vh);
+  if (refs) return refs;
+  const out: string[] = [];
+  for (const r of vh.routes ?? []) {
+    const a = r.route as Obj | undefined;
+    if (!a) continue;
+    if (a.cluster) out.push(a.cluster);
+    for (const wc of a.weighted_clusters?.clusters ?? []) out.push(wc.name);
+    for (const m of a.request_mirror_policies ?? []) out.push(m.cluster);
+  }
+  refsCache.set(vh, (refs = out));
+  return refs;
 }
 
 /** Every dangling reference in the set (empty = consistent). */
@@ -57,20 +75,15 @@ export function checkConsistency(set: ResourceSet): Inconsistency[] {
       if (rn !== undefined && !routes.has(rn)) miss('Listener', name, 'RouteConfiguration', rn);
     }
   }
+  const checkHost = (type: 'RouteConfiguration' | 'VirtualHost', name: string, vh: Obj, seen: Set<string>) => {
+    for (const c of clusterRefs(vh)) if (!clusters.has(c) && !seen.has(c)) { seen.add(c); miss(type, name, 'Cluster', c); }
+  };
   for (const [name, rc] of routes as Map<string, Obj>) {
     const seen = new Set<string>();
-    for (const vh of rc.virtual_hosts ?? []) {
-      for (const r of vh.routes ?? []) {
-        const a = r.route as Obj | undefined;
-        if (!a) continue;
-        const refs: string[] = [];
-        if (a.cluster) refs.push(a.cluster);
-        for (const wc of a.weighted_clusters?.clusters ?? []) refs.push(wc.name);
-        for (const m of a.request_mirror_policies ?? []) refs.push(m.cluster);
-        for (const c of refs) if (!clusters.has(c) && !seen.has(c)) { seen.add(c); miss('RouteConfiguration', name, 'Cluster', c); }
-      }
-    }
+    for (const vh of rc.virtual_hosts ?? []) checkHost('RouteConfiguration', name, vh, seen);
   }
+  // VHDS form: each virtual host is its own resource.
+  for (const [name, vh] of (set[TypeUrl.VirtualHost] ?? new Map()) as Map<string, Obj>) checkHost('VirtualHost', name, vh, new Set());
   for (const [name, c] of clusters as Map<string, Obj>) {
     if (c.type === 'EDS') {
       const eds = c.eds_cluster_config?.service_name || name;

@@ -29,6 +29,7 @@ import { changesSince, isPublicIngress, keyOf, stateSerial } from './mesh-state.
 import { ProblemSink } from './problems.ts';
 import { routeConfiguration, RouteTableBuilder } from './route-table.ts';
 import type { MeshState, ResourceSet, TranslateResult } from './types.ts';
+import { virtualHostResource, vhdsRouteConfiguration } from './vhds.ts';
 
 type ProblemArgs = Recording['problems'][number];
 
@@ -36,6 +37,8 @@ type ProblemArgs = Recording['problems'][number];
 interface Part {
   vhosts: object[];
   names: string[];
+  /** VHDS resource names of `vhosts`. */
+  resources: string[];
   wanted: string[];
   claimed: string[];
   clusters: ClusterUse[];
@@ -53,6 +56,9 @@ interface Memo {
   revisionBackends: MeshState['revisionBackends'];
   routeName: string;
   listeners: Map<string, object>;
+  /** The route configuration in VHDS form (constant) and its VirtualHost resources by name. */
+  vhdsRoute: object;
+  vhdsHosts: Map<string, object>;
   virtualServices: Part;
   parts: Map<string, Part>;
   byObject: WeakMap<KIngress, Part>;
@@ -92,21 +98,12 @@ function fallback(reason: string): false {
  * translation (on a fresh context), used when the scope cannot be memoised (TLS,
  * DestinationRules…).
  */
-export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnly: boolean, full: () => TranslateResult): TranslateResult {
-  const ports = ctx.proxy.ports;
-  const key = `${ctx.optsKey}|${ports?.http ?? ''},${ports?.https ?? ''}|${problemsOnly ? 'p' : ''}`;
+export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnly: boolean, vhds: boolean, full: () => TranslateResult): TranslateResult {
+  const key = memoKey(ctx, problemsOnly);
   const state = ctx.state;
   const memo = memos.get(key);
   if (memo) {
-    const changes = memo.serial === stateSerial(state) ? new Map<string, Set<string>>() : changesSince(state, memo.serial, MAX_CHANGED_KEYS);
-    let ok = false;
-    try {
-      ok = changes === undefined ? fallback('lineage') : step(ctx, memo, changes);
-    } catch (e) {
-      memos.delete(key);
-      throw e;
-    }
-    const out = ok ? output(ctx, memo) : undefined;
+    const out = advance(ctx, key, memo) ? output(ctx, memo, vhds) : undefined;
     if (out) {
       gatewayMemoStats.incremental++;
       return out;
@@ -116,10 +113,46 @@ export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnl
   gatewayMemoStats.full++;
   if (state.destinationRules.size > 0) return full();
   const built = fullTranslation(ctx, problemsOnly);
-  const out = built && output(ctx, built);
+  const out = built && output(ctx, built, vhds);
   if (!built || !out) { fallback('not memoisable'); return full(); }
   if (memos.size >= MAX_MEMOS) memos.delete(memos.keys().next().value!);
   memos.set(key, built);
+  return out;
+}
+
+function memoKey(ctx: TranslateContext, problemsOnly: boolean): string {
+  const ports = ctx.proxy.ports;
+  return `${ctx.optsKey}|${ports?.http ?? ''},${ports?.https ?? ''}|${problemsOnly ? 'p' : ''}`;
+}
+
+/** Brings `memo` to ctx.state; false when that needs a full translation. */
+function advance(ctx: TranslateContext, key: string, memo: Memo): boolean {
+  const changes = memo.serial === stateSerial(ctx.state) ? new Map<string, Set<string>>() : changesSince(ctx.state, memo.serial, MAX_CHANGED_KEYS);
+  try {
+    return changes === undefined ? fallback('lineage') : step(ctx, memo, changes);
+  } catch (e) {
+    memos.delete(key);
+    throw e;
+  }
+}
+
+/**
+ * The gateway's load assignments for `clusterNames` after an endpoint-only change, from its
+ * memo: only the services whose Endpoints or Pods changed are rebuilt (translateEndpoints would
+ * look at every cluster, 10,000 at 10,000 services). Undefined when there is no memo to advance
+ * or it does not hold one of the names (the caller then uses translateEndpoints).
+ */
+export function gatewayLoadAssignments(ctx: TranslateContext, clusterNames: readonly string[]): Map<string, object> | undefined {
+  const key = memoKey(ctx, false);
+  const memo = memos.get(key);
+  if (!memo || ctx.state.destinationRules.size > 0) return undefined;
+  if (!advance(ctx, key, memo)) { memos.delete(key); return undefined; }
+  const out = new Map<string, object>();
+  for (const name of clusterNames) {
+    const cla = memo.loadAssignments.get(name);
+    if (!cla) return undefined;
+    out.set(name, cla);
+  }
   return out;
 }
 
@@ -129,7 +162,7 @@ export function resetGatewayMemos(): void {
 }
 
 function emptyPart(): Part {
-  return { vhosts: [], names: [], wanted: [], claimed: [], clusters: [], problems: [] };
+  return { vhosts: [], names: [], resources: [], wanted: [], claimed: [], clusters: [], problems: [] };
 }
 
 function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): Memo | undefined {
@@ -146,9 +179,16 @@ function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): Memo | u
   if (!memoisable || !table || !vs || g.routes.length !== 1 || ctx.secrets.size > 0) return undefined;
   const rc = g.routes[0] as { name: string; virtual_hosts: object[] };
   const hostNames = [...table.names()];
+  const vhdsHosts = new Map<string, object>();
+  const resourceNames: string[] = rc.virtual_hosts.map((vh, i) => {
+    const res = virtualHostResource(rc.name, vh, i, (n) => vhdsHosts.has(n)) as { name: string };
+    vhdsHosts.set(res.name, res);
+    return res.name;
+  });
   const partOf = (range: { start: number; end: number }, domains: { wanted: string[]; claimed: string[] }, recording: Recording): Part => ({
     vhosts: rc.virtual_hosts.slice(range.start, range.end),
     names: hostNames.slice(range.start, range.end),
+    resources: resourceNames.slice(range.start, range.end),
     wanted: domains.wanted, claimed: domains.claimed,
     clusters: recording.clusters, problems: recording.problems,
   });
@@ -160,7 +200,9 @@ function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): Memo | u
     namespaces: ctx.state.namespaces, revisionBackends: ctx.state.revisionBackends,
     routeName: rc.name,
     listeners: new Map(g.listeners.map((l) => [(l as { name: string }).name, l])),
+    vhdsRoute: vhdsRouteConfiguration(routeConfiguration(rc.name, [])), vhdsHosts,
     virtualServices: { ...emptyPart(), vhosts: rc.virtual_hosts.slice(vs.range.start, vs.range.end), names: hostNames.slice(vs.range.start, vs.range.end),
+      resources: resourceNames.slice(vs.range.start, vs.range.end),
       claimed: [...vsClaimed], clusters: vs.recording.clusters, problems: vs.recording.problems },
     parts: new Map(), byObject: new WeakMap(),
     claims: new Map(), contested: new Set(table.contested), names: new Set(hostNames),
@@ -260,9 +302,12 @@ function step(ctx: TranslateContext, memo: Memo, changes: Map<string, Set<string
     }
     const names = [...table.names()];
     for (const n of names) if (memo.names.has(n) && !old?.names.includes(n)) return fallback('virtual host name');
+    const vhosts = table.virtualHosts();
+    const resources = vhosts.map((vh, i) => (virtualHostResource(memo.routeName, vh, i) as { name: string }).name);
+    for (const r of resources) if (memo.vhdsHosts.has(r) && !old?.resources.includes(r)) return fallback('virtual host name');
     planned.push({
       key, ing, contested: table.contested,
-      part: { vhosts: table.virtualHosts(), names, wanted: domains.wanted, claimed: domains.claimed, clusters: recording.clusters, problems: recording.problems },
+      part: { vhosts, names, resources, wanted: domains.wanted, claimed: domains.claimed, clusters: recording.clusters, problems: recording.problems },
     });
   }
 
@@ -274,6 +319,7 @@ function step(ctx: TranslateContext, memo: Memo, changes: Map<string, Set<string
     if (!old) continue;
     for (const d of old.claimed) if (memo.claims.get(d) === key) memo.claims.delete(d);
     for (const n of old.names) memo.names.delete(n);
+    for (const r of old.resources) memo.vhdsHosts.delete(r);
     memo.parts.delete(key);
     memo.partsWithProblems.delete(old);
     removedParts.push(old);
@@ -284,6 +330,7 @@ function step(ctx: TranslateContext, memo: Memo, changes: Map<string, Set<string
     for (const d of p.part.claimed) memo.claims.set(d, p.key);
     for (const d of p.contested) memo.contested.add(d);
     for (const n of p.part.names) memo.names.add(n);
+    p.part.vhosts.forEach((vh, i) => memo.vhdsHosts.set(p.part.resources[i], virtualHostResource(memo.routeName, vh, i)));
     if (p.part.problems.length) memo.partsWithProblems.add(p.part);
     for (const u of p.part.clusters) {
       const e = memo.clusters.get(u.name) ?? addCluster(ctx, memo, u);
@@ -320,18 +367,26 @@ function step(ctx: TranslateContext, memo: Memo, changes: Map<string, Set<string
   return true;
 }
 
-/** The translation result held by `memo`; undefined if some public Ingress has no part (then a full translation is done). */
-function output(ctx: TranslateContext, memo: Memo): TranslateResult | undefined {
-  const vhosts: object[] = [...memo.virtualServices.vhosts];
-  for (const ing of ctx.state.publicIngresses) {
-    const part = memo.byObject.get(ing);
-    if (!part) return undefined;
-    for (const v of part.vhosts) vhosts.push(v);
-  }
+/**
+ * The translation result held by `memo` (in VHDS form when `vhds`: no walk over the public
+ * Ingresses at all); undefined if some public Ingress has no part (then a full translation is done).
+ */
+function output(ctx: TranslateContext, memo: Memo, vhds: boolean): TranslateResult | undefined {
   const set = {} as ResourceSet;
   for (const t of PUSH_ORDER) set[t] = new Map();
+  if (vhds) {
+    set[TypeUrl.RouteConfiguration] = new Map([[memo.routeName, memo.vhdsRoute]]);
+    set[TypeUrl.VirtualHost] = new Map(memo.vhdsHosts);
+  } else {
+    const vhosts: object[] = [...memo.virtualServices.vhosts];
+    for (const ing of ctx.state.publicIngresses) {
+      const part = memo.byObject.get(ing);
+      if (!part) return undefined;
+      for (const v of part.vhosts) vhosts.push(v);
+    }
+    set[TypeUrl.RouteConfiguration] = new Map([[memo.routeName, routeConfiguration(memo.routeName, vhosts)]]);
+  }
   set[TypeUrl.Listener] = new Map(memo.listeners);
-  set[TypeUrl.RouteConfiguration] = new Map([[memo.routeName, routeConfiguration(memo.routeName, vhosts)]]);
   set[TypeUrl.Cluster] = new Map(memo.clusterResources);
   set[TypeUrl.ClusterLoadAssignment] = new Map(memo.loadAssignments);
   set[TypeUrl.Secret] = new Map();

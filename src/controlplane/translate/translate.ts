@@ -11,11 +11,27 @@ import { TranslateContext } from './context.ts';
 import { buildLoadAssignment } from './endpoints.ts';
 import { translateGateway } from './gateway.ts';
 import { translateGatewayIncrementally } from './gateway-memo.ts';
+import { toVhds } from './vhds.ts';
 import { translateMesh } from './mesh.ts';
 import { attachMeshSecurity, resolveMeshSecurity, type MeshSecuritySource } from './mesh-security.ts';
 import { resolveOptions, type MeshState, type ProxyInfo, type ResourceSet, type TranslateOptions, type TranslateResult } from './types.ts';
 
-export { translateEndpoints } from './endpoints.ts';
+import { translateEndpoints as translateEndpointsPlain } from './endpoints.ts';
+import { gatewayLoadAssignments } from './gateway-memo.ts';
+
+/**
+ * Load assignments for the named clusters after an endpoint-only change. The gateway's come from
+ * its incremental translation's memo when it has one (only changed services rebuilt).
+ */
+export function translateEndpoints(state: MeshState, proxy: ProxyInfo, clusterNames: readonly string[], opts: ProxyTranslateOptions = {}): Map<string, object> {
+  const security = resolveMeshSecurity(opts.meshSecurity);
+  if (proxy.role === 'gateway' && !security && opts.incremental !== false) {
+    const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now ?? Date.now());
+    const memo = gatewayLoadAssignments(ctx, clusterNames);
+    if (memo) return memo;
+  }
+  return translateEndpointsPlain(state, proxy, clusterNames, opts);
+}
 
 export interface ProxyTranslateOptions extends TranslateOptions {
   /** Listener names a proxyless gRPC client subscribed to (mesh role): each gets an API listener. */
@@ -37,6 +53,8 @@ export interface ProxyTranslateOptions extends TranslateOptions {
    * the MeshState descends from it (gateway-memo.ts). Default true; false = always from scratch.
    */
   incremental?: boolean;
+  /** Give the routes in VHDS form (each virtual host a VirtualHost resource; vhds.ts). Default false. */
+  vhds?: boolean;
 }
 
 export function emptyResourceSet(): ResourceSet {
@@ -59,10 +77,14 @@ export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: Prox
     attachMeshSecurity(ctx, security);
     return ctx;
   };
+  const plain = () => {
+    const r = translateWith(context(), opts, security);
+    return opts.vhds ? { ...r, resources: toVhds(r.resources) } : r;
+  };
   if (proxy.role === 'gateway' && !security && opts.incremental !== false) {
-    return translateGatewayIncrementally(context(), opts.problemsOnly === true, () => translateWith(context(), opts, security));
+    return translateGatewayIncrementally(context(), opts.problemsOnly === true, opts.vhds === true, plain);
   }
-  return translateWith(context(), opts, security);
+  return plain();
 }
 
 function translateWith(ctx: TranslateContext, opts: ProxyTranslateOptions, security: ReturnType<typeof resolveMeshSecurity>): TranslateResult {

@@ -20,25 +20,39 @@ export function virtualHostResourceName(rc: string, vh: string): string {
   return `${rc}/${vh}`;
 }
 
+/** A RouteConfiguration in VHDS form: its own fields, no virtual hosts, a VHDS config source. */
+export function vhdsRouteConfiguration(rc: object): object {
+  const { virtual_hosts: _list, ...rest } = rc as { virtual_hosts?: unknown };
+  return { ...rest, virtual_hosts: [], vhds: VHDS_SOURCE };
+}
+
+/**
+ * The VirtualHost resource of virtual host `vh` (index `i`) of route configuration `rcName`,
+ * named `rc/vh`; `taken` says whether that name is already used in this set (then `rc/vh#i`).
+ */
+export function virtualHostResource(rcName: string, vh: { name?: string }, i: number, taken?: (name: string) => boolean): object {
+  // An unchanged host keeps its resource name string as well as its object (no string built
+  // and hashed anew per host per translation: 10,000 of them on the gateway).
+  const hit = cache.get(vh);
+  let name = hit && hit.rc === rcName && hit.vh === vh.name && vh.name !== undefined ? hit.name : virtualHostResourceName(rcName, vh.name ?? String(i));
+  if (taken?.(name)) name = virtualHostResourceName(rcName, `${vh.name ?? ''}#${i}`);
+  if (hit && hit.name === name) return hit.res;
+  const res = { ...vh, name };
+  cache.set(vh, { rc: rcName, vh: vh.name, name, res });
+  return res;
+}
+
 /** Returns `set` with its RouteConfigurations' virtual hosts moved to VirtualHost resources. */
 export function toVhds(set: ResourceSet): ResourceSet {
   const routes = new Map<string, object>();
   const vhosts = new Map<string, object>();
+  const taken = (name: string) => vhosts.has(name);
   for (const [rcName, rc] of set[TypeUrl.RouteConfiguration]) {
-    const { virtual_hosts: list, ...rest } = rc as { virtual_hosts?: { name?: string }[] };
-    routes.set(rcName, { ...rest, virtual_hosts: [], vhds: VHDS_SOURCE });
-    const hosts = list ?? [];
+    routes.set(rcName, vhdsRouteConfiguration(rc));
+    const hosts = (rc as { virtual_hosts?: { name?: string }[] }).virtual_hosts ?? [];
     for (let i = 0; i < hosts.length; i++) {
-      const vh = hosts[i];
-      // An unchanged host keeps its resource name string as well as its object (no string built
-      // and hashed anew per host per translation: 10,000 of them on the gateway).
-      const hit = cache.get(vh);
-      let name = hit && hit.rc === rcName && hit.vh === vh.name && vh.name !== undefined ? hit.name : virtualHostResourceName(rcName, vh.name ?? String(i));
-      if (vhosts.has(name)) name = virtualHostResourceName(rcName, `${vh.name ?? ''}#${i}`);
-      if (hit && hit.name === name) { vhosts.set(name, hit.res); continue; }
-      const res = { ...vh, name };
-      cache.set(vh, { rc: rcName, vh: vh.name, name, res });
-      vhosts.set(name, res);
+      const res = virtualHostResource(rcName, hosts[i], i, taken) as { name: string };
+      vhosts.set(res.name, res);
     }
   }
   return { ...set, [TypeUrl.RouteConfiguration]: routes, [TypeUrl.VirtualHost]: vhosts };
