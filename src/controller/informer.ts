@@ -13,6 +13,7 @@ import { isSluiceError, errorMessage } from '../lib/errors.ts';
 import type { Clock, Timer } from '../lib/clock.ts';
 import { log } from '../lib/log.ts';
 import { Lister } from './lister.ts';
+import { ObjectCache } from './object-cache.ts';
 
 export interface InformerHandlers<T extends KubeObject = KubeObject> {
   add?(obj: T): void;
@@ -39,7 +40,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly resource: string;
   readonly lister: Lister<T>;
   private readonly opts: InformerOptions;
-  private readonly cache = new Map<string, T>();
+  private readonly cache = new ObjectCache<T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private watch: Watch | undefined;
   private synced = false;

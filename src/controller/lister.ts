@@ -1,23 +1,20 @@
 /** Read-only view of an informer's cache. Objects are shared: callers must copy before mutating. */
 import type { KubeObject } from '../api/meta.ts';
+import type { ObjectCache } from './object-cache.ts';
 
 export class Lister<T extends KubeObject = KubeObject> {
-  constructor(private readonly cache: ReadonlyMap<string, T>) {}
+  constructor(private readonly cache: ObjectCache<T>) {}
 
   get(namespace: string, name: string): T | undefined {
     return this.cache.get(namespace ? `${namespace}/${name}` : name);
   }
 
-  /** Objects in `namespace` (all namespaces when omitted) that match every given label. */
+  /**
+   * Objects in `namespace` (all namespaces when omitted) that match every given label. Served
+   * from the cache's indexes (namespace, first label): costs what it returns, not the cache's size.
+   */
   list(namespace?: string, labels?: Record<string, string>, filter?: (o: T) => boolean): T[] {
-    const out: T[] = [];
-    for (const o of this.cache.values()) {
-      if (namespace && o.metadata.namespace !== namespace) continue;
-      if (labels && !matchesLabels(o, labels)) continue;
-      if (filter && !filter(o)) continue;
-      out.push(o);
-    }
-    return out;
+    return this.cache.list(namespace, labels, filter);
   }
 
   size(): number { return this.cache.size; }
