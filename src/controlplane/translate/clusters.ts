@@ -101,8 +101,35 @@ function buildOutboundClusterPlain(ctx: TranslateContext, use: ClusterUse): obje
   return c;
 }
 
+// The fields of a cluster that depend only on its policy and the options (everything but its
+// name, its EDS service name and its TLS), built once per policy object and options and shared
+// by every cluster with that policy: 10,000 default clusters held ~20 identical small objects each.
+const NO_POLICY = {};
+const policyFields = new WeakMap<object, Map<string, Readonly<Record<string, unknown>>>>();
+
+function sharedFields(ctx: TranslateContext, p: TrafficPolicy | undefined): Readonly<Record<string, unknown>> {
+  let m = policyFields.get(p ?? NO_POLICY);
+  if (!m) policyFields.set(p ?? NO_POLICY, (m = new Map()));
+  let f = m.get(ctx.optsKey);
+  if (!f) m.set(ctx.optsKey, (f = buildPolicyFields(ctx, p)));
+  return f;
+}
+
 function buildUncached(ctx: TranslateContext, use: ClusterUse): object {
-  const p = use.policy;
+  const cluster: Record<string, unknown> = {
+    name: use.name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS_SOURCE, service_name: use.name },
+    ...sharedFields(ctx, use.policy),
+  };
+  if (use.rule) {
+    const ts = upstreamTls(ctx, use.rule, use.policy?.tls, tlsFieldPath(use));
+    if (ts) cluster.transport_socket = ts;
+  }
+  return cluster;
+}
+
+function buildPolicyFields(ctx: TranslateContext, p: TrafficPolicy | undefined): Readonly<Record<string, unknown>> {
   const tcp = p?.connectionPool?.tcp;
   const http = p?.connectionPool?.http;
   const od = p?.outlierDetection;
@@ -121,9 +148,6 @@ function buildUncached(ctx: TranslateContext, use: ClusterUse): object {
   if (http?.maxRetries !== undefined) threshold.max_retries = { value: http.maxRetries };
   else threshold.retry_budget = { budget_percent: { value: ctx.opts.retryBudget.percent }, min_retry_concurrency: { value: ctx.opts.retryBudget.minConcurrency } };
   const cluster: Record<string, unknown> = {
-    name: use.name,
-    type: 'EDS',
-    eds_cluster_config: { eds_config: ADS_SOURCE, service_name: use.name },
     connect_timeout: duration(ms(tcp?.connectTimeout) ?? ctx.opts.connectTimeoutMs),
     ...lbFields(p, ctx),
     common_http_protocol_options: http_opts,
@@ -162,11 +186,7 @@ function buildUncached(ctx: TranslateContext, use: ClusterUse): object {
       cluster.common_lb_config = { ...clc, healthy_panic_threshold: { value: od.minHealthPercent } };
     }
   }
-  if (use.rule) {
-    const ts = upstreamTls(ctx, use.rule, p?.tls, tlsFieldPath(use));
-    if (ts) cluster.transport_socket = ts;
-  }
-  return cluster;
+  return Object.freeze(cluster);
 }
 
 /** Where the effective tls block came from, for problem field paths. */

@@ -31,8 +31,16 @@ export function parseDurationMs(text: string | undefined): number | undefined {
 }
 
 export type EnvoyDuration = { seconds: number; nanos: number };
+// The same few durations (route timeout 0, idle timeout 30 s, connect timeout 1 s) are in every
+// route and cluster: one frozen object per value instead of one per resource.
+const durations = new Map<number, EnvoyDuration>();
 export function duration(ms: number): EnvoyDuration {
-  return msDuration(ms);
+  let d = durations.get(ms);
+  if (!d) {
+    d = Object.freeze(msDuration(ms));
+    if (durations.size < 1024) durations.set(ms, d);
+  }
+  return d;
 }
 
 /** Istio percentage (0–100, fractional) → Envoy FractionalPercent in millionths. */
