@@ -242,7 +242,7 @@ function pct(xs: number[], p: number): number {
 }
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-interface PhaseResult { rssBeforeStormMb: number; gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number; liveHeapMb: number; rssAfterGcMb: number; externalMb: number }
+interface PhaseResult { rssBeforeStormMb: number; gatewayConverge: number[]; gatewayBytes: number; cpCpuMs: number; simCpuMs: number; lost: number; missing: number; services: number; loadMs: number; connectMs: number; connectBytes: number; converge: number[]; convergeTotal: number[]; serverConvergeMs: number; bytes: number; responses: number; storm?: { ms: number; bytes: number }; rssMb: number; heapMb: number; liveHeapMb: number; rssAfterGcMb: number; externalMb: number; rssSettledMb: number }
 
 /** --inline-routes: no simulated proxy asks for VHDS. */
 let inlineRoutes = false;
@@ -274,7 +274,7 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   // encodes), then the measured ones; every proxy must receive each change.
   const result: PhaseResult = {
     rssBeforeStormMb: 0, gatewayConverge: [], gatewayBytes: 0, cpCpuMs: 0, simCpuMs: 0, lost: 0, missing: 0, services, loadMs, connectMs: conn.ms, connectBytes: conn.bytes,
-    converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0, liveHeapMb: 0, rssAfterGcMb: 0, externalMb: 0,
+    converge: [], convergeTotal: [], serverConvergeMs: NaN, bytes: 0, responses: 0, rssMb: 0, heapMb: 0, liveHeapMb: 0, rssAfterGcMb: 0, externalMb: 0, rssSettledMb: 0,
   };
   const server: number[] = [];
   const profiler = profileDir && protocol === 'delta' && services === profileServices ? new Session() : undefined;
@@ -336,6 +336,10 @@ async function runPhase(services: number, proxies: number, protocol: 'delta' | '
   result.liveHeapMb = live.heapUsed / 2 ** 20;
   result.rssAfterGcMb = live.rss / 2 ** 20;
   result.externalMb = live.external / 2 ** 20;
+  // And once the process has been idle for a while (V8's memory reducer gives back free pages).
+  await new Promise((r) => setTimeout(r, 10_000));
+  fullGc();
+  result.rssSettledMb = process.memoryUsage().rss / 2 ** 20;
   kids.close();
   await cp.stop();
   await store.close();
@@ -377,7 +381,7 @@ async function main(): Promise<void> {
   const loadStart = loadavg().map(r1);
   const big = await runPhase(services, proxies, 'delta', debounce, true, gateway);
   if (o.onlyMain) {
-    console.log(JSON.stringify({ heap_mb: Math.round(big.heapMb), loadavg: loadavg().map(r1), gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_before_storm_mb: Math.round(big.rssBeforeStormMb), rss_mb: Math.round(big.rssMb), rss_after_gc_mb: Math.round(big.rssAfterGcMb), live_heap_mb: Math.round(big.liveHeapMb), external_mb: Math.round(big.externalMb) }));
+    console.log(JSON.stringify({ heap_mb: Math.round(big.heapMb), loadavg: loadavg().map(r1), gateway_converge_ms: r1(pct(big.gatewayConverge, 50)), gateway_bytes_per_change: Math.round(big.gatewayBytes), converge_p50_ms: r1(pct(big.converge, 50)), converge_p99_ms: r1(pct(big.converge, 99)), converge_total_p99_ms: r1(pct(big.convergeTotal, 99)), server_converge_ms: r1(big.serverConvergeMs), cp_cpu_ms_per_change: r1(big.cpCpuMs), sim_cpu_ms_per_change: r1(big.simCpuMs), bytes: big.bytes, storm_ms: Math.round(big.storm!.ms), rss_before_storm_mb: Math.round(big.rssBeforeStormMb), rss_mb: Math.round(big.rssMb), rss_after_gc_mb: Math.round(big.rssAfterGcMb), live_heap_mb: Math.round(big.liveHeapMb), external_mb: Math.round(big.externalMb), rss_settled_mb: Math.round(big.rssSettledMb) }));
     process.exit(0);
   }
   const small1 = await runPhase(small, proxies, 'delta', debounce, false, gateway);
@@ -420,6 +424,7 @@ async function main(): Promise<void> {
     cp_live_heap_mb: Math.round(big.liveHeapMb),
     cp_rss_after_gc_mb: Math.round(big.rssAfterGcMb),
     cp_external_mb: Math.round(big.externalMb),
+    cp_rss_settled_mb: Math.round(big.rssSettledMb),
     debounce_after_ms: debounce,
     sim_processes: simProcesses,
     proxies_lost: big.lost,
