@@ -142,9 +142,10 @@ export class WatchHub {
 
   publish(full: HubEvent): void {
     // The ring keeps what watchers read and nothing more: the JSON, and for selectors only the
-    // name, namespace and labels. Whole object trees of 10,000 past versions kept alive here made
-    // every major GC mark them: the control process's GC time grew with the run (readiness fast,
-    // 400 services: 7 → 22 ms a second), and so did the pauses new services waited behind.
+    // name, namespace and labels, not the object trees of up to 10,000 past versions (a readiness
+    // run of 400 services ends with ~4-5 MB less live heap after a full GC: 118-119 MB against
+    // 123-125 MB). The number of major GCs did not change measurably: it varied 1-12 per run
+    // either way.
     const ev: HubEvent = { ...full, obj: selectorView(full.obj), prev: full.prev && { obj: selectorView(full.prev.obj), json: full.prev.json } };
     if (this.count === this.limit) {
       this.floor = this.ring[this.head]!.rv;
