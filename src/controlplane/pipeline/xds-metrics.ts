@@ -12,10 +12,14 @@
  *   pilot_proxy_convergence_time      histogram  seconds from a change observed to every proxy's ACK
  *   pilot_xds_expired_nonce           counter    flow-control ACK timeouts, by type (Istio counts
  *                                                stale nonces here; sluice counts responses never ACKed)
+ *   sluice_gateway_translations_total counter    gateway translations by mode (full|incremental) and,
+ *                                                for a full one after a memo existed, the reason
+ *                                                (process-wide: read from translate/gateway-memo.ts)
  * A registry per control plane (not prom-client's global one), so several can live in one process.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TypeUrl } from '../../xds/protos.ts';
+import { gatewayMemoStats } from '../translate/gateway-memo.ts';
 
 const SHORT: Record<string, string> = {
   [TypeUrl.Cluster]: 'cds',
@@ -45,6 +49,7 @@ export class XdsMetrics {
   readonly queueTime: Histogram<string>;
   readonly convergenceTime: Histogram<string>;
   readonly ackTimeouts: Counter<'type'>;
+  readonly gatewayTranslations: Counter<'mode' | 'reason'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -59,5 +64,20 @@ export class XdsMetrics {
     this.queueTime = new Histogram({ name: 'pilot_proxy_queue_time', help: 'Time in seconds, a proxy is in the push queue before being dequeued.', buckets: TIME_BUCKETS, registers });
     this.convergenceTime = new Histogram({ name: 'pilot_proxy_convergence_time', help: 'Delay in seconds between config change and a proxy receiving all required configuration (here: every connected proxy ACKed).', buckets: TIME_BUCKETS, registers });
     this.ackTimeouts = new Counter({ name: 'pilot_xds_expired_nonce', help: 'Responses whose ACK did not arrive within the flow-control timeout.', labelNames: ['type'], registers });
+    this.gatewayTranslations = new Counter({
+      name: 'sluice_gateway_translations_total', help: 'Gateway translations by mode (incremental from the previous one, or full) and, for fallbacks to full, why.',
+      labelNames: ['mode', 'reason'], registers,
+      collect() {
+        this.reset();
+        this.inc({ mode: 'incremental', reason: '' }, gatewayMemoStats.incremental);
+        let fellBack = 0;
+        for (const [reason, n] of Object.entries(gatewayMemoStats.fallbacks)) {
+          if (reason === 'not memoisable') continue; // counted with the plain full ones below
+          this.inc({ mode: 'full', reason }, n);
+          fellBack += n;
+        }
+        this.inc({ mode: 'full', reason: 'no memo' }, Math.max(0, gatewayMemoStats.full - fellBack));
+      },
+    });
   }
 }

@@ -10,6 +10,7 @@ import type { KubeObject } from '../../api/meta.ts';
 import type { KIngress } from '../../api/types/ingress.ts';
 import { TypeUrl, PUSH_ORDER } from '../../xds/protos.ts';
 import { gatewayMemoStats, resetGatewayMemos } from './gateway-memo.ts';
+import { XdsMetrics } from '../pipeline/xds-metrics.ts';
 import { buildMeshState, changesSince, stateSerial, updateMeshState, type MeshChange } from './mesh-state.ts';
 import { canonicalJson } from './resource-hash.ts';
 import * as f from './testing/fixtures.ts';
@@ -168,7 +169,7 @@ function groupForBuild(objs: KubeObject[]) {
   };
 }
 
-test('a change of one Route among 10,000 re-translates that Ingress only', () => {
+test('a change of one Route among 10,000 re-translates that Ingress only', async () => {
   resetGatewayMemos();
   const objs: KubeObject[] = [];
   for (let n = 0; n < 100; n++) {
@@ -185,6 +186,9 @@ test('a change of one Route among 10,000 re-translates that Ingress only', () =>
   assert.equal(next.resources[TypeUrl.Cluster].size, 10_001, 'the new revision\'s cluster is added');
   assert.ok(next.resources[TypeUrl.ClusterLoadAssignment].has('outbound|80||svc-3-2.ns-7.svc.cluster.local'), 'and its load assignment');
   sameResult(next, translateForProxy(state, GATEWAY, { incremental: false }), 'after one change');
+  const text = await new XdsMetrics().registry.metrics();
+  const m = /sluice_gateway_translations_total\{mode="incremental",reason=""\} (\d+)/.exec(text);
+  assert.ok(m && Number(m[1]) >= 1, `the incremental translation is counted in the control plane's metrics: ${text.split('\n').filter((l) => l.includes('gateway_translations')).join(' | ')}`);
 });
 
 test('changesSince: keys changed between a state and a descendant; undefined for a state of another lineage', () => {
