@@ -41,25 +41,25 @@ function checkSidecar(ctx: TranslateContext, sc: Sidecar): void {
   });
 }
 
-function pickSidecar(ctx: TranslateContext, ns: string): Sidecar | undefined {
+function pickSidecar(ctx: TranslateContext, ns: string, report: boolean): Sidecar | undefined {
   const list = [...(ctx.state.sidecarsByNamespace.get(ns) ?? [])].sort(compareObjects);
-  for (const sc of list) {
+  if (report) for (const sc of list) {
     if (sc.spec?.workloadSelector) {
       ctx.problems.unsupported(sc, 'spec.workloadSelector', 'Sidecar workloadSelector (the mesh proxy scopes per namespace)');
     }
   }
   const general = list.filter((s) => !s.spec?.workloadSelector);
-  for (const extra of general.slice(1)) {
+  if (report) for (const extra of general.slice(1)) {
     ctx.problems.add(extra, 'metadata.name', `namespace ${ns} already has Sidecar ${general[0].metadata.name} without workloadSelector, which applies; this one is ignored`, 'error');
   }
   return general[0];
 }
 
-/** The egress scope of namespace `ns`. */
-export function egressScope(ctx: TranslateContext, ns: string): EgressScope {
-  const sc = pickSidecar(ctx, ns) ?? (ns !== ctx.opts.rootNamespace ? pickSidecar(ctx, ctx.opts.rootNamespace) : undefined);
+/** The egress scope of namespace `ns`; `report` false: without reporting the Sidecars' problems. */
+export function egressScope(ctx: TranslateContext, ns: string, report = true): EgressScope {
+  const sc = pickSidecar(ctx, ns, report) ?? (ns !== ctx.opts.rootNamespace ? pickSidecar(ctx, ctx.opts.rootNamespace, report) : undefined);
   if (sc) {
-    checkSidecar(ctx, sc);
+    if (report) checkSidecar(ctx, sc);
     const hosts = (sc.spec?.egress ?? []).flatMap((e) => e.hosts ?? []).map((h) => parseEgressHost(h, ns)).filter((h): h is EgressHost => h !== undefined);
     return { namespace: ns, hosts, sidecar: sc };
   }
