@@ -300,18 +300,41 @@ export function egressIdentityRouteName(base: string, id: WorkloadIdentity): str
   return `${base}|sa=${id.serviceAccount}`;
 }
 
-/** A copy of a RouteConfiguration with every cluster reference renamed (the input is not touched). */
+// Renamed copies, per source object and new route name: the route name says whose caller
+// variant it is (egressIdentityRouteName), so one name always goes with one renaming. While a
+// namespace's egress routes are the same object (mesh.ts caches them), every identity's copy is
+// the same object too — a pod change no longer deep-copies every namespace's routes per identity.
+const renamedRoutes = new WeakMap<object, Map<string, object>>();
+const renamedHosts = new WeakMap<object, Map<string, object>>();
+
+function cachedIn<T extends object>(m: WeakMap<object, Map<string, object>>, src: object, key: string, build: () => T): T {
+  let byKey = m.get(src);
+  if (!byKey) m.set(src, (byKey = new Map()));
+  let v = byKey.get(key) as T | undefined;
+  if (!v) byKey.set(key, (v = build()));
+  return v;
+}
+
+/**
+ * A copy of a RouteConfiguration named `name` with every cluster reference renamed (the input is
+ * not touched; fields without cluster references are shared with it). `rename` must be the same
+ * function for the same `name`: copies are cached by source object and name.
+ */
 export function renameRouteClusters(rc: object, name: string, rename: (cluster: string) => string): object {
-  const copy = JSON.parse(JSON.stringify(rc)) as Obj;
-  copy.name = name;
-  for (const vh of copy.virtual_hosts ?? []) {
-    for (const r of vh.routes ?? []) {
-      const a = r.route as Obj | undefined;
-      if (!a) continue;
-      if (a.cluster) a.cluster = rename(a.cluster);
-      for (const wc of a.weighted_clusters?.clusters ?? []) wc.name = rename(wc.name);
-      for (const m of a.request_mirror_policies ?? []) m.cluster = rename(m.cluster);
-    }
+  return cachedIn(renamedRoutes, rc, name, () => {
+    const { virtual_hosts: hosts, ...rest } = rc as Obj;
+    return { ...rest, name, virtual_hosts: ((hosts ?? []) as object[]).map((vh) => cachedIn(renamedHosts, vh, name, () => renameHost(vh, rename))) };
+  });
+}
+
+function renameHost(vh: object, rename: (cluster: string) => string): object {
+  const copy = JSON.parse(JSON.stringify(vh)) as Obj;
+  for (const r of copy.routes ?? []) {
+    const a = r.route as Obj | undefined;
+    if (!a) continue;
+    if (a.cluster) a.cluster = rename(a.cluster);
+    for (const wc of a.weighted_clusters?.clusters ?? []) wc.name = rename(wc.name);
+    for (const m of a.request_mirror_policies ?? []) m.cluster = rename(m.cluster);
   }
   return copy;
 }
