@@ -9,11 +9,14 @@ import test from 'node:test';
 import type { KubeObject } from '../../api/meta.ts';
 import { PUSH_ORDER } from '../../xds/protos.ts';
 import { resetMeshCaches } from './mesh.ts';
+import { checkConsistency } from './consistency.ts';
+import { toVhds } from './vhds.ts';
 import { buildMeshState, updateMeshState, type MeshChange } from './mesh-state.ts';
 import { canonicalJson } from './resource-hash.ts';
 import * as f from './testing/fixtures.ts';
 import { translateForProxy } from './translate.ts';
 import type { ProxyInfo, TranslateResult } from './types.ts';
+import type { MeshSecurityInput } from './mesh-security.ts';
 
 const MESH: ProxyInfo = { id: 'mesh', role: 'mesh' };
 
@@ -39,7 +42,15 @@ function meshPod(ns: string, name: string, port: number, extra: Record<string, s
   return f.pod(ns, name, { port, annotations: { 'sluice.dev/inbound-port': String(port + 1), 'sluice.dev/egress-port': String(port + 2), ...extra } });
 }
 
-test('mesh translation with warm caches equals a fresh one after random changes (2 seeds x 60 batches)', () => {
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+/** Mesh security with a certificate for every namespace's default service account. */
+function security(): MeshSecurityInput {
+  const certs = new Map(['a', 'b', 'c'].map((ns) => [`spiffe://cluster.local/ns/${ns}/sa/default`, { chainPem: `CHAIN ${ns}`, keyPem: `KEY ${ns}`, notAfter: NOW + 3600_000 }]));
+  return { trustDomain: 'cluster.local', rootPem: 'ROOT', certs, want: () => undefined };
+}
+
+for (const secure of [false, true]) test(`mesh translation with warm caches equals a fresh one after random changes (2 seeds x 60 batches${secure ? ', mesh security' : ''})`, () => {
+  const opts = { apiListeners: ['s0.a.svc.cluster.local:80'], now: NOW, ...(secure ? { meshSecurity: security() } : {}) };
   for (const seed of [3, 11]) {
     resetMeshCaches();
     const rnd = prng(seed);
@@ -90,7 +101,7 @@ test('mesh translation with warm caches equals a fresh one after random changes 
       } else if (r < 0.86) { // Endpoints of b's revision relabelled (the VirtualService in a names it)
         changes.push({ type: 'upsert', object: { ...f.endpoints('b', 's1-1', [{ port: 20003, pod: 'p1' }]), metadata: { ...f.endpoints('b', 's1-1', []).metadata, labels: { 'serving.knative.dev/revision': `s1-1x${batch}` } } } as KubeObject });
       } else if (r < 0.93) { // a Sidecar widening c's egress to every namespace
-        changes.push({ type: sidecar ? 'delete' : 'upsert', object: f.sidecar('c', 'default', { egress: [{ hosts: ['*/*'] }] }) });
+        changes.push({ type: sidecar ? 'delete' : 'upsert', object: f.sidecar('c', 'default', { egress: [{ hosts: rnd() < 0.5 ? ['*/*'] : ['./*', 'a/*'] }] }) });
         sidecar = !sidecar;
       } else { // a DestinationRule
         changes.push({ type: dr ? 'delete' : 'upsert', object: f.destinationRule('a', 'dr', { host: 's0-1', trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } }) });
@@ -98,10 +109,12 @@ test('mesh translation with warm caches equals a fresh one after random changes 
       }
       state = updateMeshState(state, changes);
       const where = `seed ${seed} batch ${batch}`;
-      const warm = translateForProxy(state, MESH, { apiListeners: ['s0.a.svc.cluster.local:80'] });
+      const warm = translateForProxy(state, MESH, opts);
       resetMeshCaches();
-      const fresh = translateForProxy(state, MESH, { apiListeners: ['s0.a.svc.cluster.local:80'] });
+      const fresh = translateForProxy(state, MESH, opts);
       same(warm, fresh, where);
+      assert.deepEqual(checkConsistency(warm.resources), [], `${where}: consistent`);
+      assert.deepEqual(checkConsistency(toVhds(warm.resources)), [], `${where}: consistent in VHDS form`);
     }
   }
 });

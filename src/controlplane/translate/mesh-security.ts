@@ -304,8 +304,14 @@ export function egressIdentityRouteName(base: string, id: WorkloadIdentity): str
 // variant it is (egressIdentityRouteName), so one name always goes with one renaming. While a
 // namespace's egress routes are the same object (mesh.ts caches them), every identity's copy is
 // the same object too — a pod change no longer deep-copies every namespace's routes per identity.
-const renamedRoutes = new WeakMap<object, Map<string, object>>();
-const renamedHosts = new WeakMap<object, Map<string, object>>();
+let renamedRoutes = new WeakMap<object, Map<string, object>>();
+let renamedHosts = new WeakMap<object, Map<string, object>>();
+
+/** Forgets the renamed copies (tests compare cached translations with fresh ones). */
+export function resetRenamedRoutes(): void {
+  renamedRoutes = new WeakMap();
+  renamedHosts = new WeakMap();
+}
 
 function cachedIn<T extends object>(m: WeakMap<object, Map<string, object>>, src: object, key: string, build: () => T): T {
   let byKey = m.get(src);

@@ -24,7 +24,7 @@ import { addMeshVirtualServices } from './virtual-service.ts';
 import { PodAnnotations } from './types.ts';
 import { buildOutboundCluster } from './clusters.ts';
 import {
-  autoMtlsFields, callerClusterName, egressIdentityRouteName, inboundTargetPort, meshInboundListener, meshSecurityOf, podIdentity, renameRouteClusters, routeClusters,
+  autoMtlsFields, callerClusterName, resetRenamedRoutes, egressIdentityRouteName, inboundTargetPort, meshInboundListener, meshSecurityOf, podIdentity, renameRouteClusters, routeClusters,
 } from './mesh-security.ts';
 import type { WorkloadIdentity } from '../../security/ca.ts';
 
@@ -153,6 +153,7 @@ let podCache = new WeakMap<Pod, { key: string; res: PodResources; recording: Rec
 export function resetMeshCaches(): void {
   egressCache.clear();
   podCache = new WeakMap();
+  resetRenamedRoutes();
 }
 
 function cachedPodResources(ctx: TranslateContext, pod: Pod, ns: string): PodResources {
