@@ -52,6 +52,26 @@ function clusterRefs(vh: Obj): readonly string[] {
   return refs;
 }
 
+// The SDS secrets and RDS route configurations a listener names, per (shared, immutable) listener
+// object: the mesh proxy's per-pod listeners are the same objects from one translation to the next.
+const listenerCache = new WeakMap<object, { secrets: readonly string[]; routes: readonly string[] }>();
+function listenerRefs(l: Obj): { secrets: readonly string[]; routes: readonly string[] } {
+  let refs = listenerCache.get(l);
+  if (refs) return refs;
+  const secrets: string[] = [];
+  const hcms: Obj[] = [];
+  for (const fc of l.filter_chains ?? []) {
+    for (const f of fc.filters ?? []) { const h = hcmOf(f); if (h) hcms.push(h); }
+    if (fc.transport_socket) secrets.push(...sdsNames(fc.transport_socket.typed_config));
+  }
+  const api = l.api_listener?.api_listener as Obj | undefined;
+  if (api && api['@type'] === TypeUrl.HttpConnectionManager) hcms.push(api);
+  const routes: string[] = [];
+  for (const h of hcms) if (h.rds?.route_config_name !== undefined) routes.push(h.rds.route_config_name);
+  listenerCache.set(l, (refs = { secrets, routes }));
+  return refs;
+}
+
 /** Every dangling reference in the set (empty = consistent). */
 export function checkConsistency(set: ResourceSet): Inconsistency[] {
   const out: Inconsistency[] = [];
@@ -63,17 +83,9 @@ export function checkConsistency(set: ResourceSet): Inconsistency[] {
     out.push({ type, name, missing: { type: mtype, name: mname }, message: `${type} "${name}" refers to ${mtype} "${mname}", which is not in the set` });
   };
   for (const [name, l] of set[TypeUrl.Listener] as Map<string, Obj>) {
-    const hcms: Obj[] = [];
-    for (const fc of l.filter_chains ?? []) {
-      for (const f of fc.filters ?? []) { const h = hcmOf(f); if (h) hcms.push(h); }
-      if (fc.transport_socket) for (const s of sdsNames(fc.transport_socket.typed_config)) if (!secrets.has(s)) miss('Listener', name, 'Secret', s);
-    }
-    const api = l.api_listener?.api_listener as Obj | undefined;
-    if (api && api['@type'] === TypeUrl.HttpConnectionManager) hcms.push(api);
-    for (const h of hcms) {
-      const rn = h.rds?.route_config_name;
-      if (rn !== undefined && !routes.has(rn)) miss('Listener', name, 'RouteConfiguration', rn);
-    }
+    const refs = listenerRefs(l);
+    for (const sname of refs.secrets) if (!secrets.has(sname)) miss('Listener', name, 'Secret', sname);
+    for (const rn of refs.routes) if (!routes.has(rn)) miss('Listener', name, 'RouteConfiguration', rn);
   }
   const checkHost = (type: 'RouteConfiguration' | 'VirtualHost', name: string, vh: Obj, seen: Set<string>) => {
     for (const c of clusterRefs(vh)) if (!clusters.has(c) && !seen.has(c)) { seen.add(c); miss(type, name, 'Cluster', c); }
