@@ -43,14 +43,18 @@ function meshPod(ns: string, name: string, port: number, extra: Record<string, s
 }
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
-/** Mesh security with a certificate for every namespace's default service account. */
-function security(): MeshSecurityInput {
-  const certs = new Map(['a', 'b', 'c'].map((ns) => [`spiffe://cluster.local/ns/${ns}/sa/default`, { chainPem: `CHAIN ${ns}`, keyPem: `KEY ${ns}`, notAfter: NOW + 3600_000 }]));
-  return { trustDomain: 'cluster.local', rootPem: 'ROOT', certs, want: () => undefined };
+const spiffe = (ns: string) => `spiffe://cluster.local/ns/${ns}/sa/default`;
+/** Mesh security with a certificate for every namespace's default service account; `wanted` records asks for missing ones. */
+function security(): MeshSecurityInput & { certs: Map<string, { chainPem: string; keyPem: string; notAfter: number }>; wanted: string[] } {
+  const certs = new Map(['a', 'b', 'c'].map((ns) => [spiffe(ns), { chainPem: `CHAIN ${ns}`, keyPem: `KEY ${ns}`, notAfter: NOW + 3600_000 }]));
+  const wanted: string[] = [];
+  return { trustDomain: 'cluster.local', rootPem: 'ROOT', certs, wanted, want: (id) => wanted.push(`${id.namespace}/${id.serviceAccount}`), lastGoodPolicies: new Map() };
 }
 
 for (const secure of [false, true]) test(`mesh translation with warm caches equals a fresh one after random changes (2 seeds x 60 batches${secure ? ', mesh security' : ''})`, () => {
-  const opts = { apiListeners: ['s0.a.svc.cluster.local:80'], now: NOW, ...(secure ? { meshSecurity: security() } : {}) };
+  const sec = security();
+  const opts = { apiListeners: ['s0.a.svc.cluster.local:80'], now: NOW, ...(secure ? { meshSecurity: sec } : {}) };
+  let rotation = 0;
   for (const seed of [3, 11]) {
     resetMeshCaches();
     const rnd = prng(seed);
@@ -103,15 +107,27 @@ for (const secure of [false, true]) test(`mesh translation with warm caches equa
       } else if (r < 0.93) { // a Sidecar widening c's egress to every namespace
         changes.push({ type: sidecar ? 'delete' : 'upsert', object: f.sidecar('c', 'default', { egress: [{ hosts: rnd() < 0.5 ? ['*/*'] : ['./*', 'a/*'] }] }) });
         sidecar = !sidecar;
+      } else if (secure && r < 0.96) { // certificates: rotated, expired or gone; policies: PeerAuthentication and AuthorizationPolicy
+        const k = Math.floor(rnd() * 5);
+        const cns = pick(nss);
+        if (k === 0) sec.certs.set(spiffe(cns), { chainPem: `CHAIN ${cns} ${++rotation}`, keyPem: `KEY ${cns} ${rotation}`, notAfter: NOW + 3600_000 });
+        else if (k === 1) sec.certs.set(spiffe(cns), { chainPem: `OLD ${cns}`, keyPem: 'K', notAfter: NOW - 1 });
+        else if (k === 2) sec.certs.delete(spiffe(cns));
+        else if (k === 3) changes.push({ type: 'upsert', object: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: cns, resourceVersion: String(batch) }, spec: { mtls: { mode: pick(['STRICT', 'PERMISSIVE', 'DISABLE']) } } } as KubeObject });
+        else changes.push({ type: 'upsert', object: { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'allow', namespace: cns, resourceVersion: String(batch) }, spec: { action: 'ALLOW', rules: [{ from: [{ source: { namespaces: [pick(nss)] } }] }] } } as KubeObject });
       } else { // a DestinationRule
         changes.push({ type: dr ? 'delete' : 'upsert', object: f.destinationRule('a', 'dr', { host: 's0-1', trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } }) });
         dr = !dr;
       }
       state = updateMeshState(state, changes);
       const where = `seed ${seed} batch ${batch}`;
+      sec.wanted.length = 0;
       const warm = translateForProxy(state, MESH, opts);
+      const wantedWarm = [...new Set(sec.wanted)].sort();
       resetMeshCaches();
+      sec.wanted.length = 0;
       const fresh = translateForProxy(state, MESH, opts);
+      assert.deepEqual(wantedWarm, [...new Set(sec.wanted)].sort(), `${where}: certificates asked for`);
       same(warm, fresh, where);
       assert.deepEqual(checkConsistency(warm.resources), [], `${where}: consistent`);
       assert.deepEqual(checkConsistency(toVhds(warm.resources)), [], `${where}: consistent in VHDS form`);

@@ -24,9 +24,9 @@ import { addMeshVirtualServices } from './virtual-service.ts';
 import { PodAnnotations } from './types.ts';
 import { buildOutboundCluster } from './clusters.ts';
 import {
-  autoMtlsFields, callerClusterName, resetRenamedRoutes, egressIdentityRouteName, inboundTargetPort, meshInboundListener, meshSecurityOf, podIdentity, renameRouteClusters, routeClusters,
+  autoMtlsFields, callerClusterName, resetRenamedRoutes, type MeshSecurityInput, egressIdentityRouteName, inboundTargetPort, meshInboundListener, meshSecurityOf, podIdentity, renameRouteClusters, routeClusters,
 } from './mesh-security.ts';
-import type { WorkloadIdentity } from '../../security/ca.ts';
+import { spiffeIdFor, type WorkloadIdentity } from '../../security/ca.ts';
 
 export interface MeshOutput { listeners: object[]; routes: object[]; staticClusters: object[] }
 
@@ -142,31 +142,62 @@ export function apiListener(name: string, routeConfigName: string): object {
   };
 }
 
-interface PodResources { listeners: object[]; routes: object[]; clusters: object[]; egress: boolean }
+interface PodResources {
+  listeners: object[]; routes: object[]; clusters: object[]; egress: boolean;
+  /** Under mesh security: the pod's egress route name and identity (its caller variant). */
+  egressId?: { routeName: string; id: WorkloadIdentity };
+}
 
-// Without mesh security a pod's listeners, route and cluster depend only on the pod object, the
-// options and the bind address: kept per pod object, with the problems they reported, so a pod
-// starting does not rebuild every other pod's (the all-namespace mesh proxy has them all).
-let podCache = new WeakMap<Pod, { key: string; res: PodResources; recording: Recording }>();
+// A pod's listeners, route and cluster depend on the pod object, the options and the bind
+// address; under mesh security also on its identity's certificate (and whether it is still valid
+// now), the trust domain and root, the PeerAuthentications and AuthorizationPolicies of its
+// namespace and the root namespace, and the kept last-good policies. They are kept per pod object
+// with those inputs (compared by identity), the problems they reported, the SDS secrets they
+// registered and whether a certificate had to be asked for, so a pod starting does not rebuild
+// every other pod's (the all-namespace mesh proxy has them all).
+interface CachedPod { inputs: unknown[]; res: PodResources; recording: Recording; secrets: [string, object][]; wanted: boolean }
+let podCache = new WeakMap<Pod, CachedPod>();
 
-/** Forgets the egress-route and pod caches (tests compare cached translations with fresh ones). */
+/** Forgets the egress-route, pod and caller-copy caches (tests compare cached translations with fresh ones). */
 export function resetMeshCaches(): void {
   egressCache.clear();
   podCache = new WeakMap();
   resetRenamedRoutes();
 }
 
-function cachedPodResources(ctx: TranslateContext, pod: Pod, ns: string): PodResources {
-  const key = `${ctx.optsKey}|${ctx.opts.meshAddress}`;
+function podInputs(ctx: TranslateContext, pod: Pod, sec: MeshSecurityInput | undefined): unknown[] {
+  const base: unknown[] = [ctx.optsKey, ctx.opts.meshAddress, sec !== undefined];
+  if (!sec) return base;
+  const ns = pod.metadata.namespace ?? 'default';
+  const root = ctx.opts.rootNamespace;
+  const cert = sec.certs.get(spiffeIdFor(sec.trustDomain, podIdentity(pod)));
+  const st = ctx.state;
+  return [...base, sec.trustDomain, sec.rootPem, cert, cert !== undefined && cert.notAfter > ctx.now, sec.lastGoodPolicies,
+    st.peerAuthenticationsByNamespace.get(ns), st.peerAuthenticationsByNamespace.get(root),
+    st.authorizationPoliciesByNamespace.get(ns), st.authorizationPoliciesByNamespace.get(root)];
+}
+
+function cachedPodResources(ctx: TranslateContext, pod: Pod, ns: string, sec: MeshSecurityInput | undefined): PodResources {
+  const inputs = podInputs(ctx, pod, sec);
   const hit = podCache.get(pod);
-  if (hit && hit.key === key) { ctx.replay(hit.recording); return hit.res; }
-  const { value: res, recording } = ctx.record(() => podResources(ctx, pod, ns, undefined, new Map()));
-  podCache.set(pod, { key, res, recording });
+  if (hit && sameInputs(hit.inputs, inputs)) {
+    ctx.replay(hit.recording);
+    for (const [name, secret] of hit.secrets) if (!ctx.secrets.has(name)) ctx.secrets.set(name, secret);
+    if (hit.wanted) sec?.want?.(podIdentity(pod));
+    return hit.res;
+  }
+  let wanted = false;
+  const tracked = sec ? { ...sec, want: (id: WorkloadIdentity) => { wanted = true; sec.want?.(id); } } : undefined;
+  const before = new Set(ctx.secrets.keys());
+  const { value: res, recording } = ctx.record(() => podResources(ctx, pod, ns, tracked));
+  const secrets: [string, object][] = [];
+  for (const [name, secret] of ctx.secrets) if (!before.has(name)) secrets.push([name, secret]);
+  podCache.set(pod, { inputs, res, recording, secrets, wanted });
   return res;
 }
 
 /** A pod's inbound listener, route and static cluster, and its egress listener. */
-function podResources(ctx: TranslateContext, pod: Pod, ns: string, sec: ReturnType<typeof meshSecurityOf>, egressIds: Map<string, WorkloadIdentity>): PodResources {
+function podResources(ctx: TranslateContext, pod: Pod, ns: string, sec: MeshSecurityInput | undefined): PodResources {
   const out: PodResources = { listeners: [], routes: [], clusters: [], egress: false };
   const addr = ctx.opts.meshAddress;
   const name = pod.metadata.name ?? '';
@@ -201,7 +232,7 @@ function podResources(ctx: TranslateContext, pod: Pod, ns: string, sec: ReturnTy
     if (sec) {
       const id = podIdentity(pod);
       routeName = egressIdentityRouteName(routeName, id);
-      egressIds.set(routeName, id);
+      out.egressId = { routeName, id };
     }
     out.listeners.push(buildListener({ name: egressListenerName(name, ns), address: addr, port: egress, chains: [{ hcm: { statPrefix: `egress_${ns}`, routeConfigName: routeName, useRemoteAddress: false } }] }));
   }
@@ -220,7 +251,8 @@ export function translateMesh(ctx: TranslateContext, apiListenerNames: readonly 
     for (const pod of ctx.state.podsByNamespace.get(ns) ?? []) {
       ctx.stats.podsVisited++;
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' || pod.metadata.deletionTimestamp) continue;
-      const r = sec ? podResources(ctx, pod, ns, sec, egressIds) : cachedPodResources(ctx, pod, ns);
+      const r = cachedPodResources(ctx, pod, ns, sec);
+      if (r.egressId) egressIds.set(r.egressId.routeName, r.egressId.id);
       out.listeners.push(...r.listeners);
       out.routes.push(...r.routes);
       out.staticClusters.push(...r.clusters);
