@@ -172,7 +172,8 @@ function podInputs(ctx: TranslateContext, pod: Pod, sec: MeshSecurityInput | und
   const root = ctx.opts.rootNamespace;
   const cert = sec.certs.get(spiffeIdFor(sec.trustDomain, podIdentity(pod)));
   const st = ctx.state;
-  return [...base, sec.trustDomain, sec.rootPem, cert, cert !== undefined && cert.notAfter > ctx.now, sec.lastGoodPolicies,
+  // The certificate by content: the identity snapshot rebuilds every entry when any one rotates.
+  return [...base, sec.trustDomain, sec.rootPem, cert?.chainPem, cert?.keyPem, cert?.notAfter, cert !== undefined && cert.notAfter > ctx.now, sec.lastGoodPolicies,
     st.peerAuthenticationsByNamespace.get(ns), st.peerAuthenticationsByNamespace.get(root),
     st.authorizationPoliciesByNamespace.get(ns), st.authorizationPoliciesByNamespace.get(root)];
 }
