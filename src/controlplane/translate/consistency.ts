@@ -37,7 +37,8 @@ function hcmOf(filter: Obj): Obj | undefined {
 // The clusters a virtual host's routes name, kept per (immutable, shared) virtual host object:
 // the gateway's 10,000 hosts are checked on every change, and all but one are the same objects.
 const refsCache = new WeakMap<object, readonly string[]>();
-function clusterRefs(vh: Obj): readonly string[] {
+/** The clusters a virtual host's routes name (route cluster, weighted clusters, mirrors). */
+export function clusterRefs(vh: Obj): readonly string[] {
   let refs = refsCache.get(vh);
   if (refs) return refs;
   const out: string[] = [];

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { seededRng } from '../../lib/rng.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import type { KIngress } from '../../api/types/ingress.ts';
 import { TypeUrl, PUSH_ORDER } from '../../xds/protos.ts';
@@ -20,15 +21,10 @@ import type { MeshState, ProxyInfo, TranslateResult } from './types.ts';
 const GATEWAY: ProxyInfo = { id: 'gw', role: 'gateway', ports: { http: 8080, https: 8443 } };
 const ACTIVATOR = { address: '127.0.0.1', port: 9999 };
 
-/** Mulberry32: a small seeded PRNG, so a failure replays. */
+/** Seeded, so a failure replays. */
 function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = seededRng(seed);
+  return () => r.next();
 }
 
 function sameResult(inc: TranslateResult, full: TranslateResult, where: string): void {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { seededRng } from '../../lib/rng.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import { PUSH_ORDER } from '../../xds/protos.ts';
 import { resetMeshCaches } from './mesh.ts';
@@ -21,13 +22,8 @@ import type { MeshSecurityInput } from './mesh-security.ts';
 const MESH: ProxyInfo = { id: 'mesh', role: 'mesh' };
 
 function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = seededRng(seed);
+  return () => r.next();
 }
 
 function same(a: TranslateResult, b: TranslateResult, where: string): void {

@@ -30,6 +30,7 @@ import { explainMtlsMode, validatePeerAuthentication, type MtlsMode } from '../.
 import { inboundChains, upstreamMtlsTransportSocket } from '../../security/mesh-xds.ts';
 import { TypeUrl } from '../../xds/protos.ts';
 import type { TranslateContext } from './context.ts';
+import { clusterRefs } from './consistency.ts';
 import { ADS_SOURCE } from './istio-values.ts';
 import { FAULT_FILTER, HCM_FILTER, ROUTER_FILTER } from './listeners.ts';
 import { PodAnnotations } from './types.ts';
@@ -348,14 +349,6 @@ function renameHost(vh: object, rename: (cluster: string) => string): object {
 /** Cluster names a RouteConfiguration refers to. */
 export function routeClusters(rc: object): Set<string> {
   const out = new Set<string>();
-  for (const vh of (rc as Obj).virtual_hosts ?? []) {
-    for (const r of vh.routes ?? []) {
-      const a = r.route as Obj | undefined;
-      if (!a) continue;
-      if (a.cluster) out.add(a.cluster);
-      for (const wc of a.weighted_clusters?.clusters ?? []) out.add(wc.name);
-      for (const m of a.request_mirror_policies ?? []) out.add(m.cluster);
-    }
-  }
+  for (const vh of (rc as Obj).virtual_hosts ?? []) for (const c of clusterRefs(vh)) out.add(c);
   return out;
 }
