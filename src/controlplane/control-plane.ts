@@ -53,6 +53,7 @@ export interface ControlPlaneOptions {
   debounceAfterMs?: number;
   debounceMaxMs?: number;
   debounceLeading?: boolean;
+  debounceThrottle?: boolean;
   maxConcurrentPushes?: number;
   /** Flow control: wait this long for an ACK before sending the next response of a type. */
   ackTimeoutMs?: number;
@@ -132,6 +133,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     debounceAfterMs: opts.debounceAfterMs,
     debounceMaxMs: opts.debounceMaxMs,
     debounceLeading: opts.debounceLeading,
+    debounceThrottle: opts.debounceThrottle,
     maxConcurrentPushes: opts.maxConcurrentPushes,
     events: {
       onApplied: (conn) => status.proxiesChanged(conn),

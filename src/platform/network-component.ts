@@ -67,7 +67,7 @@ export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptio
       const translateOptions: MeshTranslatorOptions & { meshSecurity?: MeshSecuritySource } = { activator: opts.activator?.(), ...(meshSecurity ? { meshSecurity } : {}) };
       cp = controlPlaneComponent({
         host: cfg.xdsHost, port: cfg.xdsPort,
-        debounceAfterMs: cfg.debounceAfterMs, debounceMaxMs: cfg.debounceMaxMs, debounceLeading: cfg.debounceLeading,
+        debounceAfterMs: cfg.debounceAfterMs, debounceMaxMs: cfg.debounceMaxMs, debounceLeading: cfg.debounceLeading, debounceThrottle: cfg.debounceThrottle,
         gatewayPorts: { http, https },
         translate: translateOptions,
       });

@@ -17,6 +17,8 @@ test('controlplane debounce keys: after/max durations, leading edge on by defaul
   assert.deepEqual([NETWORK_DEFAULTS.debounceAfterMs, NETWORK_DEFAULTS.debounceMaxMs, NETWORK_DEFAULTS.debounceLeading], [100, 1000, true]);
   const c = parseNetworkConfig({}, { 'debounce-after': '50ms', 'debounce-max': '2s', 'debounce-leading': false }, 'f.yaml');
   assert.deepEqual([c.debounceAfterMs, c.debounceMaxMs, c.debounceLeading], [50, 2000, false]);
+  assert.equal(parseNetworkConfig({}, { 'debounce-throttle': true }, 'f.yaml').debounceThrottle, true, 'debounce-throttle switches on');
+  assert.throws(() => parseNetworkConfig({}, { 'debounce-throttle': 1 }, 'f.yaml'), /f\.yaml: controlplane\.debounce-throttle: want true or false/);
   assert.throws(() => parseNetworkConfig({}, { 'debounce-leading': 'no' }, 'f.yaml'), /f\.yaml: controlplane\.debounce-leading: want true or false/);
   assert.throws(() => parseNetworkConfig({}, { 'debounce-after': '2s', 'debounce-max': '1s' }, 'f.yaml'), /debounce-max must be ≥ debounce-after/);
 });

@@ -14,13 +14,19 @@
  * the follow-up waits for the quiet period (or the maximum) as in Istio, so a burst costs at most
  * two extra flushes and flushes are never closer than `afterMs` after the leading one.
  * `leading: false` is Istio's PILOT_DEBOUNCE_AFTER behaviour exactly.
+ *
+ * Throttle (`throttle`, with `leading`): every change after a flush gets its flush `afterMs` after
+ * that flush, quiet or not — changes that keep coming are flushed every `afterMs` instead of
+ * waiting for a quiet period (up to `maxMs`). A change then waits at most `afterMs`, at the price
+ * of up to 1,000/`afterMs` flushes a second under continuous churn: worth it when a flush costs
+ * little (incremental translation), not when every flush recomputes the mesh.
  */
 import type { Clock, Timer } from '../../lib/clock.ts';
 import { SluiceError } from '../../lib/errors.ts';
 import { addChange, newChangeSet, type Change, type ChangeSet } from './change-set.ts';
 
-export interface DebounceOptions { afterMs: number; maxMs: number; leading?: boolean }
-export const DEFAULT_DEBOUNCE: Required<DebounceOptions> = { afterMs: 100, maxMs: 1_000, leading: true };
+export interface DebounceOptions { afterMs: number; maxMs: number; leading?: boolean; throttle?: boolean }
+export const DEFAULT_DEBOUNCE: Required<DebounceOptions> = { afterMs: 100, maxMs: 1_000, leading: true, throttle: false };
 
 export function validateDebounce(o: DebounceOptions): DebounceOptions {
   if (!Number.isFinite(o.afterMs) || o.afterMs < 0) throw new SluiceError('SLUICE_E_XDS_CONFIG', `debounceAfter must be a number of milliseconds ≥ 0, got ${o.afterMs}`, { httpStatus: 400 });
@@ -60,8 +66,9 @@ export class Debouncer {
       return;
     }
     if (this.timer) return;
-    if (this.followUpAllowed && this.opts.leading) {
-      // The first changes after a leading flush: one flush a quiet period after that flush.
+    if ((this.followUpAllowed || this.opts.throttle) && this.opts.leading) {
+      // The first changes after a leading flush (throttle: after any flush): one flush a quiet
+      // period after that flush.
       this.followUpAllowed = false;
       this.flushWhenDue = true;
       this.arm(Math.max(0, this.lastFlushAt + this.opts.afterMs - now));

@@ -66,6 +66,20 @@ test('debounce, leading edge: a change that finds it idle goes at the next tick;
   assert.deepEqual(at, [0, 100, 290, 440, 1_440, 1_540], 'idle again: leading edge, then its follow-up');
 });
 
+test('debounce, throttle: changes that keep coming are flushed every quiet period after the previous flush, never waiting for quiet', () => {
+  const clock = new FakeClock();
+  const at: number[] = [];
+  const start = clock.now();
+  const d = new Debouncer(clock, { afterMs: 100, maxMs: 1_000, leading: true, throttle: true }, (_cs, t) => { at.push(t - start); });
+  for (let i = 0; i < 25; i++) { d.add({ kind: 'k', key: String(i) }); clock.advance(20); } // a change every 20 ms for 500 ms
+  clock.advance(200);
+  assert.deepEqual(at, [0, 100, 200, 300, 400, 500], 'a flush every 100 ms while changes keep coming (a quiet period never comes)');
+  clock.advance(1_000);
+  d.add({ kind: 'k', key: 'lone' });
+  clock.advance(0);
+  assert.deepEqual(at.slice(6), [1_700], 'idle again: a lone change goes at once');
+});
+
 test('debounce without the leading edge is Istio\'s quiet period exactly', () => {
   const clock = new FakeClock();
   const at: number[] = [];

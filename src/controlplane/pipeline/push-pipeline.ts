@@ -69,6 +69,8 @@ export interface PipelineOptions {
   debounceMaxMs?: number;
   /** Flush a change that finds its lane idle at once (default true; see Debouncer). */
   debounceLeading?: boolean;
+  /** With the leading edge, flush continuing changes every debounceAfterMs instead of at quiet (see Debouncer). */
+  debounceThrottle?: boolean;
   maxConcurrentPushes?: number;
   metrics?: XdsMetrics;
   events?: PipelineEvents;
@@ -99,7 +101,7 @@ export class PushPipeline implements AdsListener {
     this.opts = opts;
     this.clock = opts.clock;
     this.metrics = opts.metrics ?? new XdsMetrics();
-    const debounce = { afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs, maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs, leading: opts.debounceLeading ?? DEFAULT_DEBOUNCE.leading };
+    const debounce = { afterMs: opts.debounceAfterMs ?? DEFAULT_DEBOUNCE.afterMs, maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs, leading: opts.debounceLeading ?? DEFAULT_DEBOUNCE.leading, throttle: opts.debounceThrottle ?? DEFAULT_DEBOUNCE.throttle };
     this.debouncer = new Debouncer(this.clock, debounce, (cs, at) => {
       const eds = this.edsDebouncer.take();
       this.flush(eds ? mergeChangeSets(cs, eds) : cs, at);
