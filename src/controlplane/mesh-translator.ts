@@ -136,6 +136,9 @@ export class MeshTranslator implements ScopeTranslator {
     const out = new Set<string>();
     for (const [kind, keys] of changes) {
       if (kind !== 'ingresses' && kind !== 'endpoints' && kind !== 'pods') return 'all';
+      // Without DestinationRules the stand-in leaves per-service routes out (mesh.ts): Endpoints
+      // changes cannot change its problems.
+      if (kind === 'endpoints' && this.state.destinationRules.size === 0) continue;
       for (const k of keys) out.add(k.slice(0, k.indexOf('/')));
     }
     return out;

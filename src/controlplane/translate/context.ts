@@ -42,6 +42,11 @@ export class TranslateContext {
   /** Envoy Secret resources by SDS name, registered when a listener or cluster references them. */
   readonly secrets = new Map<string, object>();
   readonly namespaceSet: ReadonlySet<string>;
+  /**
+   * Only the problems are wanted (the control plane's stand-in pass): builders may leave out what
+   * can report none (translate.ts: load assignments; mesh.ts: the quiet per-service routes).
+   */
+  problemsOnly = false;
 
   /**
    * @param now epoch ms the translation checks certificate validity at (not part of `opts`, so

@@ -59,15 +59,26 @@ export function podPort(pod: Pod): number | undefined {
  */
 function egressInputs(ctx: TranslateContext, ns: string): unknown[] {
   const st = ctx.state;
-  const key: unknown[] = [ctx.optsKey, st.sidecarsByNamespace, st.namespaces, st.destinationRulesByHost, st.wildcardDestinationRules];
+  const skipServices = withoutServiceRoutes(ctx);
+  const key: unknown[] = [ctx.optsKey, skipServices, st.sidecarsByNamespace, st.namespaces, st.destinationRulesByHost, st.wildcardDestinationRules];
   let vs = false;
   for (const n of visibleNamespaces(ctx, egressScope(ctx, ns, false))) {
     const v = st.meshVirtualServicesByNamespace.get(n);
     if (v?.length) vs = true;
-    key.push(n, v, st.ingressesByNamespace.get(n), st.endpointsByNamespace.get(n));
+    key.push(n, v, st.ingressesByNamespace.get(n), skipServices ? undefined : st.endpointsByNamespace.get(n));
   }
-  if (vs) key.push(st.endpoints);
+  if (vs && !skipServices) key.push(st.endpoints);
   return key;
+}
+
+/**
+ * The per-service routes (one quiet virtual host per Endpoints, added last) report no problem
+ * unless a DestinationRule is looked up for them: a problems-only translation without
+ * DestinationRules leaves them out, and its egress routes then do not change with Endpoints
+ * (scale to zero empties them in every namespace).
+ */
+function withoutServiceRoutes(ctx: TranslateContext): boolean {
+  return ctx.problemsOnly && ctx.state.destinationRules.size === 0;
 }
 
 // One entry per (options, namespace): the last build of its egress routes and what it used
@@ -86,7 +97,7 @@ function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
 /** `egress|ns`, from the cache when its inputs are unchanged. */
 export function egressRoutes(ctx: TranslateContext, ns: string): object {
   const inputs = egressInputs(ctx, ns);
-  const key = `${ctx.optsKey}|${ns}`;
+  const key = `${ctx.optsKey}|${ns}|${withoutServiceRoutes(ctx) ? 'p' : ''}`;
   const hit = egressCache.get(key);
   if (hit && sameInputs(hit.inputs, inputs)) {
     ctx.replay(hit.recording);
@@ -108,7 +119,7 @@ function buildEgressRoutes(ctx: TranslateContext, ns: string): object {
       addIngressVirtualHosts(ctx, ing, table, () => true, false, (h) => hostVisible(scope, other, h));
     }
   }
-  for (const other of nss) {
+  for (const other of withoutServiceRoutes(ctx) ? [] : nss) {
     for (const ep of ctx.state.endpointsByNamespace.get(other) ?? []) {
       ctx.stats.endpointsVisited++;
       const name = ep.metadata.name ?? '';

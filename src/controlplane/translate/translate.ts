@@ -75,6 +75,7 @@ export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: Prox
   const context = () => {
     const ctx = new TranslateContext(state, resolveOptions(opts), proxy, opts.now ?? Date.now());
     attachMeshSecurity(ctx, security);
+    ctx.problemsOnly = opts.problemsOnly === true;
     return ctx;
   };
   const plain = () => {
