@@ -92,10 +92,11 @@ function backendsOf(ing: KIngress | undefined): string[] {
  * The Ingress indexes after Ingresses were replaced in place (same keys, same order: no add, no
  * delete, no creationTimestamp change), without a pass over all of them: the public list keeps
  * its order with the new objects swapped in, and the revision backends are kept when every
- * replaced Ingress names the same backends as before. Undefined when that does not hold.
+ * replaced Ingress names the same backends as before. `appended`: new Ingresses that sort after
+ * all others (in order), added at the end. Undefined when that does not hold.
  */
 function replacedIngressIndexes(prev: MeshState, ingresses: Map<string, KIngress>, ingressesByNamespace: ReadonlyMap<string, readonly KIngress[]>,
-  replaced: ReadonlyMap<string, KIngress>) {
+  replaced: ReadonlyMap<string, KIngress>, appended: readonly KIngress[] = []) {
   for (const [key, old] of replaced) {
     const now = ingresses.get(key);
     if (!now || isPublicIngress(now) !== isPublicIngress(old)) return undefined;
@@ -105,8 +106,18 @@ function replacedIngressIndexes(prev: MeshState, ingresses: Map<string, KIngress
   // By object, not by key: no `ns/name` string built per public Ingress (10,000 per change).
   const byOld = new Map<KIngress, KIngress>();
   for (const [key, old] of replaced) byOld.set(old, ingresses.get(key)!);
-  const publicIngresses = prev.publicIngresses.map((o) => byOld.get(o) ?? o);
-  return { ingresses, ingressesByNamespace, publicIngresses, revisionBackends: prev.revisionBackends };
+  const publicIngresses = byOld.size ? prev.publicIngresses.map((o) => byOld.get(o) ?? o) : [...prev.publicIngresses];
+  // New Ingresses that sort after every other (a new Service's): appended, not re-indexed.
+  let revisionBackends = prev.revisionBackends;
+  for (const ing of appended) {
+    if (isPublicIngress(ing)) publicIngresses.push(ing);
+    for (const b of backendsOf(ing)) {
+      if (revisionBackends.has(b)) continue;
+      if (revisionBackends === prev.revisionBackends) revisionBackends = new Set(prev.revisionBackends);
+      (revisionBackends as Set<string>).add(b);
+    }
+  }
+  return { ingresses, ingressesByNamespace, publicIngresses, revisionBackends };
 }
 
 function ingressIndexes(ingresses: Map<string, KIngress>, ingressesByNamespace: ReadonlyMap<string, readonly KIngress[]>) {
@@ -210,7 +221,7 @@ export function changesSince(state: MeshState, from: number, maxKeys = 512): Map
 }
 
 function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: string, lastGoodSecrets: ReadonlyMap<string, Secret>,
-  prev?: { state: MeshState; changed: Set<KindKey>; replacedIngresses?: ReadonlyMap<string, KIngress>; changedKeys?: ReadonlyMap<string, ReadonlySet<string>> }): MeshState {
+  prev?: { state: MeshState; changed: Set<KindKey>; replacedIngresses?: ReadonlyMap<string, KIngress>; appendedIngresses?: readonly KIngress[]; changedKeys?: ReadonlyMap<string, ReadonlySet<string>> }): MeshState {
   const reuse = (k: KindKey) => prev !== undefined && !prev.changed.has(k);
   const p = prev?.state;
   const m = raw.maps as unknown as {
@@ -222,7 +233,7 @@ function assemble(raw: Raw, activator: MeshInput['activator'], clusterDomain: st
     peerAuthentications: Map<string, PeerAuthentication[]>; authorizationPolicies: Map<string, AuthorizationPolicy[]>;
   };
   const ing = reuse('ingresses') && p ? { ingresses: p.ingresses, ingressesByNamespace: p.ingressesByNamespace, publicIngresses: p.publicIngresses, revisionBackends: p.revisionBackends }
-    : (p && prev?.replacedIngresses && replacedIngressIndexes(p, m.ingresses, n.ingresses, prev.replacedIngresses)) || ingressIndexes(m.ingresses, n.ingresses);
+    : (p && prev?.replacedIngresses && replacedIngressIndexes(p, m.ingresses, n.ingresses, prev.replacedIngresses, prev.appendedIngresses)) || ingressIndexes(m.ingresses, n.ingresses);
   const vs = reuse('virtualServices') && p ? { virtualServices: p.virtualServices, meshVirtualServicesByNamespace: p.meshVirtualServicesByNamespace, virtualServicesByGateway: p.virtualServicesByGateway } : virtualServiceIndexes(m.virtualServices);
   const namespaces = namespacesOf(KIND_KEYS.map((k) => raw.byNs[k]));
   const nsChanged = !p || p.namespaces.length !== namespaces.length || p.namespaces.some((x, i) => x !== namespaces[i]);
@@ -280,6 +291,23 @@ function groupByKind(objs: readonly KubeObject[]): MeshInput {
 export interface MeshChange { type: 'upsert' | 'delete'; object: KubeObject }
 
 /**
+ * When every object new to a kind sorts after all the objects it already had (new Services are
+ * the newest objects), puts the new ones at the end of `now` in order and returns them: `now` is
+ * then in order without re-sorting the whole kind. Undefined when that does not hold.
+ */
+function appendOrder(before: AnyMap, now: AnyMap, addedKeys: ReadonlySet<string> | undefined): KubeObject[] | undefined {
+  const news: KubeObject[] = [];
+  for (const key of addedKeys ?? []) { const o = now.get(key); if (o) news.push(o); }
+  if (news.length === 0) return undefined;
+  news.sort(compareObjects);
+  let last: KubeObject | undefined;
+  for (const [key, o] of before) if (now.has(key)) last = o; // the last survivor of the old order
+  if (last && compareObjects(last, news[0]) >= 0) return undefined;
+  for (const o of news) { const key = keyOf(o); now.delete(key); now.set(key, o); }
+  return news;
+}
+
+/**
  * Applies changes to a snapshot and returns a new one (the old one is unchanged). Objects of
  * kinds the translation does not read are ignored. `activator` replaces the activator address
  * when given (null removes it). Work is proportional to the changed kinds' maps (copied) and the
@@ -292,6 +320,8 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
   const byNs = { ...old.byNs };
   const touched = new Map<KindKey, Map<string, Set<string>>>(); // kind → namespace → keys
   const reorder = new Set<KindKey>(); // ordered kinds whose order may have changed (not just replaced in place)
+  const resort = new Set<KindKey>(); // ordered kinds that must be re-sorted whole (a timestamp changed, a key came back)
+  const added = new Map<KindKey, Set<string>>(); // keys new to the kind in this batch
   const replacedIngresses = new Map<string, KIngress>();
   let replacedOk = true;
   for (const c of changes) {
@@ -310,10 +340,16 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
     // existing key keeps the insertion order), and a delete keeps the others' order: only an
     // added object or a changed timestamp needs the kind re-sorted (10,000 Ingresses per change).
     if (c.type !== 'delete' && (!prevObj || prevObj.metadata.creationTimestamp !== c.object.metadata.creationTimestamp)) reorder.add(k);
+    if (c.type !== 'delete' && prevObj && prevObj.metadata.creationTimestamp !== c.object.metadata.creationTimestamp) resort.add(k);
+    const isNew = !old.maps[k].has(key);
+    // Deleted and added again in one batch: Map.set put it at the end; its place is not known.
+    if (c.type !== 'delete' && !prevObj && !isNew) resort.add(k);
+    if (isNew) { let a = added.get(k); if (!a) added.set(k, (a = new Set())); a.add(key); }
     if (k === 'ingresses') {
-      // Ingresses replaced in place, by key → the object they replaced (first one of the batch).
-      if (c.type === 'delete' || !prevObj) replacedOk = false;
-      else if (!replacedIngresses.has(key)) replacedIngresses.set(key, (old.maps.ingresses.get(key) ?? prevObj) as KIngress);
+      // Ingresses replaced in place, by key → the object they replaced (first one of the batch);
+      // new ones may still be appended (below).
+      if (c.type === 'delete' || (!prevObj && !isNew)) replacedOk = false;
+      else if (prevObj && !isNew && !replacedIngresses.has(key)) replacedIngresses.set(key, (old.maps.ingresses.get(key) ?? prevObj) as KIngress);
     }
     for (const n of new Set([ns, prevObj?.metadata.namespace ?? ns])) {
       let keys = t.get(n);
@@ -321,8 +357,12 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
       keys.add(key);
     }
   }
+  const appended = new Map<KindKey, KubeObject[]>();
   for (const [k, t] of touched) {
-    if (ORDERED.has(k) && reorder.has(k)) maps[k] = keyed([...maps[k].values()]);
+    if (ORDERED.has(k) && reorder.has(k)) {
+      const app = !resort.has(k) ? appendOrder(old.maps[k], maps[k], added.get(k)) : undefined;
+      if (app) appended.set(k, app); else maps[k] = keyed([...maps[k].values()]);
+    }
     const idx: NsIndex = new Map(old.byNs[k]);
     for (const [ns, keys] of t) {
       const list = (idx.get(ns) ?? []).filter((o) => !keys.has(keyOf(o)));
@@ -338,7 +378,8 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
   const activator = opts.activator === null ? undefined : opts.activator ?? state.activator;
   const secretChanges = touched.has('secrets') ? changes.filter((c) => meshKindOf(c.object) === 'secrets') as { type: 'upsert' | 'delete'; object: Secret }[] : [];
   const lastGood = secretChanges.length ? nextLastGood(state.lastGoodSecrets, secretChanges) : state.lastGoodSecrets;
-  const inPlace = replacedOk && !reorder.has('ingresses') && replacedIngresses.size > 0 ? replacedIngresses : undefined;
+  const appendedIngresses = appended.get('ingresses') as KIngress[] | undefined;
+  const inPlace = replacedOk && (!reorder.has('ingresses') || appendedIngresses !== undefined) && (replacedIngresses.size > 0 || (appendedIngresses?.length ?? 0) > 0) ? replacedIngresses : undefined;
   const changedKeys = new Map<string, Set<string>>();
   for (const [k, t] of touched) {
     const keys = new Set<string>();
@@ -346,5 +387,5 @@ export function updateMeshState(state: MeshState, changes: readonly MeshChange[]
     changedKeys.set(k, keys);
   }
   if (activator !== state.activator && (activator?.address !== state.activator?.address || activator?.port !== state.activator?.port)) changedKeys.set('activator', new Set(['']));
-  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()), replacedIngresses: inPlace, changedKeys });
+  return assemble({ maps, byNs }, activator, opts.clusterDomain ?? 'cluster.local', lastGood, { state, changed: new Set(touched.keys()), replacedIngresses: inPlace, appendedIngresses: inPlace ? appendedIngresses : undefined, changedKeys });
 }
