@@ -42,7 +42,8 @@ export const NETWORK_DEFAULTS: NetworkConfig = {
   debounceThrottle: false,
   // Off by default, like Istio's per-namespace sidecar injection: with the mesh on, every pod adds
   // listeners and per-caller clusters to the mesh proxy; at 4 new services a second readiness is
-  // p50 466 ms / p99 3.4 s against 114 / 225 ms without (bench/results/readiness-fast-300*).
+  // p50 157 ms / p99 467 ms at 300 services (bench/results/readiness-fast-300-mesh-dec07) against
+  // ~50 / ~120 ms without.
   // Turn it on with proxy.mesh: true.
   mesh: false,
   meshCertTtlMs: 24 * 3600_000,
