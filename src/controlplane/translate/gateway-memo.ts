@@ -23,7 +23,7 @@ import { PUSH_ORDER, TypeUrl } from '../../xds/protos.ts';
 import { buildOutboundCluster } from './clusters.ts';
 import type { ClusterUse, Recording, TranslateContext } from './context.ts';
 import { buildLoadAssignment, clusterServiceKey } from './endpoints.ts';
-import { isPublicRule, translateGateway, type GatewayCollector } from './gateway.ts';
+import { isPublicRule, translateGateway, type GatewayCollector, type GatewayOutput } from './gateway.ts';
 import { addIngressVirtualHosts, ingressTls } from './ingress.ts';
 import { changesSince, isPublicIngress, keyOf, stateSerial } from './mesh-state.ts';
 import { ProblemSink } from './problems.ts';
@@ -106,7 +106,8 @@ function fallback(reason: string): false {
  * translation (on a fresh context), used when the scope cannot be memoised (TLS,
  * DestinationRules…).
  */
-export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnly: boolean, vhds: boolean, full: () => TranslateResult): TranslateResult {
+export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnly: boolean, vhds: boolean,
+  full: (done?: { ctx: TranslateContext; gateway: GatewayOutput }) => TranslateResult): TranslateResult {
   const key = memoKey(ctx, problemsOnly);
   const state = ctx.state;
   const memo = memos.get(key);
@@ -120,9 +121,14 @@ export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnl
   }
   gatewayMemoStats.full++;
   if (state.destinationRules.size > 0) return full();
-  const built = fullTranslation(ctx, problemsOnly);
-  const out = built && output(ctx, built, vhds);
-  if (!built || !out) { fallback('not memoisable'); return full(); }
+  const { memo: built, gateway } = fullTranslation(ctx, problemsOnly);
+  if (!built) {
+    // TLS and the like: the gateway's translation on `ctx` is complete; finish it the plain way.
+    fallback('not memoisable');
+    return full({ ctx, gateway });
+  }
+  const out = output(ctx, built, vhds);
+  if (!out) return full();
   if (memos.size >= MAX_MEMOS) memos.delete(memos.keys().next().value!);
   memos.set(key, built);
   return out;
@@ -173,7 +179,7 @@ function emptyPart(): Part {
   return { vhosts: [], names: [], resources: [], wanted: [], claimed: [], clusters: [], problems: [] };
 }
 
-function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): Memo | undefined {
+function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): { memo?: Memo; gateway: GatewayOutput } {
   const ingresses: { ing: KIngress; range: { start: number; end: number }; domains: { wanted: string[]; claimed: string[] }; recording: Recording }[] = [];
   let vs: { range: { start: number; end: number }; recording: Recording } | undefined;
   let table: RouteTableBuilder | undefined;
@@ -184,7 +190,7 @@ function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): Memo | u
     done(http, haveTls) { table = http; if (haveTls) memoisable = false; },
   };
   const g = translateGateway(ctx, collector);
-  if (!memoisable || !table || !vs || g.routes.length !== 1 || ctx.secrets.size > 0) return undefined;
+  if (!memoisable || !table || !vs || g.routes.length !== 1 || ctx.secrets.size > 0) return { gateway: g };
   const rc = g.routes[0] as { name: string; virtual_hosts: object[] };
   const hostNames = [...table.names()];
   const vhdsHosts = new Map<string, object>();
@@ -234,8 +240,9 @@ function fullTranslation(ctx: TranslateContext, problemsOnly: boolean): Memo | u
   for (const part of [memo.virtualServices, ...memo.parts.values()]) {
     for (const u of part.clusters) memo.clusters.get(u.name)!.refs++;
   }
-  for (const e of memo.clusters.values()) if (e.refs === 0) return undefined; // a cluster no recorded input uses: not memoisable
-  return memo;
+  // A cluster no recorded input uses cannot be reference-counted: no memo (never seen; defensive).
+  for (const e of memo.clusters.values()) if (e.refs === 0) return { gateway: g };
+  return { memo, gateway: g };
 }
 
 function indexAdd(m: Map<string, Set<string>>, k: string, v: string): void {

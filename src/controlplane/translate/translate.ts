@@ -9,7 +9,7 @@ import { PUSH_ORDER, TypeUrl } from '../../xds/protos.ts';
 import { buildOutboundCluster } from './clusters.ts';
 import { TranslateContext } from './context.ts';
 import { buildLoadAssignment } from './endpoints.ts';
-import { translateGateway } from './gateway.ts';
+import { translateGateway, type GatewayOutput } from './gateway.ts';
 import { translateGatewayIncrementally } from './gateway-memo.ts';
 import { toVhds } from './vhds.ts';
 import { translateMesh } from './mesh.ts';
@@ -78,8 +78,10 @@ export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: Prox
     ctx.problemsOnly = opts.problemsOnly === true;
     return ctx;
   };
-  const plain = () => {
-    const r = translateWith(context(), opts, security);
+  // `done`: a context on which the gateway's translation already ran, with its output (the
+  // incremental path's full translation, when it could not keep a memo), so it is not done twice.
+  const plain = (done?: { ctx: TranslateContext; gateway: GatewayOutput }) => {
+    const r = translateWith(done?.ctx ?? context(), opts, security, done?.gateway);
     return opts.vhds ? { ...r, resources: toVhds(r.resources) } : r;
   };
   if (proxy.role === 'gateway' && !security && opts.incremental !== false) {
@@ -88,12 +90,12 @@ export function translateForProxy(state: MeshState, proxy: ProxyInfo, opts: Prox
   return plain();
 }
 
-function translateWith(ctx: TranslateContext, opts: ProxyTranslateOptions, security: ReturnType<typeof resolveMeshSecurity>): TranslateResult {
+function translateWith(ctx: TranslateContext, opts: ProxyTranslateOptions, security: ReturnType<typeof resolveMeshSecurity>, gateway?: GatewayOutput): TranslateResult {
   const { state, proxy } = ctx;
   const set = emptyResourceSet();
   const clusters: object[] = [];
   if (proxy.role === 'gateway') {
-    const g = translateGateway(ctx);
+    const g = gateway ?? translateGateway(ctx);
     set[TypeUrl.Listener] = named(g.listeners);
     set[TypeUrl.RouteConfiguration] = named(g.routes);
   } else {
