@@ -6,7 +6,8 @@ import { Debouncer } from './debouncer.ts';
 import { PushQueue } from './push-queue.ts';
 import type { ChangeSet } from './change-set.ts';
 import { AdsTestClient } from '../xds/ads-test-client.ts';
-import { loadAssignment, serviceResources, startHarness } from '../xds/test-fixtures.ts';
+import { loadAssignment, serviceResources, SettableTranslator, startHarness } from '../xds/test-fixtures.ts';
+import type { ProxyInfo } from '../xds/node-info.ts';
 import { buildSnapshot, type Snapshot } from '../xds/snapshot.ts';
 import type { ProxyConnection } from '../xds/proxy-connection.ts';
 
@@ -187,6 +188,29 @@ test('pipeline: proxies sharing a scope share one computation; convergence is re
     assert.match(text, /pilot_xds_pushes\{type="cds"\} 6/);
     assert.match(text, /pilot_proxy_convergence_time_count 1/);
   } finally { for (const c of clients) c.close(); await h.close(); }
+});
+
+test('pipeline: a flush computes and queues gateway scopes before mesh scopes, whatever the connection order', async () => {
+  const order: string[] = [];
+  class Recording extends SettableTranslator {
+    override translate(p: ProxyInfo, api: readonly string[] = []) { order.push(p.role); return super.translate(p, api); }
+  }
+  const translator = new Recording();
+  const h = await startHarness({ translator });
+  serviceResources('a', [1], translator.set('gateway/*'));
+  serviceResources('a', [1], translator.set('mesh/a'));
+  const mesh = new AdsTestClient(h.address, 'delta', { id: 'mesh-1', metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: 'a' } });
+  const gw = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: { SLUICE_ROLE: 'gateway' } });
+  try {
+    for (const c of [mesh, gw]) { c.deltaRequest(TypeUrl.Cluster, []); await c.next(TypeUrl.Cluster); }
+    order.length = 0;
+    serviceResources('b', [2], translator.set('gateway/*'));
+    serviceResources('b', [2], translator.set('mesh/a'));
+    h.change();
+    await gw.next(TypeUrl.Cluster);
+    await mesh.next(TypeUrl.Cluster);
+    assert.deepEqual(order, ['gateway', 'mesh'], 'the gateway scope first, though the mesh proxy connected first');
+  } finally { mesh.close(); gw.close(); await h.close(); }
 });
 
 test('pipeline: endpoint churn does not hold back a route change (two debounce lanes); the route flush carries pending endpoints', async () => {
