@@ -13,7 +13,7 @@
  *   pilot_xds_expired_nonce           counter    flow-control ACK timeouts, by type (Istio counts
  *                                                stale nonces here; sluice counts responses never ACKed)
  *   sluice_gateway_translations_total counter    gateway translations by mode (full|incremental) and,
- *                                                for a full one after a memo existed, the reason
+ *                                                for a full one, why (no memo, a fallback, TLS...)
  *                                                (process-wide: read from translate/gateway-memo.ts)
  * A registry per control plane (not prom-client's global one), so several can live in one process.
  */
@@ -70,13 +70,7 @@ export class XdsMetrics {
       collect() {
         this.reset();
         this.inc({ mode: 'incremental', reason: '' }, gatewayMemoStats.incremental);
-        let fellBack = 0;
-        for (const [reason, n] of Object.entries(gatewayMemoStats.fallbacks)) {
-          if (reason === 'not memoisable') continue; // counted with the plain full ones below
-          this.inc({ mode: 'full', reason }, n);
-          fellBack += n;
-        }
-        this.inc({ mode: 'full', reason: 'no memo' }, Math.max(0, gatewayMemoStats.full - fellBack));
+        for (const [reason, n] of Object.entries(gatewayMemoStats.full)) this.inc({ mode: 'full', reason }, n);
       },
     });
   }

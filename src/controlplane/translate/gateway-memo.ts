@@ -23,9 +23,9 @@ import { PUSH_ORDER, TypeUrl } from '../../xds/protos.ts';
 import { buildOutboundCluster } from './clusters.ts';
 import type { ClusterUse, Recording, TranslateContext } from './context.ts';
 import { buildLoadAssignment, clusterServiceKey } from './endpoints.ts';
-import { isPublicRule, translateGateway, type GatewayCollector, type GatewayOutput } from './gateway.ts';
+import { translateGateway, type GatewayCollector, type GatewayOutput } from './gateway.ts';
 import { addIngressVirtualHosts, ingressTls } from './ingress.ts';
-import { changesSince, isPublicIngress, keyOf, stateSerial } from './mesh-state.ts';
+import { changesSince, isPublicIngress, isPublicRule, keyOf, stateSerial } from './mesh-state.ts';
 import { ProblemSink } from './problems.ts';
 import { routeConfiguration, RouteTableBuilder } from './route-table.ts';
 import type { MeshState, ResourceSet, TranslateResult } from './types.ts';
@@ -93,12 +93,17 @@ const MAX_CHANGED_KEYS = 256;
 const memos = new Map<string, Memo>();
 const MAX_MEMOS = 16;
 
-/** Counts of how gateway translations were done (tests and the debug log read them). */
-export const gatewayMemoStats = { full: 0, incremental: 0, fallbacks: {} as Record<string, number> };
+/** How gateway translations were done: incremental ones, and full ones by why (the metrics read it). */
+export const gatewayMemoStats = { incremental: 0, full: {} as Record<string, number> };
 
+/** Why the last memo could not be advanced: the reason of the full translation that follows. */
+let fellBack: string | undefined;
 function fallback(reason: string): false {
-  gatewayMemoStats.fallbacks[reason] = (gatewayMemoStats.fallbacks[reason] ?? 0) + 1;
+  fellBack = reason;
   return false;
+}
+function countFull(reason: string): void {
+  gatewayMemoStats.full[reason] = (gatewayMemoStats.full[reason] ?? 0) + 1;
 }
 
 /**
@@ -119,14 +124,16 @@ export function translateGatewayIncrementally(ctx: TranslateContext, problemsOnl
     }
     memos.delete(key);
   }
-  gatewayMemoStats.full++;
-  if (state.destinationRules.size > 0) return full();
+  const reason = fellBack ?? 'no memo';
+  fellBack = undefined;
+  if (state.destinationRules.size > 0) { countFull('destination rules'); return full(); }
   const { memo: built, gateway } = fullTranslation(ctx, problemsOnly);
   if (!built) {
     // TLS and the like: the gateway's translation on `ctx` is complete; finish it the plain way.
-    fallback('not memoisable');
+    countFull('not memoisable');
     return full({ ctx, gateway });
   }
+  countFull(reason);
   const out = output(ctx, built, vhds);
   if (!out) return full();
   if (memos.size >= MAX_MEMOS) memos.delete(memos.keys().next().value!);

@@ -9,8 +9,9 @@
 import type { Gateway, Server, ServerTLSSettings } from '../../api/types/istio.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import type { Recording, TranslateContext } from './context.ts';
-import type { IngressRule, KIngress } from '../../api/types/ingress.ts';
-import { addIngressVirtualHosts, ingressTls, ruleVisibility } from './ingress.ts';
+import type { KIngress } from '../../api/types/ingress.ts';
+import { addIngressVirtualHosts, ingressTls } from './ingress.ts';
+import { isPublicRule } from './mesh-state.ts';
 import { buildListener, gatewayRouteName, type TlsChain } from './listeners.ts';
 import { RouteTableBuilder } from './route-table.ts';
 import { resolveCredential } from './secrets.ts';
@@ -86,11 +87,6 @@ function serverProtocol(s: Server): 'http' | 'https' | undefined {
   if (HTTP_PROTOCOLS.has(proto)) return 'http';
   if (proto === 'HTTPS') return 'https';
   return undefined;
-}
-
-/** Rules the gateway serves: ExternalIP visibility. */
-export function isPublicRule(r: IngressRule): boolean {
-  return ruleVisibility(r) === 'ExternalIP';
 }
 
 export function translateGateway(ctx: TranslateContext, collect?: GatewayCollector): GatewayOutput {

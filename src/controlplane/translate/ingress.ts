@@ -12,10 +12,6 @@ import { headerMatcher, headerValues } from './http-match.ts';
 import { duration } from './istio-values.ts';
 import type { RouteTableBuilder } from './route-table.ts';
 
-export function ruleVisibility(r: IngressRule): 'ExternalIP' | 'ClusterLocal' {
-  return r.visibility ?? 'ExternalIP';
-}
-
 function pathRoute(ctx: TranslateContext, ing: KIngress, p: HTTPIngressPath, field: string): object {
   const ns = ing.metadata.namespace ?? '';
   const match: Record<string, unknown> = { prefix: p.path && p.path !== '' ? p.path : '/' };

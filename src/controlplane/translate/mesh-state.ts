@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../../api/meta.ts';
 import type { Endpoints, Pod, Secret } from '../../api/types/core.ts';
-import type { KIngress } from '../../api/types/ingress.ts';
+import type { IngressRule, KIngress } from '../../api/types/ingress.ts';
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, Sidecar, VirtualService } from '../../api/types/istio.ts';
 import { qualifyHost } from './hosts.ts';
 import { initialLastGood, nextLastGood } from './tls-credentials.ts';
@@ -77,9 +77,14 @@ function namespacesOf(maps: ReadonlyMap<string, unknown>[]): string[] {
   return [...s].sort();
 }
 
+/** Rules the gateway serves: ExternalIP visibility (Knative's default). */
+export function isPublicRule(r: IngressRule): boolean {
+  return (r.visibility ?? 'ExternalIP') === 'ExternalIP';
+}
+
 /** True when some rule of the Ingress is ExternalIP (the gateway serves it). */
 export function isPublicIngress(ing: KIngress): boolean {
-  return (ing.spec?.rules ?? []).some((r) => (r.visibility ?? 'ExternalIP') === 'ExternalIP');
+  return (ing.spec?.rules ?? []).some(isPublicRule);
 }
 
 function backendsOf(ing: KIngress | undefined): string[] {
@@ -125,7 +130,7 @@ function ingressIndexes(ingresses: Map<string, KIngress>, ingressesByNamespace: 
   const revisionBackends = new Set<string>();
   for (const ing of ingresses.values()) {
     const rules = ing.spec?.rules ?? [];
-    if (rules.some((r) => (r.visibility ?? 'ExternalIP') === 'ExternalIP')) publicIngresses.push(ing);
+    if (rules.some(isPublicRule)) publicIngresses.push(ing);
     for (const r of rules) for (const p of r.http?.paths ?? []) for (const s of p.splits ?? []) revisionBackends.add(`${s.serviceNamespace}/${s.serviceName}`);
   }
   return { ingresses, ingressesByNamespace, publicIngresses, revisionBackends };

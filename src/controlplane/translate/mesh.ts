@@ -27,6 +27,7 @@ import {
   autoMtlsFields, callerClusterName, resetRenamedRoutes, type MeshSecurityInput, egressIdentityRouteName, inboundTargetPort, meshInboundListener, meshSecurityOf, podIdentity, renameRouteClusters, routeClusters,
 } from './mesh-security.ts';
 import { spiffeIdFor, type WorkloadIdentity } from '../../security/ca.ts';
+import { sameElements } from '../../lib/same-elements.ts';
 
 export interface MeshOutput { listeners: object[]; routes: object[]; staticClusters: object[] }
 
@@ -88,18 +89,12 @@ function withoutServiceRoutes(ctx: TranslateContext): boolean {
 const egressCache = new Map<string, { inputs: unknown[]; rc: object; recording: Recording }>();
 const MAX_EGRESS_CACHED = 20_000;
 
-function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** `egress|ns`, from the cache when its inputs are unchanged. */
 export function egressRoutes(ctx: TranslateContext, ns: string): object {
   const inputs = egressInputs(ctx, ns);
   const key = `${ctx.optsKey}|${ns}|${withoutServiceRoutes(ctx) ? 'p' : ''}`;
   const hit = egressCache.get(key);
-  if (hit && sameInputs(hit.inputs, inputs)) {
+  if (hit && sameElements(hit.inputs, inputs)) {
     ctx.replay(hit.recording);
     return hit.rc;
   }
@@ -192,7 +187,7 @@ function podInputs(ctx: TranslateContext, pod: Pod, sec: MeshSecurityInput | und
 function cachedPodResources(ctx: TranslateContext, pod: Pod, ns: string, sec: MeshSecurityInput | undefined): PodResources {
   const inputs = podInputs(ctx, pod, sec);
   const hit = podCache.get(pod);
-  if (hit && sameInputs(hit.inputs, inputs)) {
+  if (hit && sameElements(hit.inputs, inputs)) {
     ctx.replay(hit.recording);
     for (const [name, secret] of hit.secrets) if (!ctx.secrets.has(name)) ctx.secrets.set(name, secret);
     if (hit.wanted) sec?.want?.(podIdentity(pod));

@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from '../../api/meta.ts';
 import type { ProblemSink } from './problems.ts';
+import { sameElements } from '../../lib/same-elements.ts';
 
 interface VHost { name: string; domains: string[]; routes: object[]; extra: Record<string, unknown> }
 
@@ -76,20 +77,13 @@ export function routeConfiguration(name: string, virtualHosts: object[]): object
 interface CachedHost { domains: readonly string[]; extra: Record<string, unknown>; obj: object }
 const vhostCache = new WeakMap<object[], Map<string, CachedHost[]>>();
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function virtualHost(v: VHost): object {
   let m = vhostCache.get(v.routes);
   if (!m) vhostCache.set(v.routes, (m = new Map()));
   let list = m.get(v.name);
   if (!list) m.set(v.name, (list = []));
   for (const c of list) {
-    if (sameStrings(c.domains, v.domains) && (c.extra === v.extra || JSON.stringify(c.extra) === JSON.stringify(v.extra))) return c.obj;
+    if (sameElements(c.domains, v.domains) && (c.extra === v.extra || JSON.stringify(c.extra) === JSON.stringify(v.extra))) return c.obj;
   }
   const obj = { name: v.name, domains: v.domains, routes: v.routes, ...v.extra };
   list.unshift({ domains: v.domains, extra: v.extra, obj });

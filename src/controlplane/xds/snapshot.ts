@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { encodeResource, PUSH_ORDER, TypeUrl, type ResourceTypeUrl } from '../../xds/protos.ts';
 import { SluiceError, errorMessage } from '../../lib/errors.ts';
+import { sameElements } from '../../lib/same-elements.ts';
 
 /** Per type, resource name → plain resource object (proto field names). */
 export type ResourceSet = Record<ResourceTypeUrl, Map<string, object>>;
@@ -132,12 +133,6 @@ function routeParts(obj: object): { head: string; vhosts: readonly object[] } | 
   return { head: JSON.stringify(rest), vhosts };
 }
 
-function sameObjects(a: readonly object[], b: readonly object[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function encodePartwise(name: string, parts: { head: string; vhosts: readonly object[] }): Buffer {
   const fail = (what: string, e: unknown): never => {
     throw new SluiceError('SLUICE_E_XDS_ENCODE', `cannot encode RouteConfiguration "${name}"${what}: ${errorMessage(e)}`, { cause: e, details: { type: TypeUrl.RouteConfiguration, name } });
@@ -206,7 +201,7 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
       if (old && old.source === obj) { out.set(name, old); continue; }
       const parts = type === TypeUrl.RouteConfiguration ? routeParts(obj) : undefined;
       if (parts) {
-        if (old?.parts && old.parts.head === parts.head && sameObjects(old.parts.vhosts, parts.vhosts)) { out.set(name, old); continue; }
+        if (old?.parts && old.parts.head === parts.head && sameElements(old.parts.vhosts, parts.vhosts)) { out.set(name, old); continue; }
         const value = encodePartwise(name, parts);
         out.set(name, { name, version: contentVersion(value), value, jsonHash: '', source: obj, parts });
         changed.push(name);
