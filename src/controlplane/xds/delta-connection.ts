@@ -14,7 +14,7 @@
  * - Versions are content hashes (per resource); system_version_info is the pipeline generation.
  */
 import { BuiltResponse, ConnectionOptions, ProxyConnection, TypeState } from './proxy-connection.ts';
-import type { Snapshot, SnapshotEntry } from './snapshot.ts';
+import { changesBetween, type Snapshot, type SnapshotEntry, type TypeEntries } from './snapshot.ts';
 import { encodeDelta, sharedResponse } from './wire.ts';
 import type { ProxyInfo } from './node-info.ts';
 import type { StreamWriter } from './stream-writer.ts';
@@ -47,6 +47,7 @@ export class DeltaConnection extends ProxyConnection {
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     let changed = false;
+    let wildcardChanged = false;
     if (first) {
       for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.known.set(name, String(version));
       if (subscribe.length === 0) st.wildcard = true;
@@ -58,21 +59,28 @@ export class DeltaConnection extends ProxyConnection {
       this.settle(st, nonce, error); // stale nonce → not an ACK/NACK; subscriptions below still apply
     }
     for (const name of subscribe) {
-      if (name === '*') { if (!st.wildcard) { st.wildcard = true; changed = true; } continue; }
-      if (!st.names.has(name)) { st.names.add(name); changed = true; }
+      if (name === '*') { if (!st.wildcard) { st.wildcard = true; changed = wildcardChanged = true; } continue; }
+      if (!st.names.has(name)) {
+        st.names.add(name);
+        changed = true;
+        (st.added ??= new Set()).add(name);
+      }
     }
     for (const name of unsubscribe) {
-      if (name === '*') { if (st.wildcard) { st.wildcard = false; changed = true; } continue; }
+      if (name === '*') { if (st.wildcard) { st.wildcard = false; changed = wildcardChanged = true; } continue; }
       if (st.names.delete(name)) changed = true;
-      if (!st.wildcard) st.known.delete(name);
+      st.added?.delete(name);
+      if (!st.wildcard) { st.known.delete(name); st.heldRemovals?.delete(name); }
     }
-    if (changed && !st.wildcard) {
-      // Forget what the proxy had of names it is no longer subscribed to (wildcard covers all).
-      for (const name of [...st.known.keys()]) if (!st.names.has(name)) st.known.delete(name);
+    if (wildcardChanged && !st.wildcard) {
+      // Forget what the proxy had of names it is no longer subscribed to (wildcard covered all).
+      for (const name of [...st.known.keys()]) if (!st.names.has(name)) { st.known.delete(name); st.heldRemovals?.delete(name); }
     }
     if (changed || first) {
       st.dirty = true;
-      st.settledOn = undefined;
+      // Names added or dropped one by one keep the connection's place (the next build answers the
+      // added names on top of what changed); the wildcard turning on or off needs a full comparison.
+      if (first || wildcardChanged) st.settledOn = undefined;
       this.opts.listener.onSubscription?.(this, type);
     }
     await this.pump();
@@ -82,17 +90,17 @@ export class DeltaConnection extends ProxyConnection {
     return st.wildcard || st.names.has(name);
   }
 
-  protected hasRemovals(st: TypeState, snap: Snapshot): boolean {
-    const entries = snap.entries(st.type);
-    for (const [name, v] of st.known) if (v !== ABSENT && !entries.has(name) && this.covered(st, name)) return true;
-    return false;
+  protected hasRemovals(st: TypeState, _snap: Snapshot): boolean {
+    return (st.heldRemovals?.size ?? 0) > 0;
   }
 
   protected build(st: TypeState, snap: Snapshot, allowRemovals: boolean): BuiltResponse | undefined {
     const entries = snap.entries(st.type);
-    if (st.settledOn === entries && !st.mustRespond) return undefined;
+    const held = st.heldRemovals;
+    if (st.settledOn === entries && !st.mustRespond && !st.added?.size && !(allowRemovals && held?.size)) return undefined;
     const resources: SnapshotEntry[] = [];
     const removed: string[] = [];
+    const nowHeld = new Set<string>();
     let bytes = 0;
     const consider = (name: string): void => {
       const e = entries.get(name);
@@ -102,35 +110,38 @@ export class DeltaConnection extends ProxyConnection {
       bytes += e.value.length;
       st.known.set(name, e.version);
     };
-    const remove = (name: string): void => {
+    /** A name the proxy may hold that is not in the snapshot: removed now, or held (HELD types while routes are unACKed). */
+    const gone = (name: string): void => {
+      if (entries.has(name)) return;
+      const v = st.known.get(name);
+      if (v === undefined || v === ABSENT) return;
+      if (!allowRemovals) { nowHeld.add(name); return; }
       removed.push(name);
       if (st.names.has(name)) st.known.set(name, ABSENT);
       else st.known.delete(name);
     };
-    const diff = snap.diff(st.type);
-    if (diff && st.settledOn === diff.from && allowRemovals) {
-      // The proxy is up to date with the entries these were built from, and its subscription did
-      // not change since (that clears settledOn): only what the build changed can be due.
-      for (const name of diff.changed) if (this.covered(st, name)) consider(name);
-      for (const name of diff.removed) {
-        const v = st.known.get(name);
-        if (v !== undefined && v !== ABSENT) remove(name);
-      }
+    /** An explicitly subscribed name the scope does not have: tell the proxy once that it does not exist. */
+    const absent = (name: string): void => {
+      if (!entries.has(name) && !st.known.has(name)) { removed.push(name); st.known.set(name, ABSENT); }
+    };
+    // The proxy was last brought up to date with `settledOn` (removals held aside): when the
+    // current entries descend from it, only the names the builds since then touched, the names
+    // just subscribed and the held removals can be due — O(changes), not O(names it holds).
+    const since = st.settledOn ? changesBetween(st.settledOn as TypeEntries, entries) : undefined;
+    if (since) {
+      for (const name of since.changed) if (this.covered(st, name)) consider(name);
+      for (const name of st.added ?? []) { consider(name); absent(name); }
+      for (const name of held ?? []) gone(name);
+      for (const name of since.removed) gone(name);
     } else {
       if (st.wildcard) for (const name of entries.keys()) consider(name);
-      for (const name of st.names) if (!st.wildcard) consider(name);
-      for (const [name, v] of [...st.known]) {
-        if (entries.has(name)) continue;
-        if (v === ABSENT) continue;
-        if (!allowRemovals) continue; // held: listeners/routes of this push are not ACKed yet
-        remove(name);
-      }
-      // Explicitly subscribed names the scope does not have: tell the proxy once that they do not exist.
-      for (const name of st.names) {
-        if (!entries.has(name) && !st.known.has(name)) { removed.push(name); st.known.set(name, ABSENT); }
-      }
+      else for (const name of st.names) consider(name);
+      for (const name of [...st.known.keys()]) gone(name);
+      for (const name of st.names) absent(name);
     }
-    st.settledOn = allowRemovals ? entries : undefined;
+    st.added = undefined;
+    st.heldRemovals = nowHeld.size > 0 ? nowHeld : undefined;
+    st.settledOn = entries;
     if (resources.length === 0 && removed.length === 0 && !st.mustRespond) return undefined;
     const version = String(snap.generation);
     const content = { systemVersion: version, typeUrl: st.type, resources, removed };

@@ -50,6 +50,10 @@ export interface TypeState {
    * change, there is nothing to send (a push that changed other types skips this one in O(1)).
    */
   settledOn?: object;
+  /** Delta: names subscribed since the last response was built (answered on top of the builds' changes). */
+  added?: Set<string>;
+  /** Delta: names the proxy holds that left the snapshot, their removal held back (HELD types). */
+  heldRemovals?: Set<string>;
   /** Nonce of the last response of this type on this stream. */
   lastNonce?: string;
 }

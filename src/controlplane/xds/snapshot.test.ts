@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeUrl, decodeResource, encodeResource } from '../../xds/protos.ts';
 import { isSluiceError } from '../../lib/errors.ts';
-import { buildSnapshot } from './snapshot.ts';
+import { buildSnapshot, changesBetween } from './snapshot.ts';
 import { proxyInfoFromNode, structToStrings } from './node-info.ts';
 import { edsCluster, loadAssignment } from './test-fixtures.ts';
 
@@ -32,6 +32,31 @@ test('snapshot: each rebuilt type records what changed and what left since the e
   assert.equal(same.diff(TypeUrl.Cluster), undefined);
   const gone = buildSnapshot({}, 4, b);
   assert.deepEqual([...gone.diff(TypeUrl.Cluster)!.removed].sort(), ['a', 'b', 'd'], 'a type that empties removes every name');
+});
+
+test('snapshot: an equal resource built as a new object keeps its entry, which then answers to the new object (no hash on the next build)', () => {
+  const first = edsCluster('a');
+  const a = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', first]]) }, 1);
+  const second = edsCluster('a'); // equal content, another object
+  const b = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', second]]) }, 2, a);
+  assert.equal(b.entries(TypeUrl.Cluster), a.entries(TypeUrl.Cluster), 'nothing changed: the previous map is kept');
+  assert.equal(b.get(TypeUrl.Cluster, 'a')!.source, second, 'the entry now answers to the new object');
+  const c = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', second]]) }, 3, b);
+  assert.equal(c.entries(TypeUrl.Cluster), a.entries(TypeUrl.Cluster));
+});
+
+test('snapshot: changesBetween walks the builds from older entries to the current ones', () => {
+  const a = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')], ['b', edsCluster('b')]]) }, 1);
+  const b = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a', { lb_policy: 'RANDOM' })], ['b', edsCluster('b')], ['c', edsCluster('c')]]) }, 2, a);
+  const c = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a', { lb_policy: 'RANDOM' })], ['c', edsCluster('c')]]) }, 3, b);
+  const d = buildSnapshot({}, 4, c); // every cluster gone
+  const since = changesBetween(a.entries(TypeUrl.Cluster), c.entries(TypeUrl.Cluster))!;
+  assert.deepEqual([...since.changed].sort(), ['a', 'c']);
+  assert.deepEqual(since.removed, ['b']);
+  assert.deepEqual(changesBetween(c.entries(TypeUrl.Cluster), c.entries(TypeUrl.Cluster)), { changed: [], removed: [] });
+  assert.deepEqual([...changesBetween(b.entries(TypeUrl.Cluster), d.entries(TypeUrl.Cluster))!.removed].sort(), ['a', 'b', 'c']);
+  const unrelated = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')]]) }, 1);
+  assert.equal(changesBetween(unrelated.entries(TypeUrl.Cluster), c.entries(TypeUrl.Cluster)), undefined, 'not an ancestor: undefined (compare everything)');
 });
 
 test('snapshot: a resource that does not encode is refused with its type and name', () => {

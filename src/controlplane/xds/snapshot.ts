@@ -48,6 +48,36 @@ export interface TypeDiff { readonly from: TypeEntries; readonly changed: readon
 
 const EMPTY: TypeEntries = new Map();
 
+/**
+ * The diff each rebuilt entries map was built with (keyed by the map, so a connection holding
+ * entries from a few builds back can walk forward to the current ones): a proxy that missed
+ * intermediate snapshots (the push queue merged them, or a held push) still gets an O(changes)
+ * response instead of a comparison of every name it holds.
+ */
+const diffOfEntries = new WeakMap<TypeEntries, TypeDiff>();
+/** How many builds back `changesBetween` walks before giving up (the caller then compares everything). */
+const MAX_DIFF_STEPS = 32;
+
+/**
+ * Names changed (new or different version) and removed between two entries maps of one type, by
+ * walking the builds from `from` to `to`; undefined when `to` does not descend from `from` within
+ * MAX_DIFF_STEPS builds. Names may repeat; a name in `changed` may be gone from `to` and a name in
+ * `removed` may be back in it (callers look each name up in `to`).
+ */
+export function changesBetween(from: TypeEntries, to: TypeEntries): { changed: string[]; removed: string[] } | undefined {
+  const changed: string[] = [];
+  const removed: string[] = [];
+  let cur = to;
+  for (let i = 0; cur !== from; i++) {
+    const d = diffOfEntries.get(cur);
+    if (!d || i >= MAX_DIFF_STEPS) return undefined;
+    for (const n of d.changed) changed.push(n);
+    for (const n of d.removed) removed.push(n);
+    cur = d.from;
+  }
+  return { changed, removed };
+}
+
 export function emptyResourceSet(): ResourceSet {
   const out = {} as ResourceSet;
   for (const t of PUSH_ORDER) out[t] = new Map();
@@ -186,8 +216,12 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
     if (only && !only.has(type)) { types.set(type, previous); continue; }
     const src = resources[type];
     if (!src || src.size === 0) {
-      types.set(type, EMPTY);
-      if (previous.size > 0) diffs.set(type, { from: previous, changed: [], removed: removedFrom(previous, EMPTY) });
+      if (previous.size === 0) { types.set(type, previous); continue; }
+      const none: TypeEntries = new Map(); // its own map (not EMPTY): it is the key of its diff
+      const diff = { from: previous, changed: [], removed: removedFrom(previous, none) };
+      types.set(type, none);
+      diffs.set(type, diff);
+      diffOfEntries.set(none, diff);
       continue;
     }
     // Most rebuilds leave most types as they were (translation caches hand back the very same
@@ -208,7 +242,16 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
         continue;
       }
       const jsonHash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 24);
-      if (old && old.jsonHash === jsonHash) { out.set(name, old); continue; }
+      if (old && old.jsonHash === jsonHash) {
+        // Equal content from a new object: the entry stays (same bytes and version) and now
+        // answers to this object, so the next build of the same object skips the hash. Without
+        // this, a resource rebuilt once with equal content (a scaled-to-zero revision's activator
+        // assignment after its Endpoints changed) was hashed again on every build: O(services
+        // at zero) per flush. Mutated in place so the map (and its identity) stays the previous one.
+        (old as { source?: object }).source = obj;
+        out.set(name, old);
+        continue;
+      }
       let value: Buffer;
       try {
         value = encodeResource(type, obj);
@@ -224,8 +267,10 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
       types.set(type, previous);
       continue;
     }
+    const diff = { from: previous, changed, removed: out.size - changed.length < previous.size ? removedFrom(previous, out) : [] };
     types.set(type, out);
-    diffs.set(type, { from: previous, changed, removed: out.size - changed.length < previous.size ? removedFrom(previous, out) : [] });
+    diffs.set(type, diff);
+    diffOfEntries.set(out, diff);
   }
   return new Snapshot(generation, types, diffs);
 }
