@@ -54,6 +54,16 @@ export class ConfigStore implements XdsHandler {
   private readonly vhds = new VhdsHosts();
   private vhdsSubscribed = false;
   private warmTimer?: Timer;
+  /**
+   * What changed since the last recompute: per type, the names upserted or removed ('all' = every
+   * name, e.g. the warming timer). recompute() re-derives only what those can affect, so one new
+   * service (a cluster, its endpoints, a virtual host) costs the gateway O(that service), not a
+   * pass over every cluster and endpoint set it holds.
+   */
+  private changed = new Map<string, Set<string> | 'all'>();
+  /** Clusters waiting for their endpoints (or the initial fetch timeout). */
+  private warmingClusters = new Set<string>();
+  private warmingListeners = false;
   private isReady = false;
   connected = false;
   lastNack?: { typeUrl: string; message: string; at: string };
@@ -92,6 +102,7 @@ export class ConfigStore implements XdsHandler {
     }
     for (const [n, a] of staged) map.set(n, a);
     for (const n of u.removals) map.delete(n);
+    this.noteChanged(u.typeUrl, [...staged.keys(), ...u.removals]);
     this.seenTypes.add(u.typeUrl);
     this.updateSubscriptions(u.typeUrl);
     this.recompute();
@@ -100,7 +111,18 @@ export class ConfigStore implements XdsHandler {
     return { rejected, error };
   }
 
+  private noteChanged(type: string, names: Iterable<string>): void {
+    const cur = this.changed.get(type);
+    if (cur === 'all') return;
+    const set = cur ?? new Set<string>();
+    for (const n of names) set.add(n);
+    this.changed.set(type, set);
+  }
+
   private updateSubscriptions(changed: string): void {
+    // Only cluster, listener and route changes change what is asked for (endpoint updates, the
+    // most frequent, skip the lists entirely).
+    if (changed !== TypeUrl.Cluster && changed !== TypeUrl.Listener && changed !== TypeUrl.RouteConfiguration) return;
     const clusters = [...this.accepted.get(TypeUrl.Cluster)!.values()].map((a) => a.value as ClusterConfig);
     const listeners = [...this.accepted.get(TypeUrl.Listener)!.values()].map((a) => a.value as ListenerConfig);
     if (changed === TypeUrl.Cluster) {
@@ -136,50 +158,97 @@ export class ConfigStore implements XdsHandler {
     return now - a.warmingSince >= this.o.initialFetchTimeoutMs;
   }
 
-  /** Derives the active configuration from what is accepted, honouring warming. */
-  recompute(): void {
+  /**
+   * Derives the active configuration from what is accepted, honouring warming. Incremental: each
+   * part of the new ProxyConfig is a copy of the previous one with only the changed names
+   * re-derived (Map copies, no per-entry work), and parts nothing touched are the previous
+   * objects. `full` re-derives everything (the warming timer; tests).
+   */
+  recompute(full = false): void {
     const now = this.o.clock.now();
+    const changed = this.changed;
+    this.changed = new Map();
     const get = (t: string) => this.accepted.get(t)!;
-    const endpoints = new Map<string, EndpointsConfig>([...get(TypeUrl.ClusterLoadAssignment)].map(([n, a]) => [n, a.value]));
-    const routes = new Map<string, RouteTable>();
-    for (const [n, a] of get(TypeUrl.RouteConfiguration)) {
-      const rt = a.value as RouteTable;
-      if (!rt.vhds) { routes.set(n, rt); continue; }
-      // Warm once the first VHDS answer arrived (its listeners wait, as for RDS).
-      if (!this.seenTypes.has(TypeUrl.VirtualHost)) continue;
-      try { routes.set(n, this.vhds.table(rt)); } catch (e) {
-        log.warn({ routeConfig: n, err: (e as Error).message }, 'proxy: VHDS hosts conflict with the route configuration\'s own; serving its own hosts only');
-        routes.set(n, rt);
+    const touched = (t: string): Set<string> | 'all' | undefined => (full ? 'all' : changed.get(t));
+    const prev = this.active;
+
+    // Endpoints and secrets: plain copies of what is accepted.
+    const copyOf = <T>(t: string, before: ReadonlyMap<string, T>): ReadonlyMap<string, T> => {
+      const names = touched(t);
+      if (!names) return before;
+      if (names === 'all') return new Map([...get(t)].map(([n, a]) => [n, a.value as T]));
+      const out = new Map(before);
+      for (const n of names) { const a = get(t).get(n); if (a) out.set(n, a.value as T); else out.delete(n); }
+      return out;
+    };
+    const endpoints = copyOf<EndpointsConfig>(TypeUrl.ClusterLoadAssignment, prev.endpoints);
+    const secrets = copyOf<SecretConfig>(TypeUrl.Secret, prev.secrets);
+
+    // Routes: few route configurations; a VHDS one is re-assembled from its (incremental) index.
+    let routes = prev.routes;
+    if (full || touched(TypeUrl.RouteConfiguration) || touched(TypeUrl.VirtualHost)) {
+      const r = new Map<string, RouteTable>();
+      for (const [n, a] of get(TypeUrl.RouteConfiguration)) {
+        const rt = a.value as RouteTable;
+        if (!rt.vhds) { r.set(n, rt); continue; }
+        // Warm once the first VHDS answer arrived (its listeners wait, as for RDS).
+        if (!this.seenTypes.has(TypeUrl.VirtualHost)) continue;
+        try { r.set(n, this.vhds.table(rt)); } catch (e) {
+          log.warn({ routeConfig: n, err: (e as Error).message }, 'proxy: VHDS hosts conflict with the route configuration\'s own; serving its own hosts only');
+          r.set(n, rt);
+        }
       }
+      routes = r;
     }
-    const secrets = new Map<string, SecretConfig>([...get(TypeUrl.Secret)].map(([n, a]) => [n, a.value]));
-    let warming = false;
-    const clusters = new Map<string, ClusterConfig>();
-    for (const [n, a] of get(TypeUrl.Cluster)) {
-      const c = a.value as ClusterConfig;
-      const ok = this.warm(a, c.type === 'STATIC' || !!c.inlineEndpoints || endpoints.has(c.edsServiceName), now);
-      if (ok) clusters.set(n, c);
-      else {
-        warming = true;
-        const prev = this.active.clusters.get(n);
-        if (prev) clusters.set(n, prev);
+
+    // Clusters: the changed ones, and those still warming when endpoints arrived. A removed
+    // endpoint set can un-warm any cluster using it: then every cluster is looked at.
+    let clusters = prev.clusters;
+    const clusterNames = touched(TypeUrl.Cluster);
+    const epNames = touched(TypeUrl.ClusterLoadAssignment);
+    const epRemoved = epNames === 'all' || (epNames !== undefined && [...epNames].some((n) => !get(TypeUrl.ClusterLoadAssignment).has(n)));
+    if (clusterNames === 'all' || epRemoved || (clusterNames && clusterNames.size > 0) || (epNames && this.warmingClusters.size > 0)) {
+      const out = new Map(clusterNames === 'all' || epRemoved ? [] : prev.clusters);
+      const look = clusterNames === 'all' || epRemoved ? get(TypeUrl.Cluster).keys() : new Set([...(clusterNames ?? []), ...this.warmingClusters]);
+      for (const n of look) {
+        const a = get(TypeUrl.Cluster).get(n);
+        out.delete(n);
+        this.warmingClusters.delete(n);
+        if (!a) continue;
+        const c = a.value as ClusterConfig;
+        if (this.warm(a, c.type === 'STATIC' || !!c.inlineEndpoints || endpoints.has(c.edsServiceName), now)) out.set(n, c);
+        else {
+          this.warmingClusters.add(n);
+          const before = prev.clusters.get(n);
+          if (before) out.set(n, before);
+        }
       }
+      clusters = out;
     }
-    const listeners = new Map<string, ListenerConfig>();
-    for (const [n, a] of get(TypeUrl.Listener)) {
-      const l = a.value as ListenerConfig;
-      const needs = l.filterChains.every((fc) => !fc.hcm.rdsName || routes.has(fc.hcm.rdsName))
-        && l.filterChains.every((fc) => !fc.tls || fc.tls.certSecrets.every((s) => secrets.has(s)));
-      if (this.warm(a, needs, now)) listeners.set(n, l);
-      else {
-        warming = true;
-        const prev = this.active.listeners.get(n);
-        if (prev) listeners.set(n, prev);
+
+    // Listeners: few; re-derived when they, their routes or secrets changed, or one is warming.
+    let listeners = prev.listeners;
+    if (full || touched(TypeUrl.Listener) || routes !== prev.routes || secrets !== prev.secrets || this.warmingListeners) {
+      const out = new Map<string, ListenerConfig>();
+      this.warmingListeners = false;
+      for (const [n, a] of get(TypeUrl.Listener)) {
+        const l = a.value as ListenerConfig;
+        const needs = l.filterChains.every((fc) => !fc.hcm.rdsName || routes.has(fc.hcm.rdsName))
+          && l.filterChains.every((fc) => !fc.tls || fc.tls.certSecrets.every((s) => secrets.has(s)));
+        if (this.warm(a, needs, now)) out.set(n, l);
+        else {
+          this.warmingListeners = true;
+          const before = prev.listeners.get(n);
+          if (before) out.set(n, before);
+        }
       }
+      listeners = out;
     }
+
+    const warming = this.warmingClusters.size > 0 || this.warmingListeners;
     this.active = { listeners, routes, clusters, endpoints, secrets };
     if (warming && !this.warmTimer) {
-      this.warmTimer = this.o.clock.setTimeout(() => { this.warmTimer = undefined; this.recompute(); }, Math.max(10, this.o.initialFetchTimeoutMs));
+      this.warmTimer = this.o.clock.setTimeout(() => { this.warmTimer = undefined; this.recompute(true); }, Math.max(10, this.o.initialFetchTimeoutMs));
     }
     if (!this.isReady && this.seenTypes.has(TypeUrl.Listener) && this.seenTypes.has(TypeUrl.Cluster) && !warming) this.isReady = true;
     for (const cb of this.subs) cb(this.active);

@@ -46,3 +46,50 @@ test('VHDS: hosts arrive as VirtualHost resources; one host changes alone; a dup
   await pushAndWait(xds, TypeUrl.VirtualHost, [vhost('gw/moved', ['one.example'], 'ca')]);
   assert.equal((await request(port, '/', { host: 'one.example' })).body, 'A', 'the domain is served by its new resource');
 });
+
+test('VHDS index: hosts added, replaced, moved and removed one response at a time give the same domain index as indexing every host from scratch', async () => {
+  const { VhdsHosts, translateVirtualHost } = await import('./vhds.ts');
+  const { indexVirtualHosts } = await import('./route-config.ts');
+  const { FieldCtx } = await import('./invalid-resource.ts');
+  const { translateRouteConfiguration } = await import('./route-config.ts');
+  const d = { connectTimeoutMs: 1000 } as never;
+  let seed = 7;
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const pool = ['a.example', 'own.example', 'b.example', '*.w.example', '*.example', 'p-*', 'q*', '*', 'c.example', 'A.Example2', 'd.example'];
+  const hosts = new VhdsHosts();
+  const accepted = new Map<string, ReturnType<typeof translateVirtualHost>>();
+  const base = { ...translateRouteConfiguration({ name: 'gw', virtual_hosts: [{ name: 'own', domains: ['own.example'], routes: [] }], vhds: {} }, d), vhds: true };
+  const shape = (t: { exact: ReadonlyMap<string, { name: string }>; suffixes: readonly (readonly [string, { name: string }])[]; prefixes: readonly (readonly [string, { name: string }])[]; any?: { name: string } }) => ({
+    exact: [...t.exact].map(([k, v]) => `${k}=${v.name}`).sort(),
+    suffixes: t.suffixes.map(([k, v]) => `${k}=${v.name}`), // longest first: lengths must be non-increasing
+    prefixes: t.prefixes.map(([k, v]) => `${k}=${v.name}`),
+    any: t.any?.name,
+  });
+  for (let step = 0; step < 300; step++) {
+    const removals: string[] = [];
+    const upserts = new Map<string, ReturnType<typeof translateVirtualHost>>();
+    for (let i = rnd(3); i >= 0; i--) {
+      const name = `gw/h${rnd(8)}`;
+      if (rnd(4) === 0) { removals.push(name); continue; }
+      const domains = [...new Set([pool[rnd(pool.length)], ...(rnd(2) ? [pool[rnd(pool.length)]] : [])])];
+      upserts.set(name, translateVirtualHost({ name, domains, routes: [] }, d, name));
+    }
+    const refused = hosts.apply(removals, upserts);
+    for (const n of removals) accepted.delete(n);
+    for (const [n, vh] of upserts) if (!refused.has(n)) accepted.set(n, vh);
+    const ctx = new FieldCtx('RouteConfiguration', 'gw');
+    let want: ReturnType<typeof shape> | string;
+    try {
+      want = shape(indexVirtualHosts(ctx, [...base.virtualHosts.map((vh) => ({ vh, field: 'own' })), ...[...accepted].map(([n, vh]) => ({ vh, field: n }))]));
+    } catch (e) { want = 'conflict'; }
+    let got: ReturnType<typeof shape> | string;
+    try { got = shape(hosts.table(base)); } catch { got = 'conflict'; }
+    if (typeof want !== 'string' && typeof got !== 'string') {
+      // Same patterns; equal-length patterns may come in another order.
+      assert.deepEqual({ ...got, suffixes: [...got.suffixes].sort(), prefixes: [...got.prefixes].sort() }, { ...want, suffixes: [...want.suffixes].sort(), prefixes: [...want.prefixes].sort() }, `step ${step}`);
+      for (const list of [got.suffixes, got.prefixes]) for (let i = 1; i < list.length; i++) assert.ok(list[i - 1].split('=')[0].length >= list[i].split('=')[0].length, `step ${step}: longest first`);
+    } else assert.equal(got, want, `step ${step}: a base host's domain served by a VHDS host fails either way`);
+  }
+  const bad = hosts.apply([], new Map([['gw/bad', translateVirtualHost({ name: 'gw/bad', domains: ['a*b.example'], routes: [] }, d, 'gw/bad')]]));
+  assert.match(bad.get('gw/bad') ?? '', /wildcard only allowed at the start or end of "a\*b\.example"/);
+});

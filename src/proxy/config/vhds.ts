@@ -23,7 +23,28 @@ export function routeConfigOf(resourceName: string): string {
   return slash < 0 ? resourceName : resourceName.slice(0, slash);
 }
 
-interface PerRoute { hosts: Map<string, VirtualHost>; owners: Map<string, string>; table?: { base: RouteTable; table: RouteTable } }
+/**
+ * One route configuration's VHDS hosts with their domain index, kept up to date host by host (a
+ * new host adds its domains; nothing is re-sorted or re-indexed): assembling a table then copies
+ * the index instead of indexing every host again — at 1,000 hosts, re-indexing on every new host
+ * was most of what a gateway did to apply one new service.
+ */
+interface PerRoute {
+  hosts: Map<string, VirtualHost>;
+  /** Lower-cased domain → the host resource serving it. */
+  owners: Map<string, string>;
+  exact: Map<string, VirtualHost>;
+  suffixes: Map<string, VirtualHost>;
+  prefixes: Map<string, VirtualHost>;
+  any?: VirtualHost;
+  table?: { base: RouteTable; table: RouteTable };
+}
+
+/** Why `domain` cannot be indexed (a wildcard in the middle), or undefined. */
+function invalidDomain(domain: string): string | undefined {
+  if (domain.startsWith('*') || domain.endsWith('*') || !domain.includes('*')) return undefined;
+  return `wildcard only allowed at the start or end of ${JSON.stringify(domain)}`;
+}
 
 /** The accepted VirtualHost resources, by route configuration, with the tables assembled from them. */
 export class VhdsHosts {
@@ -31,16 +52,16 @@ export class VhdsHosts {
 
   private per(rc: string): PerRoute {
     let p = this.byRoute.get(rc);
-    if (!p) this.byRoute.set(rc, (p = { hosts: new Map(), owners: new Map() }));
+    if (!p) this.byRoute.set(rc, (p = { hosts: new Map(), owners: new Map(), exact: new Map(), suffixes: new Map(), prefixes: new Map() }));
     return p;
   }
 
   /**
    * Applies one VHDS response: removals first (a domain may move to another resource), then the
    * upserts in order. An upsert is refused when one of its domains is served by an accepted host
-   * this response does not replace, or was claimed by an earlier host of the same response.
-   * Returns the refused names with the reason. One pass over the domains: a first response of
-   * 10,000 hosts costs 10,000 lookups, not 10,000².
+   * this response does not replace, or was claimed by an earlier host of the same response, or
+   * has a wildcard in the middle. Returns the refused names with the reason. One pass over the
+   * domains: a first response of 10,000 hosts costs 10,000 lookups, not 10,000².
    */
   apply(removals: readonly string[], upserts: ReadonlyMap<string, VirtualHost>): Map<string, string> {
     for (const n of removals) this.delete(n);
@@ -52,6 +73,8 @@ export class VhdsHosts {
       let why: string | undefined;
       for (const dom of vh.domains) {
         const d = dom.toLowerCase();
+        const bad = invalidDomain(dom);
+        if (bad) { why = `VirtualHost ${name}: ${bad}`; break; }
         const owner = owners?.get(d);
         if (owner !== undefined && owner !== name && !upserts.has(owner)) { why = `VirtualHost ${name}: domain ${JSON.stringify(dom)} is already served by VirtualHost ${owner}`; break; }
         const other = claimed.get(`${rc}|${d}`);
@@ -60,6 +83,8 @@ export class VhdsHosts {
       if (why) { refused.set(name, why); continue; }
       for (const dom of vh.domains) claimed.set(`${rc}|${dom.toLowerCase()}`, name);
     }
+    // Replaced hosts leave the index before any new one enters (a domain may move between them).
+    for (const [name] of upserts) if (!refused.has(name)) { const p = this.byRoute.get(routeConfigOf(name)); if (p) this.drop(p, name); }
     for (const [name, vh] of upserts) if (!refused.has(name)) this.set(name, vh);
     return refused;
   }
@@ -68,7 +93,14 @@ export class VhdsHosts {
     const p = this.per(routeConfigOf(name));
     this.drop(p, name);
     p.hosts.set(name, vh);
-    for (const d of vh.domains) p.owners.set(d.toLowerCase(), name);
+    for (const dom of vh.domains) {
+      const d = dom.toLowerCase();
+      p.owners.set(d, name);
+      if (d === '*') p.any = vh;
+      else if (d.startsWith('*')) p.suffixes.set(d.slice(1), vh);
+      else if (d.endsWith('*')) p.prefixes.set(d.slice(0, -1), vh);
+      else p.exact.set(d, vh);
+    }
     p.table = undefined;
   }
 
@@ -83,17 +115,42 @@ export class VhdsHosts {
     const old = p.hosts.get(name);
     if (!old) return;
     p.hosts.delete(name);
-    for (const d of old.domains) if (p.owners.get(d.toLowerCase()) === name) p.owners.delete(d.toLowerCase());
+    for (const dom of old.domains) {
+      const d = dom.toLowerCase();
+      if (p.owners.get(d) !== name) continue;
+      p.owners.delete(d);
+      if (d === '*') { if (p.any === old) p.any = undefined; }
+      else if (d.startsWith('*')) { if (p.suffixes.get(d.slice(1)) === old) p.suffixes.delete(d.slice(1)); }
+      else if (d.endsWith('*')) { if (p.prefixes.get(d.slice(0, -1)) === old) p.prefixes.delete(d.slice(0, -1)); }
+      else if (p.exact.get(d) === old) p.exact.delete(d);
+    }
+    p.table = undefined;
   }
 
-  /** `base` (a route configuration with vhds) with its VHDS hosts, in name order after its own. */
+  /**
+   * `base` (a route configuration with vhds) with its VHDS hosts after its own. A domain of the
+   * base's own hosts that a VHDS host serves fails (conflicts among VHDS hosts were refused on
+   * arrival). Each table is a new object with its own index maps, so a table already handed out
+   * never changes under its users.
+   */
   table(base: RouteTable): RouteTable {
     const p = this.per(base.name);
     if (p.table && p.table.base === base) return p.table.table;
-    const hosts = [...base.virtualHosts.map((vh, i) => ({ vh, field: `virtual_hosts[${i}]` })),
-      ...[...p.hosts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([n, vh]) => ({ vh, field: n }))];
-    // Conflicts were refused on arrival; a base host claiming a VHDS host's domain is refused here.
-    const table: RouteTable = { ...base, ...indexVirtualHosts(new FieldCtx('RouteConfiguration', base.name), hosts) };
+    const ctx = new FieldCtx('RouteConfiguration', base.name);
+    const own = indexVirtualHosts(ctx, base.virtualHosts.map((vh, i) => ({ vh, field: `virtual_hosts[${i}]` })));
+    const exact = new Map(p.exact);
+    const clash = (field: string, d: string): never => ctx.fail(field, `domain ${JSON.stringify(d)} appears in more than one virtual host (VirtualHost ${p.owners.get(d)})`);
+    base.virtualHosts.forEach((vh, i) => vh.domains.forEach((dom, di) => { if (p.owners.has(dom.toLowerCase())) clash(`virtual_hosts[${i}].domains[${di}]`, dom.toLowerCase()); }));
+    for (const [d, vh] of own.exact) exact.set(d, vh);
+    const longestFirst = (a: readonly [string, VirtualHost], b: readonly [string, VirtualHost]): number => b[0].length - a[0].length;
+    const table: RouteTable = {
+      ...base,
+      exact,
+      suffixes: [...own.suffixes, ...p.suffixes].sort(longestFirst),
+      prefixes: [...own.prefixes, ...p.prefixes].sort(longestFirst),
+      any: own.any ?? p.any,
+      virtualHosts: [...base.virtualHosts, ...p.hosts.values()],
+    };
     p.table = { base, table };
     return table;
   }
