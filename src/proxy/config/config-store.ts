@@ -44,6 +44,8 @@ export interface ConfigStoreOptions {
   initialFetchTimeoutMs: number;
   /** The xDS client's subscribe (EDS/RDS/SDS by name; VHDS wildcard). */
   subscribe(typeUrl: string, names: '*' | Iterable<string>): void;
+  /** Default true. false: every update re-derives the whole configuration and re-indexes every VHDS host (the reference for tests and bench:proxy-config). */
+  incremental?: boolean;
 }
 
 export class ConfigStore implements XdsHandler {
@@ -51,7 +53,7 @@ export class ConfigStore implements XdsHandler {
   private readonly seenTypes = new Set<string>();
   private active: ProxyConfig = { listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), secrets: new Map() };
   private readonly subs: ((c: ProxyConfig) => void)[] = [];
-  private readonly vhds = new VhdsHosts();
+  private readonly vhds: VhdsHosts;
   private vhdsSubscribed = false;
   private warmTimer?: Timer;
   /**
@@ -69,6 +71,7 @@ export class ConfigStore implements XdsHandler {
   lastNack?: { typeUrl: string; message: string; at: string };
 
   constructor(private readonly o: ConfigStoreOptions) {
+    this.vhds = new VhdsHosts({ fromScratch: o.incremental === false });
     for (const t of Object.keys(TRANSLATORS)) this.accepted.set(t, new Map());
   }
 
@@ -164,7 +167,7 @@ export class ConfigStore implements XdsHandler {
    * re-derived (Map copies, no per-entry work), and parts nothing touched are the previous
    * objects. `full` re-derives everything (the warming timer; tests).
    */
-  recompute(full = false): void {
+  recompute(full = this.o.incremental === false): void {
     const now = this.o.clock.now();
     const changed = this.changed;
     this.changed = new Map();
@@ -201,15 +204,18 @@ export class ConfigStore implements XdsHandler {
       routes = r;
     }
 
-    // Clusters: the changed ones, and those still warming when endpoints arrived. A removed
-    // endpoint set can un-warm any cluster using it: then every cluster is looked at.
+    // Clusters: the changed ones, and those still warming (each recompute, as a full one would:
+    // endpoints may have arrived, or their initial fetch timeout passed). A removed endpoint set
+    // can un-warm any cluster using it: then every cluster is looked at.
     let clusters = prev.clusters;
     const clusterNames = touched(TypeUrl.Cluster);
     const epNames = touched(TypeUrl.ClusterLoadAssignment);
     const epRemoved = epNames === 'all' || (epNames !== undefined && [...epNames].some((n) => !get(TypeUrl.ClusterLoadAssignment).has(n)));
-    if (clusterNames === 'all' || epRemoved || (clusterNames && clusterNames.size > 0) || (epNames && this.warmingClusters.size > 0)) {
-      const out = new Map(clusterNames === 'all' || epRemoved ? [] : prev.clusters);
-      const look = clusterNames === 'all' || epRemoved ? get(TypeUrl.Cluster).keys() : new Set([...(clusterNames ?? []), ...this.warmingClusters]);
+    if (clusterNames === 'all' || epRemoved || (clusterNames && clusterNames.size > 0) || this.warmingClusters.size > 0) {
+      const all = clusterNames === 'all' || epRemoved;
+      const out = new Map(all ? [] : prev.clusters);
+      const look = all ? get(TypeUrl.Cluster).keys() : new Set([...(clusterNames ?? []), ...this.warmingClusters]);
+      if (all) this.warmingClusters.clear(); // removed clusters leave it too
       for (const n of look) {
         const a = get(TypeUrl.Cluster).get(n);
         out.delete(n);

@@ -49,6 +49,8 @@ function invalidDomain(domain: string): string | undefined {
 /** The accepted VirtualHost resources, by route configuration, with the tables assembled from them. */
 export class VhdsHosts {
   private readonly byRoute = new Map<string, PerRoute>();
+  /** fromScratch: every table indexes all its hosts again (the reference the incremental index is compared with in tests and bench). */
+  constructor(private readonly opts: { fromScratch?: boolean } = {}) {}
 
   private per(rc: string): PerRoute {
     let p = this.byRoute.get(rc);
@@ -137,6 +139,13 @@ export class VhdsHosts {
     const p = this.per(base.name);
     if (p.table && p.table.base === base) return p.table.table;
     const ctx = new FieldCtx('RouteConfiguration', base.name);
+    if (this.opts.fromScratch) {
+      const hosts = [...base.virtualHosts.map((vh, i) => ({ vh, field: `virtual_hosts[${i}]` })),
+        ...[...p.hosts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([n, vh]) => ({ vh, field: n }))];
+      const t: RouteTable = { ...base, ...indexVirtualHosts(ctx, hosts) };
+      p.table = { base, table: t };
+      return t;
+    }
     const own = indexVirtualHosts(ctx, base.virtualHosts.map((vh, i) => ({ vh, field: `virtual_hosts[${i}]` })));
     const exact = new Map(p.exact);
     const clash = (field: string, d: string): never => ctx.fail(field, `domain ${JSON.stringify(d)} appears in more than one virtual host (VirtualHost ${p.owners.get(d)})`);
