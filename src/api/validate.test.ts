@@ -97,6 +97,21 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'autoscaling: an unknown annotation is refused naming it; the pod retention period is read',
+    obj: ksvc(tmpl({ containers: [img] }, { annotations: {
+      'autoscaling.knative.dev/scale-to-zero-pod-retention-period': '2h', 'autoscaling.knative.dev/minscale': '1',
+    } })),
+    want: [
+      'spec.template.metadata.annotations[autoscaling.knative.dev/minscale]: Invalid value: "1": unknown autoscaling annotation; known: autoscaling.knative.dev/class, autoscaling.knative.dev/metric, autoscaling.knative.dev/target, autoscaling.knative.dev/target-utilization-percentage, autoscaling.knative.dev/min-scale, autoscaling.knative.dev/max-scale, autoscaling.knative.dev/initial-scale, autoscaling.knative.dev/scale-down-delay, autoscaling.knative.dev/window, autoscaling.knative.dev/panic-window-percentage, autoscaling.knative.dev/panic-threshold-percentage, autoscaling.knative.dev/target-burst-capacity, autoscaling.knative.dev/activation-scale, autoscaling.knative.dev/scale-to-zero-pod-retention-period',
+      'spec.template.metadata.annotations[autoscaling.knative.dev/scale-to-zero-pod-retention-period]: Invalid value: "2h": scale-to-zero-pod-retention-period must be between 0s and 1h',
+    ],
+  },
+  {
+    name: 'autoscaling: a pod retention period within range and the camelCase names are accepted',
+    obj: ksvc(tmpl({ containers: [img] }, { annotations: { 'autoscaling.knative.dev/scale-to-zero-pod-retention-period': '0s', 'autoscaling.knative.dev/minScale': '1' } })),
+    want: [],
+  },
+  {
     name: 'hpa accepts cpu', obj: ksvc(tmpl({ containers: [img] }, { annotations: { 'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev', 'autoscaling.knative.dev/metric': 'cpu' } })),
     want: [],
   },

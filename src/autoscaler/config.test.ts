@@ -110,6 +110,9 @@ describe('revisionScalingSpec', () => {
     assert.equal(s.panicWindowMs, 10_000);
     assert.equal(s.panicThreshold, 1.5);
     assert.equal(s.targetBurstCapacity, 0);
+    assert.equal(s.scaleToZeroPodRetentionPeriodMs, 0, 'the config default');
+    assert.equal(revisionScalingSpec({ [`${A}scale-to-zero-pod-retention-period`]: '45s' }, 0, cfg).scaleToZeroPodRetentionPeriodMs, 45_000);
+    rejects(() => revisionScalingSpec({ [`${A}scale-to-zero-pod-retention-period`]: '2h' }, 0, cfg), 'SLUICE_E_AUTOSCALING_ANNOTATION', /scale-to-zero-pod-retention-period.*between 0s and 1h/);
   });
 
   it('selects the CPU class with its defaults', () => {

@@ -6,6 +6,7 @@
 import { SluiceError } from '../lib/errors.ts';
 import type { AutoscalerClass, AutoscalerConfig, HpaBehavior } from './config.ts';
 import { HPA_CLASS, KPA_CLASS, TARGET_MIN, readScalar } from './config.ts';
+import { AUTOSCALING_ANNOTATION_ALIASES, AUTOSCALING_ANNOTATION_KEYS } from '../api/types/knative.ts';
 import { formatDuration } from './duration.ts';
 
 export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
@@ -39,9 +40,8 @@ export interface ScalingSpec {
   hpa: { cpuInitializationPeriodMs: number; excludeWarmingPods: boolean; tolerance: number; syncPeriodMs: number; behavior: HpaBehavior };
 }
 
-const KNOWN = ['class', 'metric', 'target', 'target-utilization-percentage', 'min-scale', 'max-scale', 'initial-scale', 'scale-down-delay', 'window', 'panic-window-percentage', 'panic-threshold-percentage', 'target-burst-capacity', 'activation-scale'];
-/** Knative's older camelCase spellings, still accepted. */
-const ALIASES: Record<string, string> = { minScale: 'min-scale', maxScale: 'max-scale', initialScale: 'initial-scale', scaleDownDelay: 'scale-down-delay', panicWindowPercentage: 'panic-window-percentage', panicThresholdPercentage: 'panic-threshold-percentage', targetBurstCapacity: 'target-burst-capacity', targetUtilizationPercentage: 'target-utilization-percentage' };
+const KNOWN: readonly string[] = AUTOSCALING_ANNOTATION_KEYS;
+const ALIASES = AUTOSCALING_ANNOTATION_ALIASES;
 
 /**
  * Builds a revision's ScalingSpec from its annotations (all of metadata.annotations may be
@@ -121,6 +121,8 @@ export function revisionScalingSpec(annotations: Readonly<Record<string, string>
   check('panic-threshold-percentage', thresholdPct >= 110 && thresholdPct <= 1000, 'must be between 110 and 1000');
   const tbc = num('target-burst-capacity', 'number') ?? cfg.targetBurstCapacity;
   check('target-burst-capacity', tbc >= 0 || tbc === -1, 'must be -1 (activator always in path), 0 or positive');
+  const retentionMs = num('scale-to-zero-pod-retention-period', 'duration') ?? cfg.scaleToZeroPodRetentionPeriodMs;
+  check('scale-to-zero-pod-retention-period', retentionMs >= 0 && retentionMs <= 3_600_000, 'must be between 0s and 1h');
   const activationScale = num('activation-scale', 'int');
   check('activation-scale', activationScale === undefined || activationScale >= 1, 'must be a whole number ≥ 1');
 
@@ -143,7 +145,7 @@ export function revisionScalingSpec(annotations: Readonly<Record<string, string>
     scaleDownDelayMs,
     enableScaleToZero: cfg.enableScaleToZero,
     scaleToZeroGracePeriodMs: cfg.scaleToZeroGracePeriodMs,
-    scaleToZeroPodRetentionPeriodMs: cfg.scaleToZeroPodRetentionPeriodMs,
+    scaleToZeroPodRetentionPeriodMs: retentionMs,
     activatorCapacity: cfg.activatorCapacity,
     reachable,
     hpa: { cpuInitializationPeriodMs: cfg.cpuInitializationPeriodMs, excludeWarmingPods: cfg.excludeWarmingPods, tolerance: cfg.hpaTolerance, syncPeriodMs: cfg.hpaSyncPeriodMs, behavior: cfg.hpaBehavior },

@@ -75,6 +75,12 @@ export const Labels = {
   route: 'serving.knative.dev/route',
   visibility: 'networking.knative.dev/visibility',
 } as const;
+/** The autoscaling annotations sluice reads (`autoscaling.knative.dev/<key>`); any other key under that prefix is refused at admission. */
+export const AUTOSCALING_ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
+export const AUTOSCALING_ANNOTATION_KEYS = ['class', 'metric', 'target', 'target-utilization-percentage', 'min-scale', 'max-scale', 'initial-scale', 'scale-down-delay', 'window', 'panic-window-percentage', 'panic-threshold-percentage', 'target-burst-capacity', 'activation-scale', 'scale-to-zero-pod-retention-period'] as const;
+/** Knative's older camelCase spellings, still accepted. */
+export const AUTOSCALING_ANNOTATION_ALIASES: Readonly<Record<string, string>> = { minScale: 'min-scale', maxScale: 'max-scale', initialScale: 'initial-scale', scaleDownDelay: 'scale-down-delay', panicWindowPercentage: 'panic-window-percentage', panicThresholdPercentage: 'panic-threshold-percentage', targetBurstCapacity: 'target-burst-capacity', targetUtilizationPercentage: 'target-utilization-percentage' };
+
 export const Annotations = {
   class: 'autoscaling.knative.dev/class',
   metric: 'autoscaling.knative.dev/metric',
@@ -86,6 +92,7 @@ export const Annotations = {
   scaleDownDelay: 'autoscaling.knative.dev/scale-down-delay',
   window: 'autoscaling.knative.dev/window',
   targetBurstCapacity: 'autoscaling.knative.dev/target-burst-capacity',
+  scaleToZeroPodRetentionPeriod: 'autoscaling.knative.dev/scale-to-zero-pod-retention-period',
   routingState: 'serving.knative.dev/routingState',
   creator: 'serving.knative.dev/creator',
 } as const;

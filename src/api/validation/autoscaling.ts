@@ -4,7 +4,7 @@
  * windows in range. Defaults follow Knative's config-autoscaler (allow-zero-initial-scale false,
  * no max-scale-limit).
  */
-import { Annotations } from '../types/knative.ts';
+import { Annotations, AUTOSCALING_ANNOTATION_ALIASES, AUTOSCALING_ANNOTATION_KEYS, AUTOSCALING_ANNOTATION_PREFIX } from '../types/knative.ts';
 import { child, FieldErrors, isPlainObject } from './field-errors.ts';
 import { parseDuration } from './duration.ts';
 
@@ -43,6 +43,16 @@ export function validateAutoscalingAnnotations(annotations: unknown, path: strin
   const a = annotations as Record<string, unknown>;
   const at = (key: string) => child(path, key, true);
   const get = (key: string): string | undefined => (typeof a[key] === 'string' ? (a[key] as string) : undefined);
+
+  // An autoscaling annotation sluice does not read is refused here, naming it: accepted, it would
+  // leave the revision without an autoscaler (no scale to zero) and only a log line saying why.
+  for (const [key, value] of Object.entries(a)) {
+    if (!key.startsWith(AUTOSCALING_ANNOTATION_PREFIX)) continue;
+    const short = key.slice(AUTOSCALING_ANNOTATION_PREFIX.length);
+    if (!(AUTOSCALING_ANNOTATION_KEYS as readonly string[]).includes(AUTOSCALING_ANNOTATION_ALIASES[short] ?? short)) {
+      errs.invalid(at(key), String(value), `unknown autoscaling annotation; known: ${AUTOSCALING_ANNOTATION_KEYS.map((k) => AUTOSCALING_ANNOTATION_PREFIX + k).join(', ')}`);
+    }
+  }
 
   const cls = get(Annotations.class);
   const klass = cls ?? AutoscalingClasses.kpa;
@@ -102,6 +112,7 @@ export function validateAutoscalingAnnotations(annotations: unknown, path: strin
   };
   durationIn(Annotations.window, 6_000, 3_600_000, 'window must be between 6s and 1h', true);
   durationIn(Annotations.scaleDownDelay, 0, 3_600_000, 'scale-down-delay must be between 0s and 1h', true);
+  durationIn(Annotations.scaleToZeroPodRetentionPeriod, 0, 3_600_000, 'scale-to-zero-pod-retention-period must be between 0s and 1h', false);
   if (klass === AutoscalingClasses.hpa && get(Annotations.window) !== undefined) {
     errs.invalid(at(Annotations.window), get(Annotations.window), 'window is not supported for the HPA class');
   }
