@@ -99,9 +99,9 @@ function collectAfterConfigChanges(p: ProxyInstance): void {
   };
   // Debounced: 1 s after the last change, but no later than COLLECT_MAX_DELAY_MS after the first
   // pending one. The cap was 10 s: under steady churn (a new service every 250 ms) each worker
-  // then ran a compacting collection of its whole heap every 10 s, a pause of tens of ms to
-  // ~300 ms at 1,000 services that the next xDS response (and the Ingress waiting for its ACK)
-  // sat behind. V8's own collector bounds the heap meanwhile; this only gives pages back.
+  // then ran a compacting collection of its whole heap every 10 s, a pause (logged below as
+  // pauseMs) that the next xDS response, and the Ingress waiting for its ACK, sat behind. V8's
+  // own collector bounds the heap meanwhile; this only gives pages back.
   p.store.onChange(() => {
     const now = Date.now();
     if (!pendingSince) pendingSince = now;
