@@ -19,7 +19,7 @@ import type { Revision } from '../api/types/knative.ts';
 import type { Clock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
-import type { ScaleSource } from '../reconcilers/revision/scale-source.ts';
+import { resumedScale, type ScaleSource } from '../reconcilers/revision/scale-source.ts';
 import type { RoutingState } from '../reconcilers/revision/routing-state.ts';
 import type { PodState } from '../runtime/pod-process.ts';
 import type { ActivatorMode } from './activator-mode.ts';
@@ -89,7 +89,7 @@ export class AutoscalerScaleSource implements ScaleSource {
       return undefined;
     }
     this.revisions.set(key, rev);
-    this.multiscaler.watch(key, spec);
+    this.multiscaler.watch(key, spec, resumedScale(rev));
     return this.desired.get(key);
   }
 

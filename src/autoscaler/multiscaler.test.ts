@@ -58,6 +58,25 @@ describe('Multiscaler', () => {
     assert.equal(clock.pending(), 0);
   });
 
+  it('a revision resumed at zero after a restart stays at zero (no initial scale again), and a request still brings it up', () => {
+    const { clock, ready, decisions, ms } = setup();
+    ready.set('ns/r1', 0);
+    ms.watch('ns/r1', revisionScalingSpec({}, 0, cfg), 0);
+    ms.start();
+    clock.advance(20 * S);
+    assert.ok(decisions.length >= 5, 'it was ticked');
+    assert.deepEqual([...new Set(decisions.map(([, d]) => d.desiredScale))], [0], 'never scaled up without traffic');
+    ms.report('ns/r1', ACTIVATOR_POD_ID, { concurrency: 1, rps: 1 });
+    assert.equal(ms.poke('ns/r1')?.desiredScale, 1, 'the first request brings it back');
+    ms.stop();
+    // Without the resume hint a new revision starts at its initial scale (1).
+    const fresh = setup();
+    fresh.ready.set('ns/r1', 0);
+    fresh.ms.watch('ns/r1', revisionScalingSpec({}, 0, cfg));
+    fresh.ms.tick();
+    assert.equal(fresh.decisions[0]?.[1].desiredScale, 1);
+  });
+
   it('runs the CPU class on its sync period and never pokes it', () => {
     const { clock, decisions, ms } = setup();
     ms.watch('ns/r1', revisionScalingSpec({ 'autoscaling.knative.dev/class': HPA_CLASS }, 0, cfg));

@@ -38,10 +38,11 @@ export class Multiscaler {
   }
 
   /** Starts or updates the autoscaler of revision `key` (e.g. "namespace/revision"). */
-  watch(key: string, spec: ScalingSpec): void {
+  /** Starts (or updates) autoscaling `key`; `resumeAt`: the scale a revision that already ran had (see RevisionAutoscaler). */
+  watch(key: string, spec: ScalingSpec, resumeAt?: number): void {
     const e = this.entries.get(key);
     if (e) e.scaler.updateSpec(spec);
-    else this.entries.set(key, { scaler: new RevisionAutoscaler(spec), nextHpaAt: this.clock.now() });
+    else this.entries.set(key, { scaler: new RevisionAutoscaler(spec, resumeAt), nextHpaAt: this.clock.now() });
   }
 
   unwatch(key: string): void { this.entries.delete(key); }

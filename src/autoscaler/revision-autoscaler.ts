@@ -29,8 +29,13 @@ export class RevisionAutoscaler {
   private readonly lastReport = new Map<string, { bucket: number; sum: number; n: number }>();
   private lastDecision: KpaDecision | HpaDecision | undefined;
 
-  constructor(private specValue: ScalingSpec) {
+  /**
+   * `resumeAt`: the scale of a revision that already reached its initial scale (a control-process
+   * restart): the KPA keeps it until metrics say otherwise, and initial-scale does not apply again.
+   */
+  constructor(private specValue: ScalingSpec, resumeAt?: number) {
     this.windows = new StablePanicWindows(specValue.stableWindowMs, specValue.panicWindowMs, BUCKET_MS);
+    if (resumeAt !== undefined) this.kpaState = { ...initialKpaState(), initialScaleReached: true, lastDesired: resumeAt };
   }
 
   get spec(): ScalingSpec { return this.specValue; }

@@ -23,12 +23,13 @@ export interface Sluice {
   api(method: string, p: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** Pod process ids of a revision's pods now (the runtime's pid files). */
   podPids(revision: string, namespace?: string): number[];
-  stop(): Promise<void>;
+  /** Stops sluice; `keepState`: leave the directory for a restart on the same state (startSluice's `dir`). */
+  stop(opts?: { keepState?: boolean }): Promise<void>;
 }
 
 /** Starts sluice with `autoscaler` as the config's autoscaler section (YAML text, indented by 2). */
-export async function startSluice(autoscalerYaml: string, opts: { timeoutMs?: number; prefix?: string; logLevel?: string } = {}): Promise<Sluice> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'sluice-autoscale-'));
+export async function startSluice(autoscalerYaml: string, opts: { timeoutMs?: number; prefix?: string; logLevel?: string; dir?: string } = {}): Promise<Sluice> {
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'sluice-autoscale-'));
   const stateDir = path.join(dir, 'state');
   fs.writeFileSync(path.join(dir, 'config.yaml'), `proxy:\n  http-port: 0\n  https-port: 0\nautoscaler:\n${autoscalerYaml}`);
   const proc = spawn(process.execPath, [path.join(REPO, 'bin/sluice.js'), 'up', '--state-dir', stateDir, '--api-port', '0', '--config', path.join(dir, 'config.yaml')], {
@@ -74,12 +75,12 @@ export async function startSluice(autoscalerYaml: string, opts: { timeoutMs?: nu
       }
       return out;
     },
-    async stop() {
+    async stop(o) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
       await exited;
       clearTimeout(t);
-      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      if (!o?.keepState) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }

@@ -32,6 +32,20 @@ export function initialScale(rev: Revision, clusterDefault = 1): number {
   return n;
 }
 
+/**
+ * The scale a revision that already ran had last been given, from its status: a revision whose
+ * resources were available once (it reached its initial scale) and that records desiredReplicas.
+ * Undefined for a new revision. After a restart of the control process this is what it resumes
+ * at, as Knative's autoscaler resumes from the deployment's scale and the PodAutoscaler's
+ * ScaleTargetInitialized: initial-scale is not applied again (10,000 revisions at zero used to
+ * get a pod each on restart).
+ */
+export function resumedScale(rev: Revision): number | undefined {
+  const st = rev.status as { desiredReplicas?: unknown; conditions?: { type: string; status: string }[] } | undefined;
+  if (typeof st?.desiredReplicas !== 'number' || !Number.isInteger(st.desiredReplicas) || st.desiredReplicas < 0) return undefined;
+  return st.conditions?.some((c) => c.type === 'ResourcesAvailable' && c.status === 'True') ? st.desiredReplicas : undefined;
+}
+
 export const initialScaleSource: ScaleSource = {
   desiredScale: (_key, rev) => initialScale(rev),
 };
