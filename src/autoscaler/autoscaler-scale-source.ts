@@ -89,8 +89,11 @@ export class AutoscalerScaleSource implements ScaleSource {
       return undefined;
     }
     this.revisions.set(key, rev);
-    this.multiscaler.watch(key, spec, resumedScale(rev));
-    return this.desired.get(key);
+    const resume = resumedScale(rev);
+    this.multiscaler.watch(key, spec, resume);
+    // Until its first decision, a revision that already ran keeps the scale its status records
+    // (after a restart: no pod for a revision at zero in the moment before the first tick).
+    return this.desired.get(key) ?? resume;
   }
 
   /** The revision is gone (or no longer autoscaled). */

@@ -23,7 +23,7 @@ import { R } from '../shared/resources.ts';
 import { applyChild } from '../shared/apply-child.ts';
 import { makeEndpoints } from './resources/make-endpoints.ts';
 import { computeRevisionStatus, type RevisionFailure } from './resources/revision-status.ts';
-import { initialScale, resumedScale, type ScaleSource } from './scale-source.ts';
+import { initialScale, type ScaleSource } from './scale-source.ts';
 import { routingStateOf } from './routing-state.ts';
 
 /** What the reconciler needs from the runtime (a fake in unit tests). */
@@ -73,7 +73,7 @@ export class RevisionReconciler {
     // The scale source (autoscaler) decides; without an opinion, reserve revisions (no longer
     // routed, not the newest) scale to zero and others start at their initial scale.
     const fromSource = failure ? 0 : this.scale.desiredScale(key, rev);
-    const desired = fromSource ?? (routingStateOf(rev, this.ctx.listers) === 'reserve' ? 0 : resumedScale(rev) ?? initialScale(rev));
+    const desired = fromSource ?? (routingStateOf(rev, this.ctx.listers) === 'reserve' ? 0 : initialScale(rev));
     this.runtime.ensure(rev, desired);
 
     const pods = this.ctx.listers.pods.list(namespace, { [Labels.revision]: name },
