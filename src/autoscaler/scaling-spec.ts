@@ -6,10 +6,9 @@
 import { SluiceError } from '../lib/errors.ts';
 import type { AutoscalerClass, AutoscalerConfig, HpaBehavior } from './config.ts';
 import { HPA_CLASS, KPA_CLASS, TARGET_MIN, readScalar } from './config.ts';
-import { AUTOSCALING_ANNOTATION_ALIASES, AUTOSCALING_ANNOTATION_KEYS } from '../api/types/knative.ts';
+import { autoscalingAnnotationKey, UNKNOWN_AUTOSCALING_ANNOTATION } from '../api/types/knative.ts';
 import { formatDuration } from './duration.ts';
 
-export const ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
 export type ScalingMetric = 'concurrency' | 'rps' | 'cpu';
 
 export interface ScalingSpec {
@@ -40,9 +39,6 @@ export interface ScalingSpec {
   hpa: { cpuInitializationPeriodMs: number; excludeWarmingPods: boolean; tolerance: number; syncPeriodMs: number; behavior: HpaBehavior };
 }
 
-const KNOWN: readonly string[] = AUTOSCALING_ANNOTATION_KEYS;
-const ALIASES = AUTOSCALING_ANNOTATION_ALIASES;
-
 /**
  * Builds a revision's ScalingSpec from its annotations (all of metadata.annotations may be
  * passed; only `autoscaling.knative.dev/*` are read), its containerConcurrency (0 = unlimited)
@@ -52,10 +48,9 @@ const ALIASES = AUTOSCALING_ANNOTATION_ALIASES;
 export function revisionScalingSpec(annotations: Readonly<Record<string, string>> | undefined, containerConcurrency: number, cfg: AutoscalerConfig, reachable = true): ScalingSpec {
   const ann = new Map<string, { name: string; value: string }>();
   for (const [name, value] of Object.entries(annotations ?? {})) {
-    if (!name.startsWith(ANNOTATION_PREFIX)) continue;
-    const short = name.slice(ANNOTATION_PREFIX.length);
-    const key = ALIASES[short] ?? short;
-    if (!KNOWN.includes(key)) throw annErr(name, value, `unknown autoscaling annotation; known: ${KNOWN.map((k) => ANNOTATION_PREFIX + k).join(', ')}`);
+    const key = autoscalingAnnotationKey(name);
+    if (key === undefined) continue;
+    if (key === null) throw annErr(name, value, UNKNOWN_AUTOSCALING_ANNOTATION);
     ann.set(key, { name, value });
   }
   const num = (key: string, kind: 'number' | 'int' | 'duration'): number | undefined => {

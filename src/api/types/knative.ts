@@ -79,7 +79,19 @@ export const Labels = {
 export const AUTOSCALING_ANNOTATION_PREFIX = 'autoscaling.knative.dev/';
 export const AUTOSCALING_ANNOTATION_KEYS = ['class', 'metric', 'target', 'target-utilization-percentage', 'min-scale', 'max-scale', 'initial-scale', 'scale-down-delay', 'window', 'panic-window-percentage', 'panic-threshold-percentage', 'target-burst-capacity', 'activation-scale', 'scale-to-zero-pod-retention-period'] as const;
 /** Knative's older camelCase spellings, still accepted. */
-export const AUTOSCALING_ANNOTATION_ALIASES: Readonly<Record<string, string>> = { minScale: 'min-scale', maxScale: 'max-scale', initialScale: 'initial-scale', scaleDownDelay: 'scale-down-delay', panicWindowPercentage: 'panic-window-percentage', panicThresholdPercentage: 'panic-threshold-percentage', targetBurstCapacity: 'target-burst-capacity', targetUtilizationPercentage: 'target-utilization-percentage' };
+const AUTOSCALING_ANNOTATION_ALIASES: Readonly<Record<string, string>> = { minScale: 'min-scale', maxScale: 'max-scale', initialScale: 'initial-scale', scaleDownDelay: 'scale-down-delay', panicWindowPercentage: 'panic-window-percentage', panicThresholdPercentage: 'panic-threshold-percentage', targetBurstCapacity: 'target-burst-capacity', targetUtilizationPercentage: 'target-utilization-percentage' };
+export const UNKNOWN_AUTOSCALING_ANNOTATION = `unknown autoscaling annotation; known: ${AUTOSCALING_ANNOTATION_KEYS.map((k) => AUTOSCALING_ANNOTATION_PREFIX + k).join(', ')}`;
+
+/**
+ * For an annotation name: undefined when it is not an autoscaling annotation; else its key
+ * (aliases resolved, e.g. `min-scale`), or null when sluice does not read it.
+ */
+export function autoscalingAnnotationKey(name: string): string | null | undefined {
+  if (!name.startsWith(AUTOSCALING_ANNOTATION_PREFIX)) return undefined;
+  const short = name.slice(AUTOSCALING_ANNOTATION_PREFIX.length);
+  const key = AUTOSCALING_ANNOTATION_ALIASES[short] ?? short;
+  return (AUTOSCALING_ANNOTATION_KEYS as readonly string[]).includes(key) ? key : null;
+}
 
 export const Annotations = {
   class: 'autoscaling.knative.dev/class',

@@ -4,7 +4,7 @@
  * windows in range. Defaults follow Knative's config-autoscaler (allow-zero-initial-scale false,
  * no max-scale-limit).
  */
-import { Annotations, AUTOSCALING_ANNOTATION_ALIASES, AUTOSCALING_ANNOTATION_KEYS, AUTOSCALING_ANNOTATION_PREFIX } from '../types/knative.ts';
+import { Annotations, autoscalingAnnotationKey, UNKNOWN_AUTOSCALING_ANNOTATION } from '../types/knative.ts';
 import { child, FieldErrors, isPlainObject } from './field-errors.ts';
 import { parseDuration } from './duration.ts';
 
@@ -47,11 +47,7 @@ export function validateAutoscalingAnnotations(annotations: unknown, path: strin
   // An autoscaling annotation sluice does not read is refused here, naming it: accepted, it would
   // leave the revision without an autoscaler (no scale to zero) and only a log line saying why.
   for (const [key, value] of Object.entries(a)) {
-    if (!key.startsWith(AUTOSCALING_ANNOTATION_PREFIX)) continue;
-    const short = key.slice(AUTOSCALING_ANNOTATION_PREFIX.length);
-    if (!(AUTOSCALING_ANNOTATION_KEYS as readonly string[]).includes(AUTOSCALING_ANNOTATION_ALIASES[short] ?? short)) {
-      errs.invalid(at(key), String(value), `unknown autoscaling annotation; known: ${AUTOSCALING_ANNOTATION_KEYS.map((k) => AUTOSCALING_ANNOTATION_PREFIX + k).join(', ')}`);
-    }
+    if (autoscalingAnnotationKey(key) === null) errs.invalid(at(key), String(value), UNKNOWN_AUTOSCALING_ANNOTATION);
   }
 
   const cls = get(Annotations.class);

@@ -200,15 +200,30 @@ function compileAction(ctx: FieldCtx, field: string, r: Obj, vhRetry: Obj | unde
   ctx.fail(field, 'route needs one of route, redirect, direct_response');
 }
 
+/**
+ * How a virtual host domain is matched (Envoy): `*` any host, `*suffix`, `prefix*`, or exactly;
+ * `key` is the lower-cased domain without its wildcard. A wildcard anywhere else is invalid.
+ */
+export type DomainMatch = { kind: 'any' | 'suffix' | 'prefix' | 'exact'; key: string } | { kind: 'invalid'; why: string };
+export function domainMatch(domain: string): DomainMatch {
+  const dom = domain.toLowerCase();
+  if (dom === '*') return { kind: 'any', key: '' };
+  if (dom.startsWith('*')) return { kind: 'suffix', key: dom.slice(1) };
+  if (dom.endsWith('*')) return { kind: 'prefix', key: dom.slice(0, -1) };
+  if (dom.includes('*')) return { kind: 'invalid', why: `wildcard only allowed at the start or end of ${JSON.stringify(domain)}` };
+  return { kind: 'exact', key: dom };
+}
+
 function addDomain(ctx: FieldCtx, field: string, d: string, vh: VirtualHost, exact: Map<string, VirtualHost>, suffixes: [string, VirtualHost][], prefixes: [string, VirtualHost][], seen: Set<string>): VirtualHost | undefined {
   const dom = d.toLowerCase();
   if (seen.has(dom)) ctx.fail(field, `domain ${JSON.stringify(d)} appears in more than one virtual host`);
   seen.add(dom);
-  if (dom === '*') return vh;
-  if (dom.startsWith('*')) { suffixes.push([dom.slice(1), vh]); return undefined; }
-  if (dom.endsWith('*')) { prefixes.push([dom.slice(0, -1), vh]); return undefined; }
-  if (dom.includes('*')) ctx.fail(field, `wildcard only allowed at the start or end of ${JSON.stringify(d)}`);
-  exact.set(dom, vh);
+  const m = domainMatch(d);
+  if (m.kind === 'invalid') return ctx.fail(field, m.why);
+  if (m.kind === 'any') return vh;
+  if (m.kind === 'suffix') suffixes.push([m.key, vh]);
+  else if (m.kind === 'prefix') prefixes.push([m.key, vh]);
+  else exact.set(m.key, vh);
   return undefined;
 }
 

@@ -9,7 +9,7 @@
  * refused (NACK naming both), as Envoy refuses duplicate domains in one route configuration.
  */
 import { FieldCtx, type Obj } from './invalid-resource.ts';
-import { compileVirtualHost, indexVirtualHosts } from './route-config.ts';
+import { compileVirtualHost, domainMatch, indexVirtualHosts } from './route-config.ts';
 import type { RouteTable, TranslateDefaults, VirtualHost } from './model.ts';
 
 /** Compiles one VirtualHost resource. */
@@ -40,10 +40,8 @@ interface PerRoute {
   table?: { base: RouteTable; table: RouteTable };
 }
 
-/** Why `domain` cannot be indexed (a wildcard in the middle), or undefined. */
-function invalidDomain(domain: string): string | undefined {
-  if (domain.startsWith('*') || domain.endsWith('*') || !domain.includes('*')) return undefined;
-  return `wildcard only allowed at the start or end of ${JSON.stringify(domain)}`;
+function indexOf(p: PerRoute, kind: 'suffix' | 'prefix' | 'exact'): Map<string, VirtualHost> {
+  return kind === 'suffix' ? p.suffixes : kind === 'prefix' ? p.prefixes : p.exact;
 }
 
 /** The accepted VirtualHost resources, by route configuration, with the tables assembled from them. */
@@ -75,8 +73,8 @@ export class VhdsHosts {
       let why: string | undefined;
       for (const dom of vh.domains) {
         const d = dom.toLowerCase();
-        const bad = invalidDomain(dom);
-        if (bad) { why = `VirtualHost ${name}: ${bad}`; break; }
+        const m = domainMatch(dom);
+        if (m.kind === 'invalid') { why = `VirtualHost ${name}: ${m.why}`; break; }
         const owner = owners?.get(d);
         if (owner !== undefined && owner !== name && !upserts.has(owner)) { why = `VirtualHost ${name}: domain ${JSON.stringify(dom)} is already served by VirtualHost ${owner}`; break; }
         const other = claimed.get(`${rc}|${d}`);
@@ -85,8 +83,6 @@ export class VhdsHosts {
       if (why) { refused.set(name, why); continue; }
       for (const dom of vh.domains) claimed.set(`${rc}|${dom.toLowerCase()}`, name);
     }
-    // Replaced hosts leave the index before any new one enters (a domain may move between them).
-    for (const [name] of upserts) if (!refused.has(name)) { const p = this.byRoute.get(routeConfigOf(name)); if (p) this.drop(p, name); }
     for (const [name, vh] of upserts) if (!refused.has(name)) this.set(name, vh);
     return refused;
   }
@@ -96,12 +92,10 @@ export class VhdsHosts {
     this.drop(p, name);
     p.hosts.set(name, vh);
     for (const dom of vh.domains) {
-      const d = dom.toLowerCase();
-      p.owners.set(d, name);
-      if (d === '*') p.any = vh;
-      else if (d.startsWith('*')) p.suffixes.set(d.slice(1), vh);
-      else if (d.endsWith('*')) p.prefixes.set(d.slice(0, -1), vh);
-      else p.exact.set(d, vh);
+      p.owners.set(dom.toLowerCase(), name);
+      const m = domainMatch(dom);
+      if (m.kind === 'any') p.any = vh;
+      else if (m.kind !== 'invalid') indexOf(p, m.kind).set(m.key, vh);
     }
     p.table = undefined;
   }
@@ -121,10 +115,9 @@ export class VhdsHosts {
       const d = dom.toLowerCase();
       if (p.owners.get(d) !== name) continue;
       p.owners.delete(d);
-      if (d === '*') { if (p.any === old) p.any = undefined; }
-      else if (d.startsWith('*')) { if (p.suffixes.get(d.slice(1)) === old) p.suffixes.delete(d.slice(1)); }
-      else if (d.endsWith('*')) { if (p.prefixes.get(d.slice(0, -1)) === old) p.prefixes.delete(d.slice(0, -1)); }
-      else if (p.exact.get(d) === old) p.exact.delete(d);
+      const m = domainMatch(dom);
+      if (m.kind === 'any') { if (p.any === old) p.any = undefined; }
+      else if (m.kind !== 'invalid' && indexOf(p, m.kind).get(m.key) === old) indexOf(p, m.kind).delete(m.key);
     }
     p.table = undefined;
   }

@@ -7,6 +7,7 @@
  */
 import type { Revision } from '../../api/types/knative.ts';
 import { Annotations } from '../../api/types/knative.ts';
+import { ConditionTypes, getCondition } from '../../api/conditions.ts';
 
 export interface ScaleSource {
   /** Desired pods for `namespace/name`, or undefined for "no opinion" (the default applies). */
@@ -41,9 +42,9 @@ export function initialScale(rev: Revision, clusterDefault = 1): number {
  * get a pod each on restart).
  */
 export function resumedScale(rev: Revision): number | undefined {
-  const st = rev.status as { desiredReplicas?: unknown; conditions?: { type: string; status: string }[] } | undefined;
-  if (typeof st?.desiredReplicas !== 'number' || !Number.isInteger(st.desiredReplicas) || st.desiredReplicas < 0) return undefined;
-  return st.conditions?.some((c) => c.type === 'ResourcesAvailable' && c.status === 'True') ? st.desiredReplicas : undefined;
+  const n = rev.status?.desiredReplicas;
+  if (n === undefined || !Number.isInteger(n) || n < 0) return undefined;
+  return getCondition(rev.status?.conditions, ConditionTypes.resourcesAvailable)?.status === 'True' ? n : undefined;
 }
 
 export const initialScaleSource: ScaleSource = {
