@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runReadiness } from '../../bench/readiness/run.ts';
 import { consoleTable, writeReport } from '../../bench/readiness/report.ts';
 import { loadScenario, parseDurationMs } from '../../bench/readiness/scenario.ts';
 
@@ -47,6 +46,10 @@ export function register(program: Command): void {
         const ep = JSON.parse(fs.readFileSync(path.join(o.stateDir, 'endpoints.json'), 'utf8')) as Record<string, string>;
         rssPids = Object.fromEntries(Object.entries(ep).filter(([k, v]) => k.endsWith('Pid') && /^\d+$/.test(v)).map(([k, v]) => [k.slice(0, -3), Number(v)]));
       }
+      // Loaded here, not at the top: it pulls in @kubernetes/client-node, which every other sluice
+      // command (the control process of `sluice up` among them) would otherwise load too — about
+      // 16 MB of heap and its start-up time for nothing.
+      const { runReadiness } = await import('../../bench/readiness/run.ts');
       const report = await runReadiness({
         scenario: sc?.name,
         services: int(o.services, sc?.services ?? 10, 'services'),

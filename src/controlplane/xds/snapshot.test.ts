@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { TypeUrl, decodeResource, encodeResource } from '../../xds/protos.ts';
 import { isSluiceError } from '../../lib/errors.ts';
-import { buildSnapshot, changesBetween } from './snapshot.ts';
+import { buildSnapshot, changesBetween, MAX_DIFF_STEPS, type Snapshot } from './snapshot.ts';
 import { proxyInfoFromNode, structToStrings } from './node-info.ts';
 import { edsCluster, loadAssignment } from './test-fixtures.ts';
 
@@ -57,6 +59,29 @@ test('snapshot: changesBetween walks the builds from older entries to the curren
   assert.deepEqual([...changesBetween(b.entries(TypeUrl.Cluster), d.entries(TypeUrl.Cluster))!.removed].sort(), ['a', 'b', 'c']);
   const unrelated = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')]]) }, 1);
   assert.equal(changesBetween(unrelated.entries(TypeUrl.Cluster), c.entries(TypeUrl.Cluster)), undefined, 'not an ancestor: undefined (compare everything)');
+});
+
+test('snapshot: the newest build keeps at most MAX_DIFF_STEPS older entries maps alive', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  // Each build changes one cluster, so every build has its own entries map.
+  const build = (i: number, prev?: Snapshot) => buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a', { lb_policy: i % 2 ? 'RANDOM' : 'ROUND_ROBIN' })], [`c${i}`, edsCluster(`c${i}`)]]) }, i, prev);
+  let snap = build(0);
+  const refs: WeakRef<object>[] = [new WeakRef(snap.entries(TypeUrl.Cluster))];
+  const held = snap.entries(TypeUrl.Cluster); // a stream settled on build 0 would hold this
+  for (let i = 1; i <= 3 * MAX_DIFF_STEPS; i++) { snap = build(i, snap); refs.push(new WeakRef(snap.entries(TypeUrl.Cluster))); }
+  const newest = snap.entries(TypeUrl.Cluster);
+  const older = snap.diff(TypeUrl.Cluster)!.from; // one build back
+  const atLimit = refs[refs.length - 1 - MAX_DIFF_STEPS]!.deref()!;
+  assert.deepEqual([...changesBetween(atLimit, newest)!.removed].sort(), [...Array(MAX_DIFF_STEPS).keys()].map((k) => `c${refs.length - 1 - MAX_DIFF_STEPS + k}`).sort(), 'MAX_DIFF_STEPS builds back: walkable');
+  assert.deepEqual(changesBetween(older, newest)!.changed.sort(), ['a', `c${refs.length - 1}`]);
+  assert.equal(changesBetween(held, newest), undefined, 'further back: the caller compares everything');
+  await new Promise((r) => setImmediate(r)); // WeakRefs made in this turn stay alive until it ends
+  gc();
+  const alive = refs.filter((r) => r.deref() !== undefined).length;
+  // the newest, MAX_DIFF_STEPS behind it, and build 0 (held above); uncut, all 97 stayed alive.
+  assert.equal(alive, MAX_DIFF_STEPS + 2, `${alive} of ${refs.length} entries maps alive`);
+  assert.ok(held.size > 0);
 });
 
 test('snapshot: a resource that does not encode is refused with its type and name', () => {

@@ -54,9 +54,25 @@ const EMPTY: TypeEntries = new Map();
  * intermediate snapshots (the push queue merged them, or a held push) still gets an O(changes)
  * response instead of a comparison of every name it holds.
  */
-const diffOfEntries = new WeakMap<TypeEntries, TypeDiff>();
+const diffOfEntries = new WeakMap<TypeEntries, DiffLink>();
 /** How many builds back `changesBetween` walks before giving up (the caller then compares everything). */
-const MAX_DIFF_STEPS = 32;
+export const MAX_DIFF_STEPS = 32;
+
+/**
+ * One step of the chain `changesBetween` walks. Its own object, not the snapshot's TypeDiff: the
+ * link MAX_DIFF_STEPS builds back is cut (`from` cleared) as each build is added, so the current
+ * entries keep at most that many older maps alive. Uncut, every build's map stayed reachable from
+ * the newest one through this WeakMap (the value holds `from`, which is itself a key): at 2,000
+ * services a control process held 530 old gateway maps (22 MB), growing with every flush.
+ */
+interface DiffLink { from: TypeEntries | undefined; readonly changed: readonly string[]; readonly removed: readonly string[] }
+
+function linkBuild(out: TypeEntries, diff: TypeDiff): void {
+  diffOfEntries.set(out, { from: diff.from, changed: diff.changed, removed: diff.removed });
+  let link = diffOfEntries.get(diff.from);
+  for (let i = 1; link?.from && i < MAX_DIFF_STEPS; i++) link = diffOfEntries.get(link.from);
+  if (link) link.from = undefined;
+}
 
 /**
  * Names changed (new or different version) and removed between two entries maps of one type, by
@@ -70,7 +86,7 @@ export function changesBetween(from: TypeEntries, to: TypeEntries): { changed: s
   let cur = to;
   for (let i = 0; cur !== from; i++) {
     const d = diffOfEntries.get(cur);
-    if (!d || i >= MAX_DIFF_STEPS) return undefined;
+    if (!d?.from || i >= MAX_DIFF_STEPS) return undefined;
     for (const n of d.changed) changed.push(n);
     for (const n of d.removed) removed.push(n);
     cur = d.from;
@@ -221,7 +237,7 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
       const diff = { from: previous, changed: [], removed: removedFrom(previous, none) };
       types.set(type, none);
       diffs.set(type, diff);
-      diffOfEntries.set(none, diff);
+      linkBuild(none, diff);
       continue;
     }
     // Most rebuilds leave most types as they were (translation caches hand back the very same
@@ -270,7 +286,7 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
     const diff = { from: previous, changed, removed: out.size - changed.length < previous.size ? removedFrom(previous, out) : [] };
     types.set(type, out);
     diffs.set(type, diff);
-    diffOfEntries.set(out, diff);
+    linkBuild(out, diff);
   }
   return new Snapshot(generation, types, diffs);
 }
