@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { TypeUrl, decodeResource, encodeResource } from '../../xds/protos.ts';
 import { isSluiceError } from '../../lib/errors.ts';
-import { buildSnapshot, changesBetween, MAX_DIFF_STEPS, type Snapshot } from './snapshot.ts';
+import { buildSnapshot, changesBetween, MAX_DIFF_STEPS, type Snapshot, type TypeEntries } from './snapshot.ts';
 import { proxyInfoFromNode, structToStrings } from './node-info.ts';
 import { edsCluster, loadAssignment } from './test-fixtures.ts';
 
@@ -67,7 +67,7 @@ test('snapshot: the newest build keeps at most MAX_DIFF_STEPS older entries maps
   // Each build changes one cluster, so every build has its own entries map.
   const build = (i: number, prev?: Snapshot) => buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a', { lb_policy: i % 2 ? 'RANDOM' : 'ROUND_ROBIN' })], [`c${i}`, edsCluster(`c${i}`)]]) }, i, prev);
   let snap = build(0);
-  const refs: WeakRef<object>[] = [new WeakRef(snap.entries(TypeUrl.Cluster))];
+  const refs: WeakRef<TypeEntries>[] = [new WeakRef(snap.entries(TypeUrl.Cluster))];
   const held = snap.entries(TypeUrl.Cluster); // a stream settled on build 0 would hold this
   for (let i = 1; i <= 3 * MAX_DIFF_STEPS; i++) { snap = build(i, snap); refs.push(new WeakRef(snap.entries(TypeUrl.Cluster))); }
   const newest = snap.entries(TypeUrl.Cluster);
