@@ -56,3 +56,11 @@ test('invalid YAML and a missing file are errors naming the file', () => {
   assert.throws(() => loadConfig(f), (e: unknown) => isSluiceError(e, ConfigErrors.Syntax) && e.message.startsWith(`${f}:`));
   assert.throws(() => loadConfig(path.join(dir, 'nope.yaml')), (e: unknown) => isSluiceError(e, ConfigErrors.Read));
 });
+
+test('store.eventTTL: an hour by default, a duration when given, 0s keeps Events, anything else names the line', () => {
+  assert.equal(defaultConfig().store.eventTtlMs, 3_600_000, "kube-apiserver's --event-ttl default");
+  assert.equal(loadConfig(write('ttl.yaml', 'store:\n  eventTTL: 10m\n')).store.eventTtlMs, 600_000);
+  assert.equal(loadConfig(write('ttl0.yaml', 'store:\n  eventTTL: 0s\n')).store.eventTtlMs, 0, 'kept forever');
+  const g = write('ttl-bad.yaml', 'store:\n  eventTTL: soon\n');
+  assert.throws(() => loadConfig(g), (e: unknown) => isSluiceError(e, ConfigErrors.Invalid) && e.message.includes(`${g}:2`) && e.message.includes('store.eventTTL') && e.message.includes('"soon"'));
+});

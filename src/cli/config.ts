@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import { SluiceError } from '../lib/errors.ts';
+import { parseGoDuration } from '../autoscaler/duration.ts';
 
 export const ConfigErrors = {
   Read: 'SLUICE_E_CONFIG_READ',
@@ -34,6 +35,11 @@ export interface StoreConfig {
    * kill -9 still loses nothing acknowledged, a power loss or OS crash can lose the last commits.
    */
   synchronous: 'full' | 'normal';
+  /**
+   * How long an Event lives after its last write (kube-apiserver's --event-ttl, default 1 h);
+   * 0 keeps Events forever. Without a TTL they only accumulate in the store and its memory.
+   */
+  eventTtlMs: number;
 }
 
 export interface SluiceConfig {
@@ -53,12 +59,12 @@ export interface SluiceConfig {
 
 export const SECTIONS = ['api', 'store', 'domain', 'images', 'autoscaler', 'proxy', 'controlplane'] as const;
 const API_KEYS = ['port', 'host', 'bodyLimitBytes'];
-const STORE_KEYS = ['backend', 'path', 'synchronous'];
+const STORE_KEYS = ['backend', 'path', 'synchronous', 'eventTTL'];
 
 export function defaultConfig(): SluiceConfig {
   return {
     api: { port: 7070, host: '127.0.0.1', bodyLimitBytes: 3 * 1024 * 1024 },
-    store: { backend: 'sqlite', path: 'state.db', synchronous: 'full' },
+    store: { backend: 'sqlite', path: 'state.db', synchronous: 'full', eventTtlMs: 3_600_000 },
     domain: 'sluice.localhost',
     images: {},
     autoscaler: {},
@@ -154,6 +160,11 @@ export function loadConfig(file?: string): SluiceConfig {
   if (store.synchronous !== undefined) {
     if (store.synchronous !== 'full' && store.synchronous !== 'normal') throw invalid('store.synchronous', `must be "full" or "normal", got ${JSON.stringify(store.synchronous)}`);
     cfg.store.synchronous = store.synchronous;
+  }
+  if (store.eventTTL !== undefined) {
+    const ms = typeof store.eventTTL === 'string' ? parseGoDuration(store.eventTTL) : undefined;
+    if (ms === undefined) throw invalid('store.eventTTL', `must be a duration such as "1h" or "30m" ("0s" keeps Events forever), got ${JSON.stringify(store.eventTTL)}`);
+    cfg.store.eventTtlMs = ms;
   }
 
   if (obj.domain !== undefined) {

@@ -85,3 +85,32 @@ test('a malformed tokens.yaml stops the start with the file and field named; not
   assert.equal(fs.existsSync(path.join(dir, 'endpoints.json')), false);
   assert.equal(fs.existsSync(path.join(dir, 'kubeconfig')), false);
 });
+
+test('Events expire after store.eventTTL: one posted through the API is gone a TTL later, other objects stay', async () => {
+  const dir = tmp();
+  const config = defaultConfig();
+  config.api.port = 0;
+  config.store.path = 'state.db'; // the real SQLite store
+  config.store.eventTtlMs = 1500;
+  const cp = new ControlProcess({ stateDir: dir, config, components: [] });
+  const started = await cp.start();
+  try {
+    const headers = { Authorization: `Bearer ${started.adminToken}`, 'content-type': 'application/json' };
+    const base = `${started.endpoints.api}/api/v1/namespaces/default`;
+    const ev = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'hello.1' }, involvedObject: { kind: 'Pod', name: 'hello', namespace: 'default' }, reason: 'Started', message: 'started', type: 'Normal' };
+    assert.equal((await fetch(`${base}/events`, { method: 'POST', headers, body: JSON.stringify(ev) })).status, 201);
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'keep' }, stringData: { a: '1' } };
+    assert.equal((await fetch(`${base}/secrets`, { method: 'POST', headers, body: JSON.stringify(secret) })).status, 201);
+    assert.equal((await fetch(`${base}/events/hello.1`, { headers })).status, 200, 'there before its TTL');
+    const deadline = Date.now() + 10_000;
+    let status = 200;
+    while (status === 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await fetch(`${base}/events/hello.1`, { headers })).status;
+    }
+    assert.equal(status, 404, 'deleted after its TTL');
+    assert.equal((await fetch(`${base}/secrets/keep`, { headers })).status, 200, 'not an Event: untouched');
+  } finally {
+    await cp.stop();
+  }
+});

@@ -16,6 +16,7 @@ import { ApiAuth, ensureAdminToken } from '../security/api-auth.ts';
 import { loadOrCreateCa, type Ca } from '../security/ca.ts';
 import { openStore } from '../store/open-store.ts';
 import { registerDashboard } from '../ui/register.ts';
+import { EventTtl } from '../controller/event-ttl.ts';
 import type { Store } from '../store/store.ts';
 import type { SluiceConfig } from './config.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
@@ -67,6 +68,7 @@ export interface Started {
 export class ControlProcess {
   private store?: Store;
   private api?: ApiServer;
+  private eventTtl?: EventTtl;
   private readonly started: Component[] = [];
   private readonly clock: Clock;
   private wroteEndpoints = false;
@@ -96,6 +98,11 @@ export class ControlProcess {
     const serving = await ca.issueServing({ dnsNames: [API_TLS_SERVER_NAME], ttlMs: API_CERT_TTL_MS });
     this.api = createApiServer({ store: this.store, clock: this.clock, bodyLimit: config.api.bodyLimitBytes, auth, tls: { cert: serving.chainPem, key: serving.keyPem } });
     registerDashboard(this.api);
+    // Events expire like kube-apiserver's (--event-ttl): whoever wrote them, components or clients.
+    if (config.store.eventTtlMs > 0) {
+      this.eventTtl = new EventTtl({ store: this.store, clock: this.clock, ttlMs: config.store.eventTtlMs });
+      await this.eventTtl.start();
+    }
     const port = await this.api.listen(config.api.port, config.api.host);
     const endpoints: Record<string, string> = { api: `http://${config.api.host}:${port}`, controlPid: String(process.pid) };
     const kubeconfigServer = `https://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
@@ -129,6 +136,7 @@ export class ControlProcess {
         log.error({ err: e, component: c.name }, 'component failed to stop cleanly');
       }
     }
+    this.eventTtl?.stop();
     try {
       await this.api?.close();
     } catch (e) {
