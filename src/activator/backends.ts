@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoints } from '../api/types/core.ts';
 import type { ForwardOutcome } from './forward.ts';
-import type { Informer } from '../controller/informer.ts';
+import type { InformerHandle } from '../controller/informer.ts';
 
 export interface Backend {
   /** Stable per pod: `namespace/pod` (or `ip:port` without a targetRef). */
@@ -43,7 +43,7 @@ export function readyBackends(ep: Endpoints | undefined): Backend[] {
 }
 
 /** A BackendSource over an Endpoints informer (the control process's shared store). */
-export function endpointsBackendSource(endpoints: Informer<Endpoints>): BackendSource {
+export function endpointsBackendSource(endpoints: InformerHandle<Endpoints>): BackendSource {
   const listeners = new Set<(key: string) => void>();
   const fire = (ep: Endpoints): void => {
     const key = `${ep.metadata.namespace ?? ''}/${ep.metadata.name ?? ''}`;

@@ -15,7 +15,7 @@
  */
 import type { Endpoints } from '../api/types/core.ts';
 import { Controller } from '../controller/controller.ts';
-import type { Informer } from '../controller/informer.ts';
+import type { InformerHandle } from '../controller/informer.ts';
 import type { Clock } from '../lib/clock.ts';
 import { isSluiceError } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
@@ -26,7 +26,7 @@ import { ACTIVATOR_MODE_ANNOTATION, type ActivatorMode } from './activator-mode.
 
 export interface ActivatorModePublisherOptions {
   store: Store;
-  endpoints: Informer<Endpoints>;
+  endpoints: InformerHandle<Endpoints>;
   /** The wanted mode of revision `namespace/name`; undefined = no opinion. */
   mode: (revisionKey: string) => ActivatorMode | undefined;
   clock: Clock;

@@ -17,6 +17,7 @@ import { loadOrCreateCa, type Ca } from '../security/ca.ts';
 import { openStore } from '../store/open-store.ts';
 import { registerDashboard } from '../ui/register.ts';
 import { EventTtl } from '../controller/event-ttl.ts';
+import { SharedInformers } from '../controller/shared-informers.ts';
 import type { Store } from '../store/store.ts';
 import type { SluiceConfig } from './config.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
@@ -41,6 +42,8 @@ export interface ComponentContext {
   api: ApiServer;
   /** The state dir's CA (STATE_DIR/ca), which also signed the API serving certificate. */
   ca: Ca;
+  /** One informer per resource for every component (each takes a scope of its own). */
+  informers: SharedInformers;
 }
 
 export interface Component {
@@ -69,6 +72,7 @@ export class ControlProcess {
   private store?: Store;
   private api?: ApiServer;
   private eventTtl?: EventTtl;
+  private informers?: SharedInformers;
   private readonly started: Component[] = [];
   private readonly clock: Clock;
   private wroteEndpoints = false;
@@ -108,10 +112,11 @@ export class ControlProcess {
     const kubeconfigServer = `https://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`;
     log.info({ api: endpoints.api, store: config.store.backend, stateDir: this.stateDir }, 'api server listening');
 
+    this.informers = new SharedInformers({ store: this.store, clock: this.clock });
     for (const c of this.opts.components ?? []) {
       let extra: Record<string, string> | void;
       try {
-        extra = await c.start({ store: this.store, config, stateDir: this.stateDir, clock: this.clock, endpoints: { ...endpoints }, api: this.api, ca });
+        extra = await c.start({ store: this.store, config, stateDir: this.stateDir, clock: this.clock, endpoints: { ...endpoints }, api: this.api, ca, informers: this.informers });
       } catch (e) {
         throw new SluiceError(ControlErrors.ComponentStart, `component ${c.name} failed to start: ${(e as Error).message}`, { cause: e });
       }
@@ -136,6 +141,7 @@ export class ControlProcess {
         log.error({ err: e, component: c.name }, 'component failed to stop cleanly');
       }
     }
+    this.informers?.stop();
     this.eventTtl?.stop();
     try {
       await this.api?.close();

@@ -7,7 +7,7 @@
 import type { Clock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { log } from '../lib/log.ts';
-import type { Informer } from './informer.ts';
+import type { InformerHandle } from './informer.ts';
 import { WorkQueue } from './work-queue.ts';
 import { isPermanentError, isRequeueAfter, type ReconcileResult } from './reconcile-result.ts';
 
@@ -16,7 +16,7 @@ export interface ControllerOptions {
   clock: Clock;
   reconcile: (key: string) => Promise<ReconcileResult>;
   /** Informers whose sync the workers wait for before the first reconcile. */
-  informers?: Informer<any>[];
+  informers?: InformerHandle<any>[];
   workers?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;

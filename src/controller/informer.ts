@@ -32,16 +32,32 @@ export interface InformerOptions {
   retryBaseMs?: number;
 }
 
+/**
+ * What controllers use of an informer: its lister, handlers and sync state. An Informer is one;
+ * so is a component's view of a shared one (shared-informers.ts), whose stop() removes only the
+ * handlers added through it.
+ */
+export interface InformerHandle<T extends KubeObject = KubeObject> {
+  readonly resource: string;
+  readonly lister: Lister<T>;
+  addHandler(h: InformerHandlers<T>): void;
+  hasSynced(): boolean;
+  waitForSync(): Promise<void>;
+  start(): Promise<void>;
+  stop(): void;
+}
+
 export function cacheKey(o: { metadata: { namespace?: string; name?: string } }): string {
   return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : `${o.metadata.name}`;
 }
 
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends KubeObject = KubeObject> implements InformerHandle<T> {
   readonly resource: string;
   readonly lister: Lister<T>;
   private readonly opts: InformerOptions;
   private readonly cache = new ObjectCache<T>();
-  private readonly handlers: InformerHandlers<T>[] = [];
+  /** Replaced, never mutated: a handler added or removed during a dispatch does not disturb it. */
+  private handlers: readonly InformerHandlers<T>[] = [];
   private watch: Watch | undefined;
   private synced = false;
   private stopped = true;
@@ -59,9 +75,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   addHandler(h: InformerHandlers<T>): void {
-    this.handlers.push(h);
+    this.handlers = [...this.handlers, h];
     // Late registration sees the current cache as adds, like client-go.
     if (this.synced) for (const o of this.cache.values()) h.add?.(o);
+  }
+
+  /** Removes a handler added with addHandler (it gets no further events). */
+  removeHandler(h: InformerHandlers<T>): void {
+    this.handlers = this.handlers.filter((x) => x !== h);
   }
 
   hasSynced(): boolean { return this.synced; }

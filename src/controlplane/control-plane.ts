@@ -18,7 +18,8 @@ import { PodAnnotations } from './translate/types.ts';
 import { realClock, type Clock, type Timer } from '../lib/clock.ts';
 import { log } from '../lib/log.ts';
 import type { Store } from '../store/store.ts';
-import { Informer, cacheKey } from '../controller/informer.ts';
+import { cacheKey, type InformerHandle } from '../controller/informer.ts';
+import { SharedInformers } from '../controller/shared-informers.ts';
 import type { Lister } from '../controller/lister.ts';
 import { AdsServer, DEFAULT_ACK_TIMEOUT_MS } from './xds/ads-server.ts';
 import { PushPipeline } from './pipeline/push-pipeline.ts';
@@ -48,6 +49,8 @@ const GENERATION_KINDS = new Set<string>(WATCHED_RESOURCES.filter((r) => r !== '
 export interface ControlPlaneOptions {
   store: Store;
   clock?: Clock;
+  /** The control process's shared informers; without them the control plane watches on its own. */
+  informers?: SharedInformers;
   host?: string;
   port?: number;
   debounceAfterMs?: number;
@@ -118,10 +121,12 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
   const clock = opts.clock ?? realClock;
   const metrics = new XdsMetrics();
   const translator = new MeshTranslator({ ...(opts.translate ?? {}), gatewayPorts: opts.gatewayPorts ?? opts.translate?.gatewayPorts, now: () => clock.now() });
-  const informers = new Map<string, Informer>();
+  const ownInformers = opts.informers ? undefined : new SharedInformers({ store: opts.store, clock });
+  const scope = (opts.informers ?? ownInformers!).scope();
+  const informers = new Map<string, InformerHandle>();
   const listers = new Map<string, Lister>();
   for (const resource of WATCHED_RESOURCES) {
-    const inf = new Informer({ store: opts.store, resource, clock });
+    const inf = scope.get(resource);
     informers.set(resource, inf);
     listers.set(resource, inf.lister);
   }
@@ -225,8 +230,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     get status() { return status; },
     get server() { return server; },
     async start() {
-      await Promise.all([...informers.values()].map((i) => i.start()));
-      await Promise.all([...informers.values()].map((i) => i.waitForSync()));
+      await scope.start(); // resolves once every informer has synced
       pipeline.flushNow(); // generation 1 carries everything listed
       started = true;
       const xdsAddress = await server.start();
@@ -235,7 +239,8 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
     },
     async stop() {
       if (problemTimer) clock.clearTimeout(problemTimer);
-      for (const inf of informers.values()) inf.stop();
+      scope.stop();
+      ownInformers?.stop();
       pipeline.stop();
       status.stop();
       await server.stop();
@@ -247,7 +252,7 @@ export function createControlPlane(opts: ControlPlaneOptions): ControlPlane {
 export function controlPlaneComponent(opts: Omit<ControlPlaneOptions, 'store' | 'clock'> = {}): {
   name: string;
   controlPlane(): ControlPlane | undefined;
-  start(ctx: { store: Store; clock: Clock }): Promise<Record<string, string>>;
+  start(ctx: { store: Store; clock: Clock; informers?: SharedInformers }): Promise<Record<string, string>>;
   stop(): Promise<void>;
 } {
   let cp: ControlPlane | undefined;
@@ -255,7 +260,7 @@ export function controlPlaneComponent(opts: Omit<ControlPlaneOptions, 'store' | 
     name: 'controlplane',
     controlPlane: () => cp,
     async start(ctx) {
-      cp = createControlPlane({ ...opts, store: ctx.store, clock: ctx.clock });
+      cp = createControlPlane({ ...opts, store: ctx.store, clock: ctx.clock, informers: ctx.informers });
       const { xdsAddress } = await cp.start();
       return { xds: xdsAddress };
     },

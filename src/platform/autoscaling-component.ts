@@ -22,7 +22,8 @@
 import type { Configuration, Revision, Route } from '../api/types/knative.ts';
 import type { Endpoints } from '../api/types/core.ts';
 import type { Component, ComponentContext } from '../cli/control-process.ts';
-import { Informer } from '../controller/informer.ts';
+import type { InformerHandle } from '../controller/informer.ts';
+import { SharedInformers, type InformerScope } from '../controller/shared-informers.ts';
 import type { Clock } from '../lib/clock.ts';
 import { realClock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -73,9 +74,11 @@ export class AutoscalingComponent implements Component {
   private serving: ServingComponent | undefined;
   private activator: Activator | undefined;
   private modePublisher: ActivatorModePublisher | undefined;
-  private informers: Informer<any>[] = [];
-  private routes: Informer<Route> | undefined;
-  private configurations: Informer<Configuration> | undefined;
+  private scope: InformerScope | undefined;
+  /** Informers of its own when started without shared ones (tests). */
+  private ownInformers: SharedInformers | undefined;
+  private routes: InformerHandle<Route> | undefined;
+  private configurations: InformerHandle<Configuration> | undefined;
   private readonly clock: Clock;
   private readonly queueProxies = new Set<QueueProxy>();
   /** Serving port of each live pod's queue-proxy, by `namespace/pod`. */
@@ -96,7 +99,7 @@ export class AutoscalingComponent implements Component {
     });
   }
 
-  private endpointsInformer: Informer<Endpoints> | undefined;
+  private endpointsInformer: InformerHandle<Endpoints> | undefined;
 
   /** The pod is a ready address of the revision's Endpoints (what the proxies route to). */
   private endpointsReady(key: string, podName: string): boolean {
@@ -212,11 +215,10 @@ export class AutoscalingComponent implements Component {
   }
 
   async start(ctx: ComponentContext): Promise<Record<string, string>> {
-    const inf = <T extends object>(resource: string): Informer<any> => {
-      const i = new Informer<any>({ store: ctx.store, resource, clock: this.clock });
-      this.informers.push(i);
-      return i as Informer<T & any>;
-    };
+    if (!ctx.informers) this.ownInformers = new SharedInformers({ store: ctx.store, clock: this.clock });
+    const scope = (ctx.informers ?? this.ownInformers!).scope();
+    this.scope = scope;
+    const inf = <T extends object>(resource: string): InformerHandle<T & any> => scope.get(resource);
     this.routes = inf<Route>(R.routes);
     this.configurations = inf<Configuration>(R.configurations);
     const revisions = inf<Revision>(R.revisions);
@@ -254,7 +256,7 @@ export class AutoscalingComponent implements Component {
       ...(authorize ? { authorize } : {}),
     });
     const addr = await this.activator.listen(0);
-    await Promise.all(this.informers.map((i) => i.start()));
+    await scope.start();
     void publisher.start();
     this.scaleSource.start();
     const metrics = autoscalingMetrics({ scaleSource: this.scaleSource, activator: this.activator });
@@ -271,8 +273,10 @@ export class AutoscalingComponent implements Component {
     this.queueProxies.clear();
     this.scaleSource.stop();
     await this.modePublisher?.stop();
-    for (const i of this.informers) i.stop();
-    this.informers = [];
+    this.scope?.stop();
+    this.ownInformers?.stop();
+    this.scope = undefined;
+    this.ownInformers = undefined;
     await this.activator?.close();
   }
 }

@@ -71,7 +71,7 @@ export function networkComponent(cfg: NetworkConfig, opts: NetworkComponentOptio
         gatewayPorts: { http, https },
         translate: translateOptions,
       });
-      const { xds } = await cp.start({ store: ctx.store, clock: ctx.clock });
+      const { xds } = await cp.start({ store: ctx.store, clock: ctx.clock, informers: ctx.informers });
       const metrics = cp.controlPlane()?.metrics;
       if (metrics) ctx.api.addRoute('/metrics/controlplane', async (_req, res) => {
         res.writeHead(200, { 'content-type': metrics.contentType });

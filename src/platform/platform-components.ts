@@ -28,7 +28,7 @@ export function platformComponents(config: SluiceConfig): Component[] {
   autoscaling.attach(serving);
   const servingComponent: Component = {
     name: 'serving',
-    start: (ctx: ComponentContext) => serving.start({ store: ctx.store, stateDir: ctx.stateDir, clock: ctx.clock, config: { domain: config.domain, images: config.images, file: config.file } }),
+    start: (ctx: ComponentContext) => serving.start({ store: ctx.store, stateDir: ctx.stateDir, clock: ctx.clock, config: { domain: config.domain, images: config.images, file: config.file }, informers: ctx.informers }),
     stop: () => serving.stop(),
   };
   network = net.enabled ? networkComponent(net, { activator: () => autoscaling.activatorAddress }) : undefined;

@@ -11,7 +11,8 @@
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../lib/clock.ts';
 import { realClock } from '../lib/clock.ts';
-import { Informer } from '../controller/informer.ts';
+import type { InformerHandle } from '../controller/informer.ts';
+import { SharedInformers, type InformerScope } from '../controller/shared-informers.ts';
 import { EventRecorder } from '../controller/event-recorder.ts';
 import type { Controller } from '../controller/controller.ts';
 import { Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
@@ -32,6 +33,8 @@ export interface ServingContext {
   stateDir: string;
   clock?: Clock;
   config?: { domain?: string; images?: Record<string, unknown>; file?: string };
+  /** The control process's shared informers; without them the component watches on its own. */
+  informers?: SharedInformers;
 }
 
 export interface ServingOptions {
@@ -65,10 +68,12 @@ class SwitchableScaleSource implements ScaleSource {
 export class ServingComponent {
   readonly name = 'serving';
   runtime: Runtime | undefined;
-  private informers: Informer<any>[] = [];
+  private scope: InformerScope | undefined;
+  /** Informers of its own when started without shared ones (tests). */
+  private ownInformers: SharedInformers | undefined;
   private controllers: Controller[] = [];
   private cleanups: (() => void)[] = [];
-  private revisionInformer: Informer<any> | undefined;
+  private revisionInformer: InformerHandle<any> | undefined;
   private revisionController: Controller | undefined;
   private readonly scale: SwitchableScaleSource;
 
@@ -83,11 +88,10 @@ export class ServingComponent {
     this.runtime = new Runtime({ ...this.opts.runtime, store, stateDir: ctx.stateDir, clock, images });
     await this.runtime.start();
 
-    const inf = <T extends object>(resource: string): Informer<any> => {
-      const i = new Informer<any>({ store, resource, clock });
-      this.informers.push(i);
-      return i as Informer<T & any>;
-    };
+    if (!ctx.informers) this.ownInformers = new SharedInformers({ store, clock });
+    const scope = (ctx.informers ?? this.ownInformers!).scope();
+    this.scope = scope;
+    const inf = (resource: string): InformerHandle<any> => scope.get(resource);
     const informers = {
       services: inf(R.services), configurations: inf(R.configurations), revisions: inf(R.revisions), routes: inf(R.routes),
       ingresses: inf(R.ingresses), pods: inf(R.pods), endpoints: inf(R.endpoints),
@@ -110,7 +114,7 @@ export class ServingComponent {
       newRouteController(rctx, informers, w ?? 2),
       newDomainMappingController(rctx, { domainMappings: inf(DOMAIN_MAPPINGS), ingresses: informers.ingresses, services: informers.services, routes: informers.routes }, w ?? 2),
     ];
-    await Promise.all(this.informers.map((i) => i.start()));
+    await scope.start();
     await Promise.all(this.controllers.map((c) => c.start()));
   }
 
@@ -128,10 +132,12 @@ export class ServingComponent {
   async stop(): Promise<void> {
     for (const c of this.cleanups) c();
     await Promise.all(this.controllers.map((c) => c.stop()));
-    for (const i of this.informers) i.stop();
+    this.scope?.stop();
+    this.ownInformers?.stop();
     await this.runtime?.stop();
     this.controllers = [];
-    this.informers = [];
+    this.scope = undefined;
+    this.ownInformers = undefined;
   }
 }
 

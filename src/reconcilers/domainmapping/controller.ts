@@ -4,7 +4,7 @@
  * spec.ref names → DomainMappingReconciler.
  */
 import { Controller } from '../../controller/controller.ts';
-import type { Informer, InformerHandlers } from '../../controller/informer.ts';
+import type { InformerHandle, InformerHandlers } from '../../controller/informer.ts';
 import type { Lister } from '../../controller/lister.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import type { DomainMapping } from '../../api/types/knative.ts';
@@ -16,7 +16,7 @@ function handlers<T extends KubeObject>(fire: (o: T) => void): InformerHandlers<
 }
 
 export function newDomainMappingController(ctx: ReconcilerContext, informers: {
-  domainMappings: Informer<any>; ingresses: Informer<any>; services: Informer<any>; routes: Informer<any>;
+  domainMappings: InformerHandle<any>; ingresses: InformerHandle<any>; services: InformerHandle<any>; routes: InformerHandle<any>;
 }, workers = 2): Controller {
   const mappings = informers.domainMappings.lister as Lister<DomainMapping>;
   const r = new DomainMappingReconciler(ctx, mappings);

@@ -1,14 +1,14 @@
 /** Wiring: Revisions, their Pods (by label) and Endpoints, and the scale source → RevisionReconciler. */
 import { Controller } from '../../controller/controller.ts';
 import { enqueueSelf, enqueueControllerOf, enqueueByLabel } from '../../controller/owner.ts';
-import type { Informer } from '../../controller/informer.ts';
+import type { InformerHandle } from '../../controller/informer.ts';
 import { Labels, type Route } from '../../api/types/knative.ts';
 import type { Runtime } from '../../runtime/runtime.ts';
 import type { ReconcilerContext } from '../shared/context.ts';
 import { RevisionReconciler } from './reconciler.ts';
 import type { ScaleSource } from './scale-source.ts';
 
-export function newRevisionController(ctx: ReconcilerContext, informers: { revisions: Informer<any>; pods: Informer<any>; endpoints: Informer<any>; routes: Informer<any> }, runtime: Runtime, scale: ScaleSource, workers = 4): { controller: Controller; unsubscribe: () => void } {
+export function newRevisionController(ctx: ReconcilerContext, informers: { revisions: InformerHandle<any>; pods: InformerHandle<any>; endpoints: InformerHandle<any>; routes: InformerHandle<any> }, runtime: Runtime, scale: ScaleSource, workers = 4): { controller: Controller; unsubscribe: () => void } {
   const r = new RevisionReconciler(ctx, runtime, scale);
   const c = new Controller({ name: 'revision', clock: ctx.clock, workers, reconcile: (k) => r.reconcile(k), informers: Object.values(informers) });
   informers.revisions.addHandler(enqueueSelf(c.enqueue));

@@ -4,7 +4,7 @@
  */
 import { Controller } from '../../controller/controller.ts';
 import { enqueueSelf, enqueueControllerOf } from '../../controller/owner.ts';
-import type { Informer, InformerHandlers } from '../../controller/informer.ts';
+import type { InformerHandle, InformerHandlers } from '../../controller/informer.ts';
 import type { KubeObject } from '../../api/meta.ts';
 import type { Route } from '../../api/types/knative.ts';
 import type { ReconcilerContext } from '../shared/context.ts';
@@ -20,7 +20,7 @@ function referencing(ctx: ReconcilerContext, field: 'configurationName' | 'revis
   return { add: fire, update: (_a, b) => fire(b), delete: fire };
 }
 
-export function newRouteController(ctx: ReconcilerContext, informers: { routes: Informer<any>; ingresses: Informer<any>; configurations: Informer<any>; revisions: Informer<any> }, workers = 2): Controller {
+export function newRouteController(ctx: ReconcilerContext, informers: { routes: InformerHandle<any>; ingresses: InformerHandle<any>; configurations: InformerHandle<any>; revisions: InformerHandle<any> }, workers = 2): Controller {
   const r = new RouteReconciler(ctx);
   const c = new Controller({ name: 'route', clock: ctx.clock, workers, reconcile: (k) => r.reconcile(k), informers: Object.values(informers) });
   informers.routes.addHandler(enqueueSelf(c.enqueue));
