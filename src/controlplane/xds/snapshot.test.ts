@@ -61,7 +61,7 @@ test('snapshot: changesBetween walks the builds from older entries to the curren
   assert.equal(changesBetween(unrelated.entries(TypeUrl.Cluster), c.entries(TypeUrl.Cluster)), undefined, 'not an ancestor: undefined (compare everything)');
 });
 
-test('snapshot: the newest build keeps at most MAX_DIFF_STEPS older entries maps alive', async () => {
+test('snapshot: the diff chain keeps no older entries maps alive and still walks MAX_DIFF_STEPS builds back', async () => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
   // Each build changes one cluster, so every build has its own entries map.
@@ -69,19 +69,22 @@ test('snapshot: the newest build keeps at most MAX_DIFF_STEPS older entries maps
   let snap = build(0);
   const refs: WeakRef<TypeEntries>[] = [new WeakRef(snap.entries(TypeUrl.Cluster))];
   const held = snap.entries(TypeUrl.Cluster); // a stream settled on build 0 would hold this
-  for (let i = 1; i <= 3 * MAX_DIFF_STEPS; i++) { snap = build(i, snap); refs.push(new WeakRef(snap.entries(TypeUrl.Cluster))); }
-  const newest = snap.entries(TypeUrl.Cluster);
-  const older = snap.diff(TypeUrl.Cluster)!.from; // one build back
-  const atLimit = refs[refs.length - 1 - MAX_DIFF_STEPS]!.deref()!;
-  assert.deepEqual([...changesBetween(atLimit, newest)!.removed].sort(), [...Array(MAX_DIFF_STEPS).keys()].map((k) => `c${refs.length - 1 - MAX_DIFF_STEPS + k}`).sort(), 'MAX_DIFF_STEPS builds back: walkable');
-  assert.deepEqual(changesBetween(older, newest)!.changed.sort(), ['a', `c${refs.length - 1}`]);
-  assert.equal(changesBetween(held, newest), undefined, 'further back: the caller compares everything');
+  let atLimit: TypeEntries | undefined;
+  for (let i = 1; i <= 3 * MAX_DIFF_STEPS; i++) {
+    snap = build(i, snap);
+    refs.push(new WeakRef(snap.entries(TypeUrl.Cluster)));
+    if (i === 2 * MAX_DIFF_STEPS) atLimit = snap.entries(TypeUrl.Cluster); // MAX_DIFF_STEPS builds before the last
+  }
   await new Promise((r) => setImmediate(r)); // WeakRefs made in this turn stay alive until it ends
   gc();
-  const alive = refs.filter((r) => r.deref() !== undefined).length;
-  // the newest, MAX_DIFF_STEPS behind it, and build 0 (held above); uncut, all 97 stayed alive.
-  assert.equal(alive, MAX_DIFF_STEPS + 2, `${alive} of ${refs.length} entries maps alive`);
-  assert.ok(held.size > 0);
+  const alive = refs.map((r, i) => (r.deref() ? i : -1)).filter((i) => i >= 0);
+  // Build 0 and atLimit (held here), the one before the newest (the snapshot's own diff) and the newest.
+  assert.deepEqual(alive, [0, 2 * MAX_DIFF_STEPS, 3 * MAX_DIFF_STEPS - 1, 3 * MAX_DIFF_STEPS], 'only the maps someone holds');
+  const newest = snap.entries(TypeUrl.Cluster);
+  const since = changesBetween(atLimit!, newest)!;
+  assert.deepEqual([...since.removed].sort(), [...Array(MAX_DIFF_STEPS).keys()].map((k) => `c${2 * MAX_DIFF_STEPS + k}`).sort(), 'MAX_DIFF_STEPS builds back, over collected maps: walkable');
+  assert.ok(since.changed.includes('a'));
+  assert.equal(changesBetween(held, newest), undefined, 'further back: the caller compares everything');
 });
 
 test('snapshot: a resource that does not encode is refused with its type and name', () => {
