@@ -67,7 +67,7 @@ export function listPage(index: ObjectIndex, resource: string, opts: ListOptions
   for (; i < all.length; i++) {
     const e = all[i]!;
     if (ns !== undefined && e.namespace !== ns) break; // sorted by namespace: past it, done
-    if (filtered && !(labels.matches(e.obj.metadata.labels) && fields.matches(e.obj))) continue;
+    if (filtered && !(labels.matches(e.view.metadata.labels) && fields.matches(e.view))) continue;
     if (limit > 0 && out.length === limit) {
       const page: Page = { entries: out, continue: encodeContinue(out[out.length - 1]!, rv) };
       // Kubernetes reports the remaining count only when it is exact (no selectors).

@@ -56,8 +56,7 @@ export class VersionedStore implements Store {
     let rv = state.rv;
     for (const row of state.objects) {
       const obj = JSON.parse(row.json) as KubeObject;
-      const e = entryFrom(row.resource, obj, Number(obj.metadata.resourceVersion ?? 0));
-      e.json = row.json;
+      const e = entryFrom(row.resource, obj, Number(obj.metadata.resourceVersion ?? 0), row.json);
       this.index.put(e);
       if (e.rv > rv) rv = e.rv;
     }
@@ -166,15 +165,15 @@ export class VersionedStore implements Store {
   private deleteEntry(target: Entry, policy: string): KubeObject {
     // Cascades hold entries gathered before earlier steps ran: act on the current state only.
     const e = this.index.get(target.resource, target.namespace, target.name);
-    if (!e || e.obj.metadata.uid !== target.obj.metadata.uid) return JSON.parse(target.json) as KubeObject;
-    const uid = e.obj.metadata.uid ?? '';
+    if (!e || e.view.metadata.uid !== target.view.metadata.uid) return JSON.parse(target.json) as KubeObject;
+    const uid = e.view.metadata.uid ?? '';
     if (policy === 'Orphan') {
       for (const dep of this.index.dependentsOf(uid)) this.stagePut(dep.resource, dropOwnerRef(dep.obj, uid), dep);
     }
     const waitForDependents = policy === 'Foreground' && this.index.dependentsOf(uid).length > 0;
     const d = prepareDelete(e.obj, this.clock.now(), waitForDependents ? FOREGROUND_FINALIZER : undefined);
     if (d.action === 'noop') return JSON.parse(e.json) as KubeObject;
-    if (d.action === 'remove') return this.removeEntry(e, e.obj);
+    if (d.action === 'remove') return this.removeEntry(e, undefined);
     const marked = this.stagePut(e.resource, d.obj, e);
     if (waitForDependents) {
       for (const dep of this.index.dependentsOf(uid)) this.deleteEntry(dep, 'Foreground');
@@ -183,25 +182,25 @@ export class VersionedStore implements Store {
     return JSON.parse((now ?? marked).json) as KubeObject;
   }
 
-  /** Removes an entry (final state `last`), then garbage-collects: cascades to dependents left without owners, releases foreground owners. */
-  private removeEntry(e: Entry, last: KubeObject): KubeObject {
-    const final = copyJson(last);
+  /** Removes an entry (final state `last`, or its stored state), then garbage-collects: cascades to dependents left without owners, releases foreground owners. */
+  private removeEntry(e: Entry, last: KubeObject | undefined): KubeObject {
+    const final = last === undefined ? e.obj : copyJson(last);
     const rv = ++this.rv;
     final.metadata.resourceVersion = String(rv);
     const fe = entryFrom(e.resource, final, rv);
     this.index.remove(e.resource, e.namespace, e.name);
-    this.stage({ op: 'delete', resource: e.resource, namespace: e.namespace, name: e.name, rv }, e, { rv, type: 'DELETED', resource: e.resource, namespace: e.namespace, obj: fe.obj, json: fe.json });
-    const uid = e.obj.metadata.uid ?? '';
+    this.stage({ op: 'delete', resource: e.resource, namespace: e.namespace, name: e.name, rv }, e, { rv, type: 'DELETED', resource: e.resource, namespace: e.namespace, obj: fe.view, json: fe.json });
+    const uid = e.view.metadata.uid ?? '';
     // Background cascade: dependents none of whose owners exist any more.
     for (const dep of this.index.dependentsOf(uid)) {
-      const owners = dep.obj.metadata.ownerReferences ?? [];
+      const owners = dep.view.metadata.ownerReferences ?? [];
       if (owners.every((r) => this.index.getByUid(r.uid) === undefined)) this.deleteEntry(dep, 'Background');
     }
     // Foreground owners waiting for this dependent.
-    for (const ref of e.obj.metadata.ownerReferences ?? []) {
+    for (const ref of e.view.metadata.ownerReferences ?? []) {
       const owner = this.index.getByUid(ref.uid);
-      if (!owner || owner.obj.metadata.deletionTimestamp === undefined) continue;
-      if (!(owner.obj.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER)) continue;
+      if (!owner || owner.view.metadata.deletionTimestamp === undefined) continue;
+      if (!(owner.view.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER)) continue;
       if (this.index.dependentsOf(ref.uid).length > 0) continue;
       const d = dropFinalizer(owner.obj, FOREGROUND_FINALIZER);
       if (d.remove) this.removeEntry(owner, d.obj); else this.stagePut(owner.resource, d.obj, owner);
@@ -217,7 +216,7 @@ export class VersionedStore implements Store {
     this.stage(
       { op: 'put', resource, namespace: e.namespace, name: e.name, rv, json: e.json },
       prev,
-      { rv, type: prev ? 'MODIFIED' : 'ADDED', resource, namespace: e.namespace, obj: e.obj, json: e.json, prev: prev ? { obj: prev.obj, json: prev.json } : undefined },
+      { rv, type: prev ? 'MODIFIED' : 'ADDED', resource, namespace: e.namespace, obj: e.view, json: e.json, prev: prev ? { obj: prev.view, json: prev.json } : undefined },
     );
     return e;
   }

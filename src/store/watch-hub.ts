@@ -23,8 +23,9 @@ export interface HubEvent {
   resource: string;
   namespace: string;
   /**
-   * New state (for DELETED: the last state, stamped with this event's rv). Internal, never handed
-   * out; once published, the hub keeps only its selector view (see `selectorView`).
+   * What selectors read of the new state (for DELETED: the last state): the store entry's view
+   * (object-index.ts entryView), never handed out; once published, the hub keeps only its
+   * selector view (see `selectorView`). Watchers get copies decoded from `json`.
    */
   obj: KubeObject;
   json: string;
