@@ -1,6 +1,6 @@
 /** Read-only view of an informer's cache. Objects are shared: callers must copy before mutating. */
 import type { KubeObject } from '../api/meta.ts';
-import type { ObjectCache } from './object-cache.ts';
+import type { Indexer, ObjectCache } from './object-cache.ts';
 
 export class Lister<T extends KubeObject = KubeObject> {
   constructor(private readonly cache: ObjectCache<T>) {}
@@ -15,6 +15,11 @@ export class Lister<T extends KubeObject = KubeObject> {
    */
   list(namespace?: string, labels?: Record<string, string>, filter?: (o: T) => boolean): T[] {
     return this.cache.list(namespace, labels, filter);
+  }
+
+  /** Objects `indexer` files under `value` (client-go's ByIndex): costs what it returns. */
+  byIndex(indexer: Indexer<T>, value: string): T[] {
+    return this.cache.byIndex(indexer, value);
   }
 
   size(): number { return this.cache.size; }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../api/meta.ts';
-import { ObjectCache } from './object-cache.ts';
+import { ObjectCache, type Indexer } from './object-cache.ts';
+import { seededRng } from '../lib/rng.ts';
 
 const obj = (ns: string, name: string, labels?: Record<string, string>, v = 0): KubeObject =>
   ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name, labels, resourceVersion: String(v) } });
@@ -66,4 +67,29 @@ test('indexed lists agree with a full scan over random changes', () => {
     const q = queries[rnd(4)];
     assert.deepEqual(names(c.list(qns, q)), scan(qns, q), `step ${i}: list(${qns}, ${JSON.stringify(q)}) matches a scan`);
   }
+});
+
+test('a custom index (byIndex) agrees with a full scan over random changes, built before or after them', () => {
+  const rng = seededRng(11);
+  const rnd = (n: number): number => Math.floor(rng.next() * n);
+  // Files each object under every value of its comma-separated `targets` annotation.
+  const byTarget: Indexer = { name: 'targets', values: (o) => (o.metadata.annotations?.targets ?? '').split(',').filter(Boolean) };
+  const early = new ObjectCache();
+  const late = new ObjectCache();
+  early.byIndex(byTarget, 't0'); // built empty, then kept up to date
+  const truth = new Map<string, KubeObject>();
+  const scan = (v: string): string[] => [...truth.values()].filter((o) => byTarget.values(o).includes(v)).map(key).sort();
+  for (let i = 0; i < 2000; i++) {
+    const ns = `n${rnd(3)}`, name = `o${rnd(20)}`, k = `${ns}/${name}`;
+    if (rnd(5) === 0) { early.delete(k); late.delete(k); truth.delete(k); } else {
+      const targets = [...new Set([...Array(rnd(4)).keys()].map(() => `t${rnd(5)}`))].join(',');
+      const o = { ...obj(ns, name, {}, i), metadata: { ...obj(ns, name, {}, i).metadata, annotations: { targets } } };
+      early.set(k, o); late.set(k, o); truth.set(k, o);
+    }
+    const v = `t${rnd(5)}`;
+    assert.deepEqual(names(early.byIndex(byTarget, v)), scan(v), `step ${i}: byIndex(${v})`);
+    if (i === 1000) assert.deepEqual(names(late.byIndex(byTarget, v)), scan(v), 'an index built over a full cache');
+    if (i > 1000) assert.deepEqual(names(late.byIndex(byTarget, v)), scan(v), `step ${i}: late byIndex(${v})`);
+  }
+  assert.throws(() => early.byIndex({ name: 'targets', values: () => [] }, 't0'), /two indexers named "targets"/);
 });

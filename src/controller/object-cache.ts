@@ -31,11 +31,23 @@ function remove<T>(buckets: Map<string, Bucket<T>>, b: string, key: string): voi
 
 const nsOf = (o: KubeObject): string => o.metadata.namespace ?? '';
 
+/**
+ * A named index over a cache, like client-go's Indexers: `values` gives the index values an object
+ * files under (e.g. `ns/revision:NAME` for each revision a Route's traffic names). Defined once,
+ * as a constant, next to the code that reads it; the cache builds it on first use.
+ */
+export interface Indexer<T extends KubeObject = KubeObject> {
+  readonly name: string;
+  values(o: T): readonly string[];
+}
+
 export class ObjectCache<T extends KubeObject = KubeObject> {
   private readonly all = new Map<string, T>();
   private readonly byNamespace = new Map<string, Bucket<T>>();
   /** label key → label value → objects carrying that value. */
   private readonly byLabel = new Map<string, Map<string, Bucket<T>>>();
+  /** Indexer name → its indexer and index value → objects. */
+  private readonly byIndexer = new Map<string, { indexer: Indexer<T>; buckets: Map<string, Bucket<T>> }>();
 
   get size(): number { return this.all.size; }
   get(key: string): T | undefined { return this.all.get(key); }
@@ -56,6 +68,11 @@ export class ObjectCache<T extends KubeObject = KubeObject> {
       if (before !== undefined && before !== after) remove(buckets, before, key);
       if (after !== undefined) add(buckets, after, key, o);
     }
+    for (const { indexer, buckets } of this.byIndexer.values()) {
+      const after = indexer.values(o);
+      if (old) for (const v of indexer.values(old)) if (!after.includes(v)) remove(buckets, v, key);
+      for (const v of after) add(buckets, v, key, o);
+    }
   }
 
   delete(key: string): boolean {
@@ -67,7 +84,22 @@ export class ObjectCache<T extends KubeObject = KubeObject> {
       const v = old.metadata.labels?.[label];
       if (v !== undefined) remove(buckets, v, key);
     }
+    for (const { indexer, buckets } of this.byIndexer.values()) for (const v of indexer.values(old)) remove(buckets, v, key);
     return true;
+  }
+
+  /** Objects filed under `value` by `indexer` (built on first use, kept up to date from then on). */
+  byIndex(indexer: Indexer<T>, value: string): T[] {
+    let ix = this.byIndexer.get(indexer.name);
+    if (!ix) {
+      ix = { indexer, buckets: new Map() };
+      for (const [key, o] of this.all) for (const v of indexer.values(o)) add(ix.buckets, v, key, o);
+      this.byIndexer.set(indexer.name, ix);
+    } else if (ix.indexer !== indexer) {
+      throw new Error(`two indexers named "${indexer.name}" on one cache`);
+    }
+    const b = ix.buckets.get(value);
+    return b ? [...b.values()] : [];
   }
 
   /** Objects in `namespace` (all when omitted or '') that carry every given label and pass `filter`. */

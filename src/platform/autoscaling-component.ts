@@ -35,8 +35,7 @@ import type { AutoscalerConfig } from '../autoscaler/config.ts';
 import { AutoscalerScaleSource } from '../autoscaler/autoscaler-scale-source.ts';
 import { ActivatorModePublisher } from '../autoscaler/activator-mode-publisher.ts';
 import { autoscalingMetrics } from '../autoscaler/autoscaling-metrics.ts';
-import { routingState } from '../reconcilers/revision/routing-state.ts';
-import { Labels } from '../api/types/knative.ts';
+import { routingStateOf, type RoutingState } from '../reconcilers/revision/routing-state.ts';
 import { R } from '../reconcilers/shared/resources.ts';
 import type { ServingComponent } from '../reconcilers/serving-component.ts';
 import type { PodFrontendInfo } from '../runtime/runtime.ts';
@@ -206,12 +205,10 @@ export class AutoscalingComponent implements Component {
     });
   }
 
-  private routingState(rev: Revision): ReturnType<typeof routingState> {
+  private routingState(rev: Revision): RoutingState {
     // Before the informers sync, treat every revision as routed (it keeps its pods).
     if (!this.routes?.hasSynced() || !this.configurations?.hasSynced()) return 'active';
-    const ns = rev.metadata.namespace ?? '';
-    const cfgName = rev.metadata.labels?.[Labels.configuration];
-    return routingState(rev, this.routes.lister.list(ns), cfgName ? this.configurations.lister.get(ns, cfgName) : undefined);
+    return routingStateOf(rev, { routes: this.routes.lister, configurations: this.configurations.lister });
   }
 
   async start(ctx: ComponentContext): Promise<Record<string, string>> {

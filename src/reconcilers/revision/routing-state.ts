@@ -9,6 +9,7 @@
 import type { Configuration, Revision, Route } from '../../api/types/knative.ts';
 import { Labels } from '../../api/types/knative.ts';
 import type { Lister } from '../../controller/lister.ts';
+import type { Indexer } from '../../controller/object-cache.ts';
 
 export type RoutingState = 'active' | 'pending' | 'reserve';
 
@@ -26,8 +27,34 @@ export function routingState(rev: Revision, routes: Route[], config: Configurati
   return 'reserve';
 }
 
+/**
+ * Routes by what their traffic names: `ns/revision:NAME` for a revision named in spec or status,
+ * `ns/configuration:NAME` for a configuration named in spec — all `routingState` reads of them.
+ */
+export const routesByTrafficTarget: Indexer<Route> = {
+  name: 'traffic-targets',
+  values(r) {
+    const ns = r.metadata.namespace ?? '';
+    const out = new Set<string>();
+    for (const t of r.spec?.traffic ?? []) {
+      if (t.revisionName) out.add(`${ns}/revision:${t.revisionName}`);
+      if (t.configurationName) out.add(`${ns}/configuration:${t.configurationName}`);
+    }
+    for (const t of r.status?.traffic ?? []) if (t.revisionName) out.add(`${ns}/revision:${t.revisionName}`);
+    return [...out];
+  },
+};
+
+/**
+ * The routing state of a revision from the informers' caches. Only Routes that name the revision
+ * or its Configuration can change the answer, and the index hands over just those: listing every
+ * Route of the namespace on each call made the autoscaler's and the revision reconciler's calls
+ * cost O(routes in the namespace) each (the autoscaler asks on every scale decision).
+ */
 export function routingStateOf(rev: Revision, listers: { routes: Lister<Route>; configurations: Lister<Configuration> }): RoutingState {
   const ns = rev.metadata.namespace ?? '';
   const cfgName = rev.metadata.labels?.[Labels.configuration];
-  return routingState(rev, listers.routes.list(ns), cfgName ? listers.configurations.get(ns, cfgName) : undefined);
+  const routes = listers.routes.byIndex(routesByTrafficTarget, `${ns}/revision:${rev.metadata.name}`);
+  if (cfgName) for (const r of listers.routes.byIndex(routesByTrafficTarget, `${ns}/configuration:${cfgName}`)) if (!routes.includes(r)) routes.push(r);
+  return routingState(rev, routes, cfgName ? listers.configurations.get(ns, cfgName) : undefined);
 }
