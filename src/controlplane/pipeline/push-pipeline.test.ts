@@ -213,6 +213,44 @@ test('pipeline: a flush computes and queues gateway scopes before mesh scopes, w
   } finally { mesh.close(); gw.close(); await h.close(); }
 });
 
+test('pipeline: with a gateway connected, mesh scopes are computed after the flush that queued the gateway push returns; without one, within it', async () => {
+  const order: string[] = [];
+  class Recording extends SettableTranslator {
+    override translate(p: ProxyInfo, api: readonly string[] = []) { order.push(p.role); return super.translate(p, api); }
+  }
+  const translator = new Recording();
+  let converged = 0;
+  const h = await startHarness({ translator, events: { onFlush: () => order.push('flush returned'), onConverged: () => converged++ } });
+  serviceResources('a', [1], translator.set('gateway/*'));
+  serviceResources('a', [1], translator.set('mesh/a'));
+  const mesh = new AdsTestClient(h.address, 'delta', { id: 'mesh-1', metadata: { SLUICE_ROLE: 'mesh', NAMESPACE: 'a' } });
+  const gw = new AdsTestClient(h.address, 'delta', { id: 'gw-1', metadata: { SLUICE_ROLE: 'gateway' } });
+  try {
+    const TYPES = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration];
+    for (const ty of TYPES) { mesh.deltaRequest(ty, []); await mesh.next(ty); }
+    order.length = 0;
+    serviceResources('b', [2], translator.set('mesh/a'));
+    h.pipeline.notify({ kind: 'test/things', key: 'x' });
+    h.fake!.advance(200); // the debounced flush
+    assert.deepEqual(order, ['mesh', 'flush returned'], 'no gateway: everything within the flush');
+    await mesh.next(TypeUrl.Cluster);
+
+    for (const ty of TYPES) { gw.deltaRequest(ty, []); await gw.next(ty); }
+    order.length = 0;
+    const before = converged;
+    serviceResources('c', [3], translator.set('gateway/*'));
+    serviceResources('c', [3], translator.set('mesh/a'));
+    h.pipeline.notify({ kind: 'test/things', key: 'y' });
+    h.fake!.advance(200);
+    assert.deepEqual(order, ['gateway', 'flush returned', 'mesh'], 'the mesh scope one timer tick after the flush');
+    const g = await gw.next(TypeUrl.Cluster);
+    const m = await mesh.next(TypeUrl.Cluster);
+    assert.ok(g.resources.length > 0 && m.resources.length > 0, 'both proxies get the change');
+    for (let i = 0; i < 100 && converged === before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(converged, before + 1, 'the generation converges once both applied it');
+  } finally { mesh.close(); gw.close(); await h.close(); }
+});
+
 test('pipeline: endpoint churn does not hold back a route change (two debounce lanes); the route flush carries pending endpoints', async () => {
   const flushes: { g: number; at: number; kinds: string[]; edsOnly: boolean }[] = [];
   const h = await startHarness({ debounceAfterMs: 100, debounceMaxMs: 1_000, debounceLeading: false, events: { onFlush: (g, cs, at) => flushes.push({ g, at, kinds: [...cs.changes.keys()].sort(), edsOnly: cs.endpointsOnly }) } });

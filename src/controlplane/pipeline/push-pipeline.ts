@@ -22,7 +22,7 @@
  * route change may still wait in its lane while an endpoint flush makes G), so readiness takes
  * an object's generation from the flush that carries it (PipelineEvents.onFlush).
  */
-import type { Clock } from '../../lib/clock.ts';
+import type { Clock, Timer } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { log } from '../../lib/log.ts';
 import { TypeUrl, type ResourceTypeUrl } from '../../xds/protos.ts';
@@ -99,6 +99,8 @@ export class PushPipeline implements AdsListener {
   private readonly scopeOf = new Map<ProxyConnection, Scope>();
   private readonly converging = new Map<number, Convergence>();
   private gen = 0;
+  /** The last flush's non-gateway scopes, computed one timer tick after its gateway scopes (see flush). */
+  private deferred: { run: () => void; timer: Timer } | undefined;
   /** Stats of the last flush, for tests and the bench. */
   lastFlush: { generation: number; scopes: number; edsOnly: boolean; changedScopes: number } | undefined;
 
@@ -128,7 +130,7 @@ export class PushPipeline implements AdsListener {
    * background work (the control plane's problem pass) waits for this to clear, so it never holds
    * up a push or the handling of its ACKs.
    */
-  get busy(): boolean { return this.queue.queued > 0 || this.queue.active > 0 || this.converging.size > 0; }
+  get busy(): boolean { return this.deferred !== undefined || this.queue.queued > 0 || this.queue.active > 0 || this.converging.size > 0; }
   /** Resolves when no push is queued or being written. */
   idle(): Promise<void> { return this.queue.idle(); }
 
@@ -140,11 +142,22 @@ export class PushPipeline implements AdsListener {
     const eds = this.edsDebouncer.take();
     const cs = full && eds ? mergeChangeSets(full, eds) : full ?? eds;
     if (cs) this.flush(cs, this.clock.now());
+    this.runDeferred();
   }
 
   stop(): void {
     this.debouncer.stop();
     this.edsDebouncer.stop();
+    if (this.deferred) this.clock.clearTimeout(this.deferred.timer);
+    this.deferred = undefined;
+  }
+
+  /** Computes a flush's deferred scopes now (before the next flush, so generations stay in order). */
+  private runDeferred(): void {
+    const d = this.deferred;
+    if (!d) return;
+    this.clock.clearTimeout(d.timer);
+    d.run();
   }
 
   // ------------------------------------------------------------------ recomputation
@@ -172,36 +185,55 @@ export class PushPipeline implements AdsListener {
   }
 
   /**
-   * Scopes in flush order: gateway scopes first, so their pushes are computed and queued ahead of
-   * the mesh proxies' (an Ingress is ready when every gateway ACKed; at 1,000 mesh proxies a
-   * gateway queued behind them converged 20–80 ms later, by connection order).
+   * Computes and queues every scope for one change set. Gateway scopes go first (an Ingress is
+   * ready when every gateway ACKed; at 1,000 mesh proxies a gateway queued behind them, by
+   * connection order, converged 20–80 ms later), and when a gateway is connected the other
+   * scopes are computed one timer tick later: a push is written
+   * to its socket only once the code that queued it returns, so the gateway's push (what an
+   * Ingress's readiness waits for) used to wait for every mesh scope's translation of the same
+   * flush as well. Their proxies are waited for from the start; the next flush runs a pending
+   * deferred part first.
    */
-  private gatewaysFirst(): Scope[] {
-    const gateways: Scope[] = [];
-    const others: Scope[] = [];
-    for (const s of this.scopes.values()) (s.proxy.role === 'gateway' ? gateways : others).push(s);
-    return [...gateways, ...others];
-  }
-
   private flush(cs: ChangeSet, at: number): void {
+    this.runDeferred();
     const generation = ++this.gen;
     this.metrics.debounceTime.observe((at - cs.firstAt) / 1000);
     const started = this.clock.now();
-    let changed = 0;
     const waiting = new Set<ProxyConnection>();
-    for (const scope of this.gatewaysFirst()) {
-      const prev = scope.snapshot;
-      const next = this.computeScope(scope, cs, generation);
-      if (!next) continue;
-      if (!prev || next.sameContent(prev) === false) changed++;
-      scope.snapshot = next;
-      for (const conn of scope.conns) {
-        waiting.add(conn);
-        this.queue.enqueue(conn, next);
+    const stats = { generation, scopes: this.scopes.size, edsOnly: cs.endpointsOnly, changedScopes: 0 };
+    const computeAll = (scopes: readonly Scope[]): void => {
+      for (const scope of scopes) {
+        if (this.scopes.get(scope.key) !== scope) continue; // its last proxy left meanwhile
+        const prev = scope.snapshot;
+        const next = this.computeScope(scope, cs, generation);
+        if (!next) { for (const conn of scope.conns) waiting.delete(conn); continue; }
+        if (!prev || next.sameContent(prev) === false) stats.changedScopes++;
+        scope.snapshot = next;
+        for (const conn of scope.conns) {
+          waiting.add(conn);
+          this.queue.enqueue(conn, next);
+        }
       }
+    };
+    const gateways: Scope[] = [];
+    const others: Scope[] = [];
+    for (const s of this.scopes.values()) (s.proxy.role === 'gateway' ? gateways : others).push(s);
+    computeAll(gateways);
+    if (others.length > 0 && gateways.some((g) => g.conns.size > 0)) {
+      for (const scope of others) for (const conn of scope.conns) waiting.add(conn);
+      const run = (): void => {
+        this.deferred = undefined;
+        computeAll(others);
+        const conv = this.converging.get(generation);
+        if (conv) this.maybeConverged(generation, conv);
+        for (const scope of others) for (const conn of scope.conns) if (conn.appliedGeneration >= generation) this.applied(conn, conn.appliedGeneration);
+      };
+      this.deferred = { run, timer: this.clock.setTimeout(run, 0) };
+    } else {
+      computeAll(others);
     }
-    this.lastFlush = { generation, scopes: this.scopes.size, edsOnly: cs.endpointsOnly, changedScopes: changed };
-    log.debug({ generation, changes: describeChangeSet(cs), scopes: this.scopes.size, changedScopes: changed, computeMs: this.clock.now() - started }, 'xds: push');
+    this.lastFlush = stats;
+    log.debug({ generation, changes: describeChangeSet(cs), scopes: this.scopes.size, deferred: this.deferred ? others.length : 0, computeMs: this.clock.now() - started }, 'xds: push');
     this.opts.events?.onFlush?.(generation, cs, at);
     if (waiting.size > 0) this.converging.set(generation, { firstAt: cs.firstAt, flushedAt: at, waiting });
     else this.opts.events?.onConverged?.(generation, at - cs.firstAt);
