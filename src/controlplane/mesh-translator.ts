@@ -17,9 +17,6 @@ import { assertConsistent } from './translate/consistency.ts';
 import type { MeshState, Problem, ResourceSet, TranslateOptions } from './translate/types.ts';
 import type { ScopeTranslator } from './pipeline/push-pipeline.ts';
 import type { ProxyInfo } from './xds/node-info.ts';
-import { changesBetween, type TypeEntries } from './xds/snapshot.ts';
-import { clusterServiceKey } from './translate/endpoints.ts';
-import type { Endpoints } from '../api/types/core.ts';
 
 export interface MeshTranslatorOptions extends TranslateOptions {
   activator?: { address: string; port: number };
@@ -57,93 +54,8 @@ export class MeshTranslator implements ScopeTranslator {
     this.state = buildMeshState({ activator: opts.activator }, { clusterDomain: opts.clusterDomain });
   }
 
-  /** Endpoints (`ns/name`, the service's key) that name each pod (`ns/name`) among their addresses. */
-  private readonly endpointsOfPod = new Map<string, Set<string>>();
-  private readonly podsOfEndpoints = new Map<string, readonly string[]>();
-  /** Per scope: its cluster names by service key, and the Cluster entries they were read from. */
-  private readonly clusterIndexes = new Map<string, { entries: TypeEntries; bySvc: Map<string, Set<string>> }>();
-
   /** Queues a watched change; it is applied before the next translation. */
-  apply(change: MeshChange): void {
-    this.pending.push(change);
-    if (change.object.kind === 'Endpoints') this.indexEndpoints(change);
-  }
-
-  private indexEndpoints(change: MeshChange): void {
-    const ep = change.object as Endpoints;
-    const ns = ep.metadata.namespace ?? '';
-    const key = `${ns}/${ep.metadata.name}`;
-    const before = this.podsOfEndpoints.get(key) ?? [];
-    const now = new Set<string>();
-    if (change.type !== 'delete') {
-      for (const subset of ep.subsets ?? []) {
-        for (const a of [...(subset.addresses ?? []), ...(subset.notReadyAddresses ?? [])]) {
-          if (a.targetRef?.kind === 'Pod' && a.targetRef.name) now.add(`${a.targetRef.namespace ?? ns}/${a.targetRef.name}`);
-        }
-      }
-    }
-    for (const p of before) {
-      if (now.has(p)) continue;
-      const set = this.endpointsOfPod.get(p);
-      set?.delete(key);
-      if (set?.size === 0) this.endpointsOfPod.delete(p);
-    }
-    for (const p of now) {
-      let set = this.endpointsOfPod.get(p);
-      if (!set) this.endpointsOfPod.set(p, (set = new Set()));
-      set.add(key);
-    }
-    if (now.size) this.podsOfEndpoints.set(key, [...now]); else this.podsOfEndpoints.delete(key);
-  }
-
-  /**
-   * The clusters among `clusters` (a scope's Cluster entries) whose load assignments an
-   * endpoint-only change set can change: those of the services whose Endpoints changed or name a
-   * changed pod. Undefined when the set holds anything else (then every assignment is rebuilt).
-   * Rebuilding every assignment of a scope on each endpoint change made each such flush
-   * O(services): at 1,000 services, most of what grew per flush between the first and the last
-   * 100 of a readiness run.
-   */
-  affectedClusters(scopeKey: string, changes: ReadonlyMap<string, ReadonlySet<string>>, clusters: TypeEntries): string[] | undefined {
-    for (const kind of changes.keys()) if (kind !== 'core/endpoints' && kind !== 'core/pods') return undefined;
-    const services = new Set(changes.get('core/endpoints') ?? []);
-    for (const pod of changes.get('core/pods') ?? []) for (const svc of this.endpointsOfPod.get(pod) ?? []) services.add(svc);
-    const bySvc = this.clustersByService(scopeKey, clusters);
-    const out: string[] = [];
-    for (const svc of services) for (const name of bySvc.get(svc) ?? []) out.push(name);
-    return out;
-  }
-
-  /** A scope's cluster names by service key, kept up to date through the snapshot diff chain. */
-  private clustersByService(scopeKey: string, entries: TypeEntries): Map<string, Set<string>> {
-    const domain = this.opts.clusterDomain ?? 'cluster.local';
-    let ix = this.clusterIndexes.get(scopeKey);
-    if (ix?.entries === entries) return ix.bySvc;
-    const add = (bySvc: Map<string, Set<string>>, name: string): void => {
-      const svc = clusterServiceKey(name, domain);
-      if (!svc) return;
-      let set = bySvc.get(svc);
-      if (!set) bySvc.set(svc, (set = new Set()));
-      set.add(name);
-    };
-    const since = ix ? changesBetween(ix.entries, entries) : undefined;
-    if (ix && since) {
-      for (const name of [...since.changed, ...since.removed]) {
-        if (entries.has(name)) { add(ix.bySvc, name); continue; }
-        const svc = clusterServiceKey(name, domain);
-        const set = svc ? ix.bySvc.get(svc) : undefined;
-        set?.delete(name);
-        if (set?.size === 0) ix.bySvc.delete(svc);
-      }
-      ix.entries = entries;
-      return ix.bySvc;
-    }
-    const bySvc = new Map<string, Set<string>>();
-    for (const name of entries.keys()) add(bySvc, name);
-    this.clusterIndexes.set(scopeKey, (ix = { entries, bySvc }));
-    return bySvc;
-  }
-
+  apply(change: MeshChange): void { this.pending.push(change); }
 
   get meshState(): MeshState { this.sync(); return this.state; }
 
@@ -232,9 +144,7 @@ export class MeshTranslator implements ScopeTranslator {
     return out;
   }
 
-  /** A scope went away (its last proxy left): its problems and cluster index go too. */
   forgetScope(key: string): void {
-    this.clusterIndexes.delete(key);
     if (this.problemsByScope.delete(key)) this.problemsVersion++;
   }
 

@@ -26,7 +26,7 @@ import type { Clock, Timer } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { log } from '../../lib/log.ts';
 import { TypeUrl, type ResourceTypeUrl } from '../../xds/protos.ts';
-import { buildSnapshot, type ResourceSet, type Snapshot, type TypeEntries } from '../xds/snapshot.ts';
+import { buildSnapshot, type ResourceSet, type Snapshot } from '../xds/snapshot.ts';
 import type { AdsListener } from '../xds/ads-server.ts';
 import type { ProxyConnection } from '../xds/proxy-connection.ts';
 import type { ProxyInfo } from '../xds/node-info.ts';
@@ -46,11 +46,6 @@ export interface ScopeTranslator {
   translate(proxy: ProxyInfo, apiListeners: readonly string[]): Partial<ResourceSet>;
   /** Only ClusterLoadAssignments for the named clusters (optional: without it every change is full). */
   translateEndpoints?(proxy: ProxyInfo, clusterNames: string[]): Map<string, object>;
-  /**
-   * The clusters of a scope (its current Cluster entries) whose load assignments an endpoint-only
-   * change set can change; only those are recomputed. Undefined (or no method): all of them.
-   */
-  affectedClusters?(scopeKey: string, changes: ReadonlyMap<string, ReadonlySet<string>>, clusters: TypeEntries): string[] | undefined;
 }
 
 export interface PipelineEvents {
@@ -168,9 +163,9 @@ export class PushPipeline implements AdsListener {
     try {
       let next: Snapshot;
       if (cs?.endpointsOnly && prev && t.translateEndpoints) {
-        const affected = t.affectedClusters?.(scope.key, cs.changes, prev.entries(TypeUrl.Cluster));
-        const cla = t.translateEndpoints(scope.proxy, affected ?? prev.names(TypeUrl.Cluster));
-        next = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: cla }, generation, prev, EDS_ONLY, affected !== undefined);
+        const clusters = prev.names(TypeUrl.Cluster);
+        const cla = t.translateEndpoints(scope.proxy, clusters);
+        next = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: cla }, generation, prev, EDS_ONLY);
       } else {
         next = buildSnapshot(t.translate(scope.proxy, scope.apiListeners), generation, prev);
       }

@@ -87,23 +87,6 @@ test('snapshot: the diff chain keeps no older entries maps alive and still walks
   assert.equal(changesBetween(held, newest), undefined, 'further back: the caller compares everything');
 });
 
-test('snapshot: a patch build replaces only the named resources of its types and keeps the rest', () => {
-  const a = buildSnapshot({ [TypeUrl.Cluster]: new Map([['a', edsCluster('a')], ['b', edsCluster('b')]]), [TypeUrl.ClusterLoadAssignment]: new Map([['a', loadAssignment('a', [1])], ['b', loadAssignment('b', [1])]]) }, 1);
-  const eds = new Set([TypeUrl.ClusterLoadAssignment]);
-  const p = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: new Map([['b', loadAssignment('b', [2])]]) }, 2, a, eds, true);
-  assert.deepEqual(p.names(TypeUrl.ClusterLoadAssignment).sort(), ['a', 'b'], 'a is kept');
-  assert.equal(p.get(TypeUrl.ClusterLoadAssignment, 'a'), a.get(TypeUrl.ClusterLoadAssignment, 'a'));
-  assert.notEqual(p.get(TypeUrl.ClusterLoadAssignment, 'b')!.version, a.get(TypeUrl.ClusterLoadAssignment, 'b')!.version);
-  assert.equal(p.entries(TypeUrl.Cluster), a.entries(TypeUrl.Cluster));
-  assert.deepEqual(p.diff(TypeUrl.ClusterLoadAssignment)?.changed, ['b']);
-  assert.deepEqual(changesBetween(a.entries(TypeUrl.ClusterLoadAssignment), p.entries(TypeUrl.ClusterLoadAssignment)), { changed: ['b'], removed: [] });
-  const same = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: new Map([['b', loadAssignment('b', [2])]]) }, 3, p, eds, true);
-  assert.equal(same.entries(TypeUrl.ClusterLoadAssignment), p.entries(TypeUrl.ClusterLoadAssignment), 'nothing changed: the same map');
-  assert.ok(same.sameContent(p));
-  const added = buildSnapshot({ [TypeUrl.ClusterLoadAssignment]: new Map([['c', loadAssignment('c', [1])]]) }, 4, p, eds, true);
-  assert.deepEqual(added.names(TypeUrl.ClusterLoadAssignment).sort(), ['a', 'b', 'c']);
-});
-
 test('snapshot: a resource that does not encode is refused with its type and name', () => {
   assert.throws(() => buildSnapshot({ [TypeUrl.Cluster]: new Map([['bad', { name: 'bad', connect_timeout: 'soon' }]]) }, 1), (e: unknown) => {
     assert.ok(isSluiceError(e, 'SLUICE_E_XDS_ENCODE'));

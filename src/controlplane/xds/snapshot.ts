@@ -234,37 +234,16 @@ function sameSources(src: ReadonlyMap<string, object>, previous: TypeEntries): b
 
 /**
  * Builds a snapshot. `only` limits which types are taken from `resources`; every other type is
- * carried over from `prev` unchanged. With `patch`, the types taken from `resources` hold only
- * the resources to add or replace: every other resource of those types is carried over from
- * `prev` (an endpoint-only change recomputes the load assignments of the services it touched,
- * not every one). Throws SLUICE_E_XDS_ENCODE naming the type and resource when a resource does
- * not encode (nothing is published then).
+ * carried over from `prev` unchanged. Throws SLUICE_E_XDS_ENCODE naming the type and resource
+ * when a resource does not encode (nothing is published then).
  */
-export function buildSnapshot(resources: Partial<ResourceSet>, generation: number, prev?: Snapshot, only?: ReadonlySet<ResourceTypeUrl>, patch = false): Snapshot {
+export function buildSnapshot(resources: Partial<ResourceSet>, generation: number, prev?: Snapshot, only?: ReadonlySet<ResourceTypeUrl>): Snapshot {
   const types = new Map<ResourceTypeUrl, TypeEntries>();
   const diffs = new Map<string, TypeDiff>();
   for (const type of PUSH_ORDER) {
     const previous = prev?.entries(type) ?? EMPTY;
     if (only && !only.has(type)) { types.set(type, previous); continue; }
     const src = resources[type];
-    if (patch) {
-      // Only what `src` names changes; the map is copied only when something did.
-      let out: Map<string, SnapshotEntry> | undefined;
-      const changed: string[] = [];
-      for (const [name, obj] of src ?? []) {
-        const old = previous.get(name);
-        const e = entryFor(type, name, obj, old);
-        if (e === old) continue;
-        (out ??= new Map(previous)).set(name, e);
-        changed.push(name);
-      }
-      if (!out) { types.set(type, previous); continue; }
-      const diff = { from: previous, changed, removed: [] };
-      types.set(type, out);
-      diffs.set(type, diff);
-      linkBuild(out, diff);
-      continue;
-    }
     if (!src || src.size === 0) {
       if (previous.size === 0) { types.set(type, previous); continue; }
       const none: TypeEntries = new Map(); // its own map (not EMPTY): it is the key of its diff
@@ -281,9 +260,35 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
     const changed: string[] = [];
     for (const [name, obj] of src) {
       const old = previous.get(name);
-      const e = entryFor(type, name, obj, old);
-      out.set(name, e);
-      if (e !== old) changed.push(name);
+      // Translation caches hand back the very same object for an unchanged resource.
+      if (old && old.source === obj) { out.set(name, old); continue; }
+      const parts = type === TypeUrl.RouteConfiguration ? routeParts(obj) : undefined;
+      if (parts) {
+        if (old?.parts && old.parts.head === parts.head && sameElements(old.parts.vhosts, parts.vhosts)) { out.set(name, old); continue; }
+        const value = encodePartwise(name, parts);
+        out.set(name, { name, version: contentVersion(value), value, jsonHash: '', source: obj, parts });
+        changed.push(name);
+        continue;
+      }
+      const jsonHash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 24);
+      if (old && old.jsonHash === jsonHash) {
+        // Equal content from a new object: the entry stays (same bytes and version) and now
+        // answers to this object, so the next build of the same object skips the hash. Without
+        // this, a resource rebuilt once with equal content (a scaled-to-zero revision's activator
+        // assignment after its Endpoints changed) was hashed again on every build: O(services
+        // at zero) per flush. Mutated in place so the map (and its identity) stays the previous one.
+        (old as { source?: object }).source = obj;
+        out.set(name, old);
+        continue;
+      }
+      let value: Buffer;
+      try {
+        value = encodeResource(type, obj);
+      } catch (e) {
+        throw new SluiceError('SLUICE_E_XDS_ENCODE', `cannot encode ${type.slice(type.lastIndexOf('.') + 1)} "${name}": ${errorMessage(e)}`, { cause: e, details: { type, name } });
+      }
+      out.set(name, { name, version: contentVersion(value), value, jsonHash, source: obj });
+      changed.push(name);
     }
     // Every name of `out` is in `previous` when the sizes match and nothing was new or changed.
     if (changed.length === 0 && out.size === previous.size) {
@@ -297,33 +302,4 @@ export function buildSnapshot(resources: Partial<ResourceSet>, generation: numbe
     linkBuild(out, diff);
   }
   return new Snapshot(generation, types, diffs);
-}
-
-/** The entry for `obj`: `old` itself when its content is unchanged, else a newly encoded one. */
-function entryFor(type: ResourceTypeUrl, name: string, obj: object, old: SnapshotEntry | undefined): SnapshotEntry {
-  // Translation caches hand back the very same object for an unchanged resource.
-  if (old && old.source === obj) return old;
-  const parts = type === TypeUrl.RouteConfiguration ? routeParts(obj) : undefined;
-  if (parts) {
-    if (old?.parts && old.parts.head === parts.head && sameElements(old.parts.vhosts, parts.vhosts)) return old;
-    const value = encodePartwise(name, parts);
-    return { name, version: contentVersion(value), value, jsonHash: '', source: obj, parts };
-  }
-  const jsonHash = createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 24);
-  if (old && old.jsonHash === jsonHash) {
-    // Equal content from a new object: the entry stays (same bytes and version) and now
-    // answers to this object, so the next build of the same object skips the hash. Without
-    // this, a resource rebuilt once with equal content (a scaled-to-zero revision's activator
-    // assignment after its Endpoints changed) was hashed again on every build: O(services
-    // at zero) per flush. Mutated in place so the map (and its identity) stays the previous one.
-    (old as { source?: object }).source = obj;
-    return old;
-  }
-  let value: Buffer;
-  try {
-    value = encodeResource(type, obj);
-  } catch (e) {
-    throw new SluiceError('SLUICE_E_XDS_ENCODE', `cannot encode ${type.slice(type.lastIndexOf('.') + 1)} "${name}": ${errorMessage(e)}`, { cause: e, details: { type, name } });
-  }
-  return { name, version: contentVersion(value), value, jsonHash, source: obj };
 }
