@@ -10,7 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 run() { node --import tsx --test --test-concurrency="$1" --test-timeout=240000 "${@:2}"; }
 if [ "$#" -gt 0 ]; then run "${SLUICE_TEST_CONCURRENCY:-2}" "$@"; exit; fi
-ALONE=(test/e2e/autoscale-cpu.test.ts)
+# mesh-security's rotation check (at least two certificate rotations during a bounded load) and
+# mesh-activator's first-answer checks are timing-sensitive too: run beside each other on 2 cores,
+# the rotation check failed in 2 of 5 runs already at 97f5e74.
+ALONE=(test/e2e/autoscale-cpu.test.ts test/e2e/mesh-security.test.ts test/e2e/mesh-activator.test.ts)
 mapfile -t all < <(find src test -name '*.test.ts' | sort)
 files=()
 for f in "${all[@]}"; do
