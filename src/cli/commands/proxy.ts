@@ -1,7 +1,6 @@
 /** `sluice proxy --bootstrap FILE`: run the data-plane proxy (gateway or mesh role) configured over xDS. */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { runProxy } from '../../proxy/main.ts';
 import { io } from '../io.ts';
 
 function intArg(name: string) {
@@ -25,6 +24,8 @@ export function register(program: Command): void {
     .option('--admin-port <n>', 'admin server port on loopback', intArg('--admin-port'))
     .action(async (o: ProxyCliOptions) => {
       try {
+        // Loaded here: the other commands do not need the proxy's data path.
+        const { runProxy } = await import('../../proxy/main.ts');
         const p = await runProxy({ bootstrap: o.bootstrap, concurrency: o.concurrency, maxMemoryMb: o.maxMemory, httpPort: o.httpPort, httpsPort: o.httpsPort, adminPort: o.adminPort });
         io.out(`sluice proxy: ${p.bootstrap.role} ${p.bootstrap.node.id}, admin 127.0.0.1:${p.adminPort}${p.bootstrap.role === 'gateway' ? `, http :${p.httpPort}, https :${p.httpsPort}` : ''}\n`);
         // Runs until SIGTERM/SIGINT (handled by runProxy: drain, then exit).

@@ -4,9 +4,7 @@ import { io } from '../io.ts';
 import { realClock } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { log } from '../../lib/log.ts';
-import { defaultComponents } from '../components.ts';
 import { loadConfig } from '../config.ts';
-import { ControlProcess } from '../control-process.ts';
 import { parsePort } from '../options.ts';
 
 interface UpOptions {
@@ -49,6 +47,10 @@ async function up(o: UpOptions): Promise<void> {
   set('controlplane', 'xds-port', o.xdsPort);
   set('controlplane', 'debounce-after', o.debounceAfter);
   set('controlplane', 'debounce-max', o.debounceMax);
+  // Loaded here, not at the top: every other command (`sluice proxy`, the gateway's and the mesh
+  // proxy's primary process among them) would otherwise load the whole control plane too.
+  const { ControlProcess } = await import('../control-process.ts');
+  const { defaultComponents } = await import('../components.ts');
   const cp = new ControlProcess({ stateDir: o.stateDir, config, clock: realClock, components: o.onlyApi ? [] : defaultComponents(config) });
   let stopping = false;
   const shutdown = (signal: string): void => {
