@@ -76,6 +76,8 @@ export class EventTtl {
   private watch: Watch | undefined;
   private timer: Timer | undefined;
   private timerAt = Infinity;
+  /** A pending retry of a failed list/watch (no sweep is scheduled meanwhile). */
+  private retryTimer: Timer | undefined;
   private sweeping = false;
   private stopped = true;
   private lastRv = '0';
@@ -101,6 +103,8 @@ export class EventTtl {
     this.watch?.stop();
     this.watch = undefined;
     this.clearTimer();
+    if (this.retryTimer) this.opts.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private async listAndWatch(): Promise<void> {
@@ -130,8 +134,7 @@ export class EventTtl {
     if (this.stopped) return;
     log.warn({ err: errorMessage(e), retryMs: this.opts.retryMs }, 'event TTL: list/watch of Events failed, retrying');
     this.clearTimer();
-    this.timer = this.opts.clock.setTimeout(() => { this.timer = undefined; this.timerAt = Infinity; void this.listAndWatch(); }, this.opts.retryMs);
-    this.timerAt = -Infinity; // the retry owns the timer; schedule() leaves it alone
+    this.retryTimer = this.opts.clock.setTimeout(() => { this.retryTimer = undefined; void this.listAndWatch(); }, this.opts.retryMs);
   }
 
   private onEvent(ev: WatchEvent): void {
@@ -158,7 +161,7 @@ export class EventTtl {
 
   /** Arms the timer for the queue's head (no earlier than 1 s from now: sweeps batch what is due). */
   private schedule(): void {
-    if (this.stopped || this.sweeping || this.timerAt === -Infinity) return;
+    if (this.stopped || this.sweeping || this.retryTimer) return;
     const next = this.nextDue();
     if (!next) { this.clearTimer(); return; }
     const at = Math.max(next.due.expiry, this.opts.clock.now() + 1000);
